@@ -1,0 +1,30 @@
+/**
+ * The one contract between the engine and an ONNX runtime. onnxruntime-web (edge) and
+ * onnxruntime-node (container, build scripts) each implement it in their own adapter, so
+ * nothing in lib/ imports a runtime.
+ */
+export type TensorDtype = 'float32' | 'int64' | 'int32';
+
+export type TensorData = Float32Array | BigInt64Array | Int32Array;
+
+export interface InputTensor {
+  readonly dtype: TensorDtype;
+  readonly data: TensorData;
+  readonly dims: readonly number[];
+}
+
+export interface OutputTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export interface ModelSession {
+  run(inputs: Record<string, InputTensor>, outputName: string): Promise<OutputTensor>;
+  release(): Promise<void>;
+}
+
+export interface InferenceBackend {
+  /** e.g. `onnxruntime-web/wasm`, `onnxruntime-node/cpu`, `onnxruntime-node/cuda` */
+  readonly name: string;
+  createSession(model: Uint8Array): Promise<ModelSession>;
+}

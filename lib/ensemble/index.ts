@@ -1,0 +1,1 @@
+export type { InferenceBackend, InputTensor, ModelSession, OutputTensor, TensorData, TensorDtype } from './backend';

@@ -1,0 +1,4 @@
+export * from './featurizer';
+export * from './manifest';
+export * from './metrics';
+export * from './predict';

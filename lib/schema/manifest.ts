@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import { FeaturizerSpecSchema } from './featurizer';
+import { ClassificationMetricsSchema } from './metrics';
+
+export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
+export const EnsembleNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
+
+export const TensorDtypeSchema = z.enum(['float32', 'int64', 'int32']);
+
+export const TextFieldSpecSchema = z
+  .object({
+    type: z.literal('text'),
+    /** `rfc822`: a whole e-mail message, parsed once per request */
+    format: z.enum(['plain', 'rfc822']).default('plain'),
+    maxLength: z.number().int().positive().max(1_000_000).default(200_000),
+    required: z.boolean().default(true),
+  })
+  .strict();
+
+export const TensorFieldSpecSchema = z
+  .object({
+    type: z.literal('tensor'),
+    dtype: TensorDtypeSchema,
+    /** per-example shape (no batch dimension) */
+    shape: z.array(z.number().int().positive()).min(1).max(4),
+  })
+  .strict();
+
+export const FieldSpecSchema = z.discriminatedUnion('type', [TextFieldSpecSchema, TensorFieldSpecSchema]);
+
+export const InputSpecSchema = z
+  .object({
+    fields: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), FieldSpecSchema)
+      .refine((f) => Object.keys(f).length > 0, 'an input spec needs at least one field'),
+  })
+  .strict();
+
+export const ModelRefSchema = z
+  .object({
+    key: z.string().min(1),
+    sha256: Sha256Schema,
+    bytes: z.number().int().positive(),
+  })
+  .strict();
+
+export const MemberSpecSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    model: ModelRefSchema,
+    family: z.string().optional(),
+    variant: z.enum(['fp32', 'int8']).optional(),
+    featurizer: FeaturizerSpecSchema,
+    inputName: z.string().min(1),
+    outputName: z.string().min(1),
+    output: z.enum(['probabilities', 'logits']),
+    /** relative cost of running the member; the cascade runs cheapest first */
+    costUnits: z.number().positive().default(1),
+    metrics: ClassificationMetricsSchema.optional(),
+  })
+  .strict();
+
+export const FusionStrategySchema = z.enum(['hard', 'soft', 'geometric', 'stacking']);
+
+/** Multinomial logistic regression over concatenated member probabilities. */
+export const MetaLearnerSchema = z
+  .object({
+    kind: z.literal('logistic'),
+    /** member order of the concatenated features */
+    members: z.array(z.string()).min(1),
+    /** [classes][members × classes] */
+    coef: z.array(z.array(z.number())),
+    intercept: z.array(z.number()),
+  })
+  .strict();
+
+export const FusionSpecSchema = z
+  .object({
+    strategy: FusionStrategySchema,
+    /** member id → non-negative weight; missing members weigh 0, absent map = equal weights */
+    weights: z.record(z.string(), z.number().nonnegative()).optional(),
+    /** how the weights were obtained, for humans */
+    weightsFrom: z.enum(['equal', 'manual', 'accuracy', 'ensemble-selection']).optional(),
+    metaLearner: MetaLearnerSchema.optional(),
+    /** temperature applied to the fused distribution (1 = none) */
+    temperature: z.number().positive().default(1),
+    /** run members cheapest first and stop once the fused margin reaches this */
+    cascadeThreshold: z.number().min(0).max(1).optional(),
+    /** fewest surviving members that may answer */
+    quorum: z.number().int().positive().default(1),
+  })
+  .strict();
+
+export const ProvenanceSchema = z
+  .object({
+    jobId: z.string().optional(),
+    dataHash: z.string().optional(),
+    createdAt: z.string().datetime(),
+    tool: z.string().optional(),
+  })
+  .strict();
+
+export const EnsembleManifestSchema = z
+  .object({
+    name: EnsembleNameSchema,
+    version: z.number().int().positive(),
+    task: z.literal('classification'),
+    labels: z.array(z.string().min(1)).min(2),
+    input: InputSpecSchema,
+    members: z.array(MemberSpecSchema).min(1),
+    fusion: FusionSpecSchema,
+    provenance: ProvenanceSchema,
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    const ids = new Set<string>();
+    m.members.forEach((member, i) => {
+      if (ids.has(member.id)) {
+        ctx.addIssue({ code: 'custom', path: ['members', i, 'id'], message: 'duplicate member id' });
+      }
+      ids.add(member.id);
+      if (!(member.featurizer.field in m.input.fields)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'featurizer', 'field'],
+          message: `field '${member.featurizer.field}' is not declared in input.fields`,
+        });
+      }
+    });
+    for (const id of Object.keys(m.fusion.weights ?? {})) {
+      if (!ids.has(id)) {
+        ctx.addIssue({ code: 'custom', path: ['fusion', 'weights', id], message: 'unknown member' });
+      }
+    }
+    if (m.labels.length !== new Set(m.labels).size) {
+      ctx.addIssue({ code: 'custom', path: ['labels'], message: 'labels must be distinct' });
+    }
+    if (m.fusion.strategy === 'stacking' && !m.fusion.metaLearner) {
+      ctx.addIssue({ code: 'custom', path: ['fusion', 'metaLearner'], message: 'stacking needs a metaLearner' });
+    }
+    if (m.fusion.quorum > m.members.length) {
+      ctx.addIssue({ code: 'custom', path: ['fusion', 'quorum'], message: 'quorum exceeds member count' });
+    }
+  });
+
+export type TextFieldSpec = z.infer<typeof TextFieldSpecSchema>;
+export type TensorFieldSpec = z.infer<typeof TensorFieldSpecSchema>;
+export type FieldSpec = z.infer<typeof FieldSpecSchema>;
+export type InputSpec = z.infer<typeof InputSpecSchema>;
+export type MemberSpec = z.infer<typeof MemberSpecSchema>;
+export type FusionStrategy = z.infer<typeof FusionStrategySchema>;
+export type FusionSpec = z.infer<typeof FusionSpecSchema>;
+export type MetaLearner = z.infer<typeof MetaLearnerSchema>;
+export type EnsembleManifest = z.infer<typeof EnsembleManifestSchema>;
+export type EnsembleManifestInput = z.input<typeof EnsembleManifestSchema>;

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { FusionStrategySchema } from './manifest';
+
+/** A tensor value in a request: flat data in row-major order. */
+export const TensorValueSchema = z
+  .object({
+    dtype: z.enum(['float32', 'int64', 'int32']),
+    shape: z.array(z.number().int().nonnegative()).min(1).max(4),
+    data: z.array(z.number().finite()),
+  })
+  .strict();
+
+export const InputValueSchema = z.union([z.string(), TensorValueSchema]);
+
+/** One example: field name → text or tensor, as the manifest's input spec declares. */
+export const PredictInputSchema = z.record(z.string(), InputValueSchema);
+
+export const PredictRequestSchema = z
+  .object({
+    inputs: z.array(PredictInputSchema).min(1).max(64),
+    /** override the manifest's fusion strategy for this call */
+    strategy: FusionStrategySchema.optional(),
+    return_members: z.boolean().default(false),
+  })
+  .strict();
+
+export const UncertaintySchema = z
+  .object({
+    /** entropy of the fused distribution in nats */
+    entropy: z.number().nonnegative(),
+    /** top-1 minus top-2 fused probability (vote share for hard voting) */
+    margin: z.number().min(0).max(1),
+    /** fraction of members whose argmax differs from the fused label */
+    disagreement: z.number().min(0).max(1),
+  })
+  .strict();
+
+export const PredictionSchema = z
+  .object({
+    label: z.string(),
+    probabilities: z.record(z.string(), z.number()),
+    uncertainty: UncertaintySchema,
+    members: z.record(z.string(), z.record(z.string(), z.number())).optional(),
+  })
+  .strict();
+
+export const PredictResponseSchema = z
+  .object({
+    ensemble: z.string(),
+    version: z.number().int().positive(),
+    strategy: FusionStrategySchema,
+    predictions: z.array(PredictionSchema),
+    /** members that ran */
+    ran: z.array(z.string()),
+    /** members dropped because they failed to load or run, with the reason */
+    degraded: z.array(z.object({ member: z.string(), reason: z.string() }).strict()),
+    usage: z.object({ units: z.number().nonnegative(), inputs: z.number().int() }).strict(),
+  })
+  .strict();
+
+export type TensorValue = z.infer<typeof TensorValueSchema>;
+export type InputValue = z.infer<typeof InputValueSchema>;
+export type PredictInput = z.infer<typeof PredictInputSchema>;
+export type PredictRequest = z.infer<typeof PredictRequestSchema>;
+export type Uncertainty = z.infer<typeof UncertaintySchema>;
+export type Prediction = z.infer<typeof PredictionSchema>;
+export type PredictResponse = z.infer<typeof PredictResponseSchema>;

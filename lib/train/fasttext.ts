@@ -1,0 +1,116 @@
+import { ChorusError } from '../errors';
+import { softmax } from '../fusion';
+import { checkLabels, checkPositive } from './check';
+import { type FastTextModel, fastTextHidden } from './model';
+import { createRng, shuffledIndices } from './random';
+
+export interface FastTextOptions {
+  classes: number;
+  /** hash buckets; the embedding has buckets + 1 rows (row 0 = padding) */
+  buckets: number;
+  maxIds: number;
+  dim?: number;
+  epochs?: number;
+  learningRate?: number;
+  seed?: number;
+  sampleWeights?: ArrayLike<number>;
+  /** start from this model's parameters (transfer); must have the same shape */
+  init?: FastTextModel;
+}
+
+/**
+ * fastText-style classifier (Joulin et al. 2016): hashed n-gram ids → mean embedding → linear →
+ * softmax, trained by per-example SGD with a linearly decaying learning rate, as fastText does.
+ * `docs[i]` holds example i's bucket ids (0-based; the model adds 1 for the padding row).
+ */
+export function trainFastText(
+  docs: readonly Int32Array[],
+  labels: ArrayLike<number>,
+  o: FastTextOptions,
+): FastTextModel {
+  const C = o.classes;
+  checkLabels(labels, docs.length, C);
+  checkPositive('buckets', o.buckets, true);
+  checkPositive('maxIds', o.maxIds, true);
+  const dim = o.dim ?? 16;
+  const epochs = o.epochs ?? 8;
+  const lr0 = o.learningRate ?? 0.3;
+  checkPositive('dim', dim, true);
+  const rng = createRng(o.seed ?? 1);
+  const vocab = o.buckets + 1;
+  let embedding: Float32Array;
+  let weights: Float32Array;
+  let bias: Float32Array;
+  if (o.init) {
+    if (o.init.vocab !== vocab || o.init.dim !== dim || o.init.classes !== C) {
+      throw new ChorusError('shape_mismatch', 'init model has another shape than the requested student');
+    }
+    embedding = Float32Array.from(o.init.embedding);
+    weights = Float32Array.from(o.init.weights);
+    bias = Float32Array.from(o.init.bias);
+  } else {
+    embedding = new Float32Array(vocab * dim);
+    for (let i = dim; i < embedding.length; i++) embedding[i] = (rng() * 2 - 1) / dim;
+    weights = new Float32Array(dim * C);
+    bias = new Float32Array(C);
+  }
+  const model: FastTextModel = {
+    family: 'fasttext',
+    vocab,
+    dim,
+    classes: C,
+    embedding,
+    weights,
+    bias,
+    maxIds: o.maxIds,
+    temperature: 1,
+  };
+  const ids = docs.map((d) => {
+    const n = Math.min(d.length, o.maxIds);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const b = d[i] as number;
+      if (b < 0 || b >= o.buckets) throw new ChorusError('shape_mismatch', `bucket ${b} outside [0, ${o.buckets})`);
+      out[i] = b + 1;
+    }
+    return out;
+  });
+  const total = epochs * docs.length;
+  const grad = new Float64Array(dim);
+  let seen = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const order = shuffledIndices(docs.length, rng);
+    for (let t = 0; t < order.length; t++, seen++) {
+      const i = order[t] as number;
+      const doc = ids[i] as Int32Array;
+      const sw = o.sampleWeights ? (o.sampleWeights[i] as number) : 1;
+      const lr = lr0 * (1 - seen / total) * sw;
+      const { hidden, count } = fastTextHidden(model, doc);
+      const z = new Float64Array(C);
+      for (let k = 0; k < C; k++) {
+        let s = bias[k] as number;
+        for (let d = 0; d < dim; d++) s += (hidden[d] as number) * (weights[d * C + k] as number);
+        z[k] = s;
+      }
+      const p = softmax(z);
+      const y = labels[i] as number;
+      grad.fill(0);
+      for (let k = 0; k < C; k++) {
+        const dz = (p[k] as number) - (k === y ? 1 : 0);
+        bias[k] = (bias[k] as number) - lr * dz;
+        for (let d = 0; d < dim; d++) {
+          grad[d] = (grad[d] as number) + dz * (weights[d * C + k] as number);
+          weights[d * C + k] = (weights[d * C + k] as number) - lr * dz * (hidden[d] as number);
+        }
+      }
+      if (count === 0) continue;
+      const step = lr / count;
+      for (let j = 0; j < doc.length; j++) {
+        const base = (doc[j] as number) * dim;
+        for (let d = 0; d < dim; d++)
+          embedding[base + d] = (embedding[base + d] as number) - step * (grad[d] as number);
+      }
+    }
+  }
+  return model;
+}

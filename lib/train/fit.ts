@@ -1,0 +1,118 @@
+import { ChorusError } from '../errors';
+import { hashedBuckets, sparseFeatures } from '../features';
+import { fitLogitTemperature, type ProbMatrix, softmax } from '../fusion';
+import type { HashedNgramFeaturizer } from '../schema';
+import { trainFastText } from './fasttext';
+import { trainLogisticRegression } from './logreg';
+import { rawLogits, type SparseRow, type TrainedModel } from './model';
+import { trainNaiveBayes } from './naive-bayes';
+
+export type Family = 'logreg' | 'naive-bayes' | 'fasttext';
+
+/** Featurized examples in the form a family trains on. */
+export type FamilyInputs = { kind: 'sparse'; rows: SparseRow[] } | { kind: 'ids'; docs: Int32Array[] };
+
+export interface FamilyOptions {
+  epochs?: number;
+  learningRate?: number;
+  l2?: number;
+  dim?: number;
+  alpha?: number;
+  seed?: number;
+}
+
+/** Featurizes texts for a hashed featurizer: sparse rows for linear families, bucket ids for fastText. */
+export function featurizeForFamily(texts: readonly string[], spec: HashedNgramFeaturizer): FamilyInputs {
+  if (spec.output === 'ids') return { kind: 'ids', docs: texts.map((t) => hashedBuckets(t, spec)) };
+  return { kind: 'sparse', rows: texts.map((t) => sparseFeatures(hashedBuckets(t, spec), spec)) };
+}
+
+export function subsetInputs(inputs: FamilyInputs, rows: readonly number[]): FamilyInputs {
+  return inputs.kind === 'ids'
+    ? { kind: 'ids', docs: rows.map((r) => inputs.docs[r] as Int32Array) }
+    : { kind: 'sparse', rows: rows.map((r) => inputs.rows[r] as SparseRow) };
+}
+
+function inputAt(inputs: FamilyInputs, i: number, maxIds: number): SparseRow | Int32Array {
+  if (inputs.kind === 'sparse') return inputs.rows[i] as SparseRow;
+  const d = inputs.docs[i] as Int32Array;
+  const ids = new Int32Array(Math.min(d.length, maxIds));
+  for (let j = 0; j < ids.length; j++) ids[j] = (d[j] as number) + 1;
+  return ids;
+}
+
+/** Trains one model of a family on featurized inputs (seeded, deterministic). */
+export function trainFamily(
+  family: Family,
+  spec: HashedNgramFeaturizer,
+  inputs: FamilyInputs,
+  labels: ArrayLike<number>,
+  classes: number,
+  options: FamilyOptions = {},
+  sampleWeights?: ArrayLike<number>,
+): TrainedModel {
+  const seed = options.seed ?? 1;
+  const weightOpt = sampleWeights === undefined ? {} : { sampleWeights };
+  if (family === 'fasttext') {
+    if (inputs.kind !== 'ids' || spec.maxIds === undefined) {
+      throw new ChorusError('invalid_argument', "fastText needs a featurizer with output 'ids'");
+    }
+    return trainFastText(inputs.docs, labels, {
+      classes,
+      buckets: spec.buckets,
+      maxIds: spec.maxIds,
+      seed,
+      ...(options.dim === undefined ? {} : { dim: options.dim }),
+      ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
+      ...(options.learningRate === undefined ? {} : { learningRate: options.learningRate }),
+      ...weightOpt,
+    });
+  }
+  if (inputs.kind !== 'sparse') throw new ChorusError('invalid_argument', `${family} needs count or log-l2 features`);
+  if (family === 'naive-bayes') {
+    return trainNaiveBayes(inputs.rows, labels, {
+      classes,
+      inputDim: spec.buckets,
+      ...(options.alpha === undefined ? {} : { alpha: options.alpha }),
+      ...weightOpt,
+    });
+  }
+  return trainLogisticRegression(inputs.rows, labels, {
+    classes,
+    inputDim: spec.buckets,
+    seed,
+    ...(options.l2 === undefined ? {} : { l2: options.l2 }),
+    ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
+    ...(options.learningRate === undefined ? {} : { learningRate: options.learningRate }),
+    ...weightOpt,
+  });
+}
+
+function maxIdsOf(model: TrainedModel): number {
+  return model.family === 'fasttext' ? model.maxIds : Number.POSITIVE_INFINITY;
+}
+
+/** Logits (before temperature) of every example, n × classes. */
+export function logitsMatrix(model: TrainedModel, inputs: FamilyInputs): ProbMatrix {
+  const n = inputs.kind === 'ids' ? inputs.docs.length : inputs.rows.length;
+  const data = new Float64Array(n * model.classes);
+  for (let i = 0; i < n; i++) data.set(rawLogits(model, inputAt(inputs, i, maxIdsOf(model))), i * model.classes);
+  return { n, c: model.classes, data };
+}
+
+/** The TypeScript reference probabilities of every example, temperature applied. */
+export function probabilityMatrix(model: TrainedModel, inputs: FamilyInputs): ProbMatrix {
+  const logits = logitsMatrix(model, inputs);
+  const data = new Float64Array(logits.data.length);
+  for (let i = 0; i < logits.n; i++) {
+    const z = logits.data.subarray(i * logits.c, (i + 1) * logits.c).map((v) => v / model.temperature);
+    data.set(softmax(z), i * logits.c);
+  }
+  return { n: logits.n, c: logits.c, data };
+}
+
+/** Sets the model's temperature to the one minimising log-loss on held-out inputs. */
+export function calibrateTemperature(model: TrainedModel, inputs: FamilyInputs, labels: ArrayLike<number>): number {
+  model.temperature = Math.fround(fitLogitTemperature(logitsMatrix(model, inputs), labels));
+  return model.temperature;
+}

@@ -1,0 +1,35 @@
+export { type FastTextOptions, trainFastText } from './fasttext';
+export {
+  calibrateTemperature,
+  type Family,
+  type FamilyInputs,
+  type FamilyOptions,
+  featurizeForFamily,
+  logitsMatrix,
+  probabilityMatrix,
+  subsetInputs,
+  trainFamily,
+} from './fit';
+export { type LogRegOptions, trainLogisticRegression } from './logreg';
+export {
+  accuracy,
+  classificationMetrics,
+  expectedCalibrationError,
+  falsePositiveRate,
+  macroF1,
+  selectRows,
+} from './metrics';
+export {
+  affineSparse,
+  type FastTextModel,
+  fastTextLogits,
+  type LinearModel,
+  linearLogits,
+  predictProba,
+  rawLogits,
+  type SparseRow,
+  type TrainedModel,
+} from './model';
+export { type NaiveBayesOptions, trainNaiveBayes } from './naive-bayes';
+export * from './onnx';
+export { createRng, shuffledIndices } from './random';

@@ -1,0 +1,112 @@
+import { ChorusError } from '../errors';
+import { argmax, checkProbMatrix, meanLogLoss, type ProbMatrix } from '../fusion';
+import type { ClassificationMetrics } from '../schema';
+
+/** Fraction of rows whose argmax equals the label. */
+export function accuracy(probs: ProbMatrix, labels: ArrayLike<number>): number {
+  checkProbMatrix(probs, labels);
+  let correct = 0;
+  for (let i = 0; i < probs.n; i++) {
+    if (argmax(probs.data.subarray(i * probs.c, (i + 1) * probs.c)) === labels[i]) correct++;
+  }
+  return correct / probs.n;
+}
+
+/**
+ * Unweighted mean of per-class F1 over the classes that occur in the labels or the predictions
+ * (scikit-learn's `f1_score(average='macro')`), so a one-class slice is not halved by the absent class.
+ */
+export function macroF1(probs: ProbMatrix, labels: ArrayLike<number>): number {
+  checkProbMatrix(probs, labels);
+  const tp = new Float64Array(probs.c);
+  const fp = new Float64Array(probs.c);
+  const fn = new Float64Array(probs.c);
+  for (let i = 0; i < probs.n; i++) {
+    const pred = argmax(probs.data.subarray(i * probs.c, (i + 1) * probs.c));
+    const y = labels[i] as number;
+    if (pred === y) tp[y] = (tp[y] as number) + 1;
+    else {
+      fp[pred] = (fp[pred] as number) + 1;
+      fn[y] = (fn[y] as number) + 1;
+    }
+  }
+  let sum = 0;
+  let present = 0;
+  for (let k = 0; k < probs.c; k++) {
+    const denom = 2 * (tp[k] as number) + (fp[k] as number) + (fn[k] as number);
+    if (denom === 0) continue;
+    present++;
+    sum += (2 * (tp[k] as number)) / denom;
+  }
+  return sum / present;
+}
+
+/**
+ * Expected calibration error of the top-label confidence over `bins` equal-width bins
+ * (Guo et al. 2017): Σ_b |B_b|/n · |acc(B_b) − conf(B_b)|.
+ */
+export function expectedCalibrationError(probs: ProbMatrix, labels: ArrayLike<number>, bins = 15): number {
+  checkProbMatrix(probs, labels);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new ChorusError('invalid_argument', `bins must be a positive integer, got ${bins}`);
+  const count = new Float64Array(bins);
+  const conf = new Float64Array(bins);
+  const hits = new Float64Array(bins);
+  for (let i = 0; i < probs.n; i++) {
+    const row = probs.data.subarray(i * probs.c, (i + 1) * probs.c);
+    const pred = argmax(row);
+    const p = row[pred] as number;
+    const b = Math.min(bins - 1, Math.floor(p * bins));
+    count[b] = (count[b] as number) + 1;
+    conf[b] = (conf[b] as number) + p;
+    if (pred === labels[i]) hits[b] = (hits[b] as number) + 1;
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) {
+    const c = count[b] as number;
+    if (c > 0) ece += Math.abs((hits[b] as number) - (conf[b] as number)) / probs.n;
+  }
+  return ece;
+}
+
+/** Fraction of rows labelled `negative` that are predicted as another class (ham flagged as spam). */
+export function falsePositiveRate(probs: ProbMatrix, labels: ArrayLike<number>, negative: number): number | undefined {
+  checkProbMatrix(probs, labels);
+  let negatives = 0;
+  let flagged = 0;
+  for (let i = 0; i < probs.n; i++) {
+    if (labels[i] !== negative) continue;
+    negatives++;
+    if (argmax(probs.data.subarray(i * probs.c, (i + 1) * probs.c)) !== negative) flagged++;
+  }
+  return negatives === 0 ? undefined : flagged / negatives;
+}
+
+/** Every metric of the report for one classifier on one slice. */
+export function classificationMetrics(
+  probs: ProbMatrix,
+  labels: ArrayLike<number>,
+  options: { negativeClass?: number } = {},
+): ClassificationMetrics {
+  const fpr = options.negativeClass === undefined ? undefined : falsePositiveRate(probs, labels, options.negativeClass);
+  return {
+    n: probs.n,
+    accuracy: accuracy(probs, labels),
+    macroF1: macroF1(probs, labels),
+    logLoss: meanLogLoss(probs, labels),
+    ece: expectedCalibrationError(probs, labels),
+    ...(fpr === undefined ? {} : { falsePositiveRate: fpr }),
+  };
+}
+
+/** Rows of a matrix picked by index (for slices such as hard-ham). */
+export function selectRows(probs: ProbMatrix, rows: ArrayLike<number>): ProbMatrix {
+  const data = new Float64Array(rows.length * probs.c);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as number;
+    if (!Number.isInteger(r) || r < 0 || r >= probs.n)
+      throw new ChorusError('invalid_argument', `row ${r} out of range`);
+    data.set(probs.data.subarray(r * probs.c, (r + 1) * probs.c), i * probs.c);
+  }
+  return { n: rows.length, c: probs.c, data };
+}

@@ -1,0 +1,95 @@
+/** The example zoo: four members that look at different views with different model families. */
+import type { HashedNgramFeaturizer } from '../lib/schema';
+import type { Family, FamilyOptions } from '../lib/train';
+
+export interface MemberDefinition {
+  id: string;
+  family: Family;
+  featurizer: HashedNgramFeaturizer;
+  options: FamilyOptions;
+  costUnits: number;
+  bodyOnly: boolean;
+  description: string;
+}
+
+const field = 'message';
+
+export const ZOO: readonly MemberDefinition[] = [
+  {
+    id: 'headers-logreg',
+    family: 'logreg',
+    featurizer: {
+      kind: 'hashed-ngrams',
+      field,
+      view: 'subject+headers',
+      unit: 'word',
+      ngram: [1, 2],
+      buckets: 1 << 15,
+      seed: 11,
+      maxLength: 200,
+      output: 'log-l2',
+    },
+    options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 11 },
+    costUnits: 1,
+    bodyOnly: false,
+    description: 'subject, sender and structural headers; word 1-2 grams; logistic regression',
+  },
+  {
+    id: 'body-nb',
+    family: 'naive-bayes',
+    featurizer: {
+      kind: 'hashed-ngrams',
+      field,
+      view: 'body',
+      unit: 'word',
+      ngram: [1, 2],
+      buckets: 1 << 16,
+      seed: 23,
+      maxLength: 3000,
+      output: 'counts',
+    },
+    options: { alpha: 0.5 },
+    costUnits: 2,
+    bodyOnly: true,
+    description: 'body words 1-2 grams; multinomial naive Bayes',
+  },
+  {
+    id: 'body-chars-fasttext',
+    family: 'fasttext',
+    featurizer: {
+      kind: 'hashed-ngrams',
+      field,
+      view: 'body',
+      unit: 'char',
+      ngram: [3, 5],
+      buckets: 1 << 16,
+      seed: 37,
+      maxLength: 2000,
+      output: 'ids',
+      maxIds: 6000,
+    },
+    options: { dim: 16, epochs: 8, learningRate: 0.3, seed: 37 },
+    costUnits: 3,
+    bodyOnly: true,
+    description: 'body character 3-5 grams; fastText-style embedding bag',
+  },
+  {
+    id: 'urls-logreg',
+    family: 'logreg',
+    featurizer: {
+      kind: 'hashed-ngrams',
+      field,
+      view: 'urls',
+      unit: 'word',
+      ngram: [1, 1],
+      buckets: 1 << 14,
+      seed: 41,
+      maxLength: 400,
+      output: 'log-l2',
+    },
+    options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 41 },
+    costUnits: 1,
+    bodyOnly: false,
+    description: 'URLs and link domains; logistic regression',
+  },
+];
