@@ -20,12 +20,10 @@ import type { MetaLearner } from '../../lib/schema';
 import { expectClose } from '../helpers/close';
 
 const dist = (c: number) =>
-  fc
-    .array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: c, maxLength: c })
-    .map((v) => {
-      const s = v.reduce((a, b) => a + b, 0);
-      return v.map((x) => x / s);
-    });
+  fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: c, maxLength: c }).map((v) => {
+    const s = v.reduce((a, b) => a + b, 0);
+    return v.map((x) => x / s);
+  });
 
 const members = fc.integer({ min: 2, max: 5 }).chain((c) =>
   fc.integer({ min: 1, max: 6 }).chain((m) =>
@@ -139,9 +137,15 @@ describe('fusion properties', () => {
         const permuted = order.map((i) => probs[i] as number[]);
         const permutedW = order.map((i) => weights[i] as number);
         for (const s of ['soft', 'geometric'] as const) {
-          expectClose(fuse(s, probs, { weights }).probabilities, fuse(s, permuted, { weights: permutedW }).probabilities, 1e-9);
+          expectClose(
+            fuse(s, probs, { weights }).probabilities,
+            fuse(s, permuted, { weights: permutedW }).probabilities,
+            1e-9,
+          );
         }
-        expect(fuse('hard', probs, { weights }).labelIndex).toBe(fuse('hard', permuted, { weights: permutedW }).labelIndex);
+        expect(fuse('hard', probs, { weights }).labelIndex).toBe(
+          fuse('hard', permuted, { weights: permutedW }).labelIndex,
+        );
       }),
     );
   });
@@ -237,25 +241,51 @@ describe('uncertainty', () => {
     const u = uncertaintyOf(fused, members);
     expect(u.disagreement).toBeCloseTo(1 / 3, 12);
     expect(u.margin).toBeCloseTo((fused[0] as number) - (fused[1] as number), 12);
-    expect(u.entropy).toBeCloseTo(-(fused[0] as number) * Math.log(fused[0] as number) - (fused[1] as number) * Math.log(fused[1] as number), 12);
+    expect(u.entropy).toBeCloseTo(
+      -(fused[0] as number) * Math.log(fused[0] as number) - (fused[1] as number) * Math.log(fused[1] as number),
+      12,
+    );
   });
 });
 
 describe('bad input raises typed errors', () => {
   const cases: [string, () => unknown, string][] = [
     ['empty member list', () => softVote([]), 'empty_members'],
-    ['mismatched class counts', () => softVote([[0.5, 0.5], [0.2, 0.3, 0.5]]), 'shape_mismatch'],
+    [
+      'mismatched class counts',
+      () =>
+        softVote([
+          [0.5, 0.5],
+          [0.2, 0.3, 0.5],
+        ]),
+      'shape_mismatch',
+    ],
     ['NaN probability', () => geometricPool([[Number.NaN, 1]]), 'not_finite'],
     ['not a distribution', () => hardVote([[0.5, 0.7]]), 'invalid_argument'],
     ['weights of wrong length', () => softVote([[0.5, 0.5]], [1, 2]), 'invalid_weights'],
-    ['negative weight', () => softVote([[0.5, 0.5], [0.1, 0.9]], [1, -1]), 'invalid_weights'],
+    [
+      'negative weight',
+      () =>
+        softVote(
+          [
+            [0.5, 0.5],
+            [0.1, 0.9],
+          ],
+          [1, -1],
+        ),
+      'invalid_weights',
+    ],
     ['all-zero weights', () => softVote([[0.5, 0.5]], [0]), 'invalid_weights'],
     ['unknown strategy', () => fuse('median' as 'soft', [[0.5, 0.5]]), 'unknown_strategy'],
     ['bad temperature', () => applyTemperature([0.5, 0.5], 0), 'invalid_argument'],
     ['accuracy out of range', () => accuracyWeights([1.2]), 'invalid_argument'],
     ['no accuracies', () => accuracyWeights([]), 'empty_members'],
     ['selection without members', () => ensembleSelection([], [0]), 'empty_members'],
-    ['labels of wrong length', () => fitTemperature({ n: 1, c: 2, data: Float64Array.from([0.5, 0.5]) }, [0, 1]), 'shape_mismatch'],
+    [
+      'labels of wrong length',
+      () => fitTemperature({ n: 1, c: 2, data: Float64Array.from([0.5, 0.5]) }, [0, 1]),
+      'shape_mismatch',
+    ],
     ['softmax of Infinity', () => softmax([1, Number.POSITIVE_INFINITY]), 'not_finite'],
   ];
   it.each(cases)('%s', (_name, call, code) => {

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import {
+  extractUrls,
+  featurizeText,
+  hashedBuckets,
+  htmlToText,
+  murmur3,
+  murmur3String,
+  normalizeText,
+  parseEmail,
+  sparseFeatures,
+  wordTokens,
+} from '../../lib/features';
+import type { HashedNgramFeaturizer } from '../../lib/schema';
+
+const words: HashedNgramFeaturizer = {
+  kind: 'hashed-ngrams',
+  field: 'message',
+  view: 'body',
+  unit: 'word',
+  ngram: [1, 2],
+  buckets: 1024,
+  seed: 42,
+  maxLength: 100,
+  output: 'log-l2',
+};
+const chars: HashedNgramFeaturizer = { ...words, unit: 'char', ngram: [3, 4], output: 'ids', maxIds: 64 };
+
+describe('murmur3 (x86, 32-bit)', () => {
+  it('matches the reference implementation on published vectors', () => {
+    expect(murmur3String('', 0)).toBe(0);
+    expect(murmur3String('', 1)).toBe(0x514e28b7);
+    expect(murmur3String('', 0xffffffff)).toBe(0x81f16f39);
+    expect(murmur3String('hello', 0)).toBe(0x248bfa47);
+    expect(murmur3String('Hello, world!', 1234)).toBe(0xfaf6cdb3);
+    expect(murmur3String('The quick brown fox jumps over the lazy dog', 0)).toBe(0x2e4ff723);
+  });
+
+  it('hashes a byte range the same as the bytes alone', () => {
+    const bytes = new TextEncoder().encode('xxabcdefyy');
+    expect(murmur3(bytes, 7, 2, 8)).toBe(murmur3String('abcdef', 7));
+  });
+});
+
+describe('hashed n-gram featurizers', () => {
+  const text = 'FREE money!!! Visit www.example.com now — café naïve ｆｕｌｌｗｉｄｔｈ';
+
+  it('are deterministic and pinned: the same text gives the same buckets in every runtime', () => {
+    const a = hashedBuckets(text, words);
+    expect(Array.from(hashedBuckets(text, words))).toEqual(Array.from(a));
+    // Pinned so any change to hashing or tokenisation (a train/serve skew) fails loudly.
+    expect(Array.from(a.slice(0, 8))).toMatchInlineSnapshot(`
+      [
+        193,
+        567,
+        604,
+        604,
+        604,
+        602,
+        310,
+        282,
+      ]
+    `);
+  });
+
+  it('word n-grams hash the tokens joined by one space', () => {
+    const spec = { ...words, ngram: [2, 2] as [number, number] };
+    expect(Array.from(hashedBuckets('Hello  World', spec))).toEqual([murmur3String('hello world', 42) % 1024]);
+  });
+
+  it('char n-grams hash each n-gram of the normalised text (multi-byte characters included)', () => {
+    const spec = { ...chars, ngram: [3, 3] as [number, number] };
+    const got = Array.from(hashedBuckets('Café!', spec));
+    const expected = ['caf', 'afé', 'fé!'].map((g) => murmur3String(g, 42) % 1024);
+    expect(got).toEqual(expected);
+  });
+
+  it('normalises compatibility forms and case, so look-alike text hashes the same', () => {
+    expect(normalizeText('ＦＲＥＥ  Money')).toBe('free money');
+    expect(Array.from(hashedBuckets('ＦＲＥＥ money', words))).toEqual(Array.from(hashedBuckets('free MONEY', words)));
+  });
+
+  it('log-l2 rows have unit norm; counts rows count', () => {
+    const v = sparseFeatures(hashedBuckets('a a a b', words), words);
+    const norm = Math.sqrt(v.values.reduce((s, x) => s + x * x, 0));
+    expect(norm).toBeCloseTo(1, 6);
+    const c = sparseFeatures(Int32Array.from([5, 3, 5, 5]), { ...words, output: 'counts' });
+    expect(Array.from(c.indices)).toEqual([3, 5]);
+    expect(Array.from(c.values)).toEqual([1, 3]);
+  });
+
+  it('ids are bucket + 1, zero-padded to maxIds', () => {
+    const ids = featurizeText('abcd', { ...chars, ngram: [3, 3] });
+    expect(ids).toBeInstanceOf(BigInt64Array);
+    expect(ids.length).toBe(64);
+    expect(ids[0]).toBe(BigInt((murmur3String('abc', 42) % 1024) + 1));
+    expect(ids[2]).toBe(0n);
+  });
+
+  it('tokenises words, dotted names, prices and spam symbols', () => {
+    expect(wordTokens(normalizeText('Win $1,000.50 at Example.COM!!'), 50)).toEqual([
+      'win',
+      '$',
+      '1',
+      '000.50',
+      'at',
+      'example.com',
+      '!',
+      '!',
+    ]);
+  });
+});
+
+describe('e-mail views', () => {
+  const raw = [
+    'From: "Promo Team" <deals@promo.example>',
+    'To: a@x.test, b@x.test',
+    'Subject: Cheap meds',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/alternative; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<html><style>p{}</style><p>Buy&nbsp;now at <a href="http://203.0.113.5:8080/buy?x=1">here</a></p></html>',
+    '--b1--',
+    '',
+  ].join('\r\n');
+
+  it('parses subject and headers, body text from HTML, and URLs', async () => {
+    const v = await parseEmail(raw);
+    expect(v['subject+headers']).toContain('Cheap meds');
+    expect(v['subject+headers']).toContain('fromdomain:promo.example');
+    expect(v['subject+headers']).toContain('recipients:2');
+    expect(v.body).toContain('Buy now at');
+    expect(v.body).not.toContain('<p>');
+    expect(v.urls).toContain('host:203.0.113.5');
+    expect(v.urls).toContain('iphost');
+    expect(v.urls).toContain('hasport');
+  });
+
+  it('a message without URLs says so instead of being empty', async () => {
+    const v = await parseEmail('Subject: hi\r\n\r\nplain text only\r\n');
+    expect(v.urls).toBe('nourl');
+    expect(v.body.trim()).toBe('plain text only');
+  });
+
+  it('htmlToText and extractUrls handle entities and bare www links', () => {
+    expect(htmlToText('a&amp;b &#65;&#x42;<br>c')).toBe('a&b AB\nc');
+    expect(extractUrls('see www.example.org/x and https://a.test/y.')).toEqual([
+      'www.example.org/x',
+      'https://a.test/y.',
+    ]);
+  });
+});

@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createNodeBackend } from '../../functions/container/onnx-node';
+import { createWebBackend } from '../../functions/edge/onnx-web';
+import type { InferenceBackend, InputTensor } from '../../lib/ensemble';
+import { featurizeText, parseEmail } from '../../lib/features';
+import { EnsembleManifestSchema } from '../../lib/schema';
+import {
+  createRng,
+  dequantizedModel,
+  exportOnnx,
+  type FastTextModel,
+  type LinearModel,
+  predictProba,
+  type SparseRow,
+  type TrainedModel,
+  trainFastText,
+  trainLogisticRegression,
+  trainNaiveBayes,
+} from '../../lib/train';
+import { expectClose } from '../helpers/close';
+
+const backends: InferenceBackend[] = [createNodeBackend(), createWebBackend()];
+const TOL = 1e-5;
+
+function randomRows(n: number, dim: number, seed: number): { rows: SparseRow[]; labels: number[] } {
+  const rng = createRng(seed);
+  const rows: SparseRow[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const y = Math.floor(rng() * 3);
+    const idx = [...new Set([y * 5 + Math.floor(rng() * 5), Math.floor(rng() * dim), Math.floor(rng() * dim)])].sort(
+      (a, b) => a - b,
+    );
+    rows.push({ indices: Int32Array.from(idx), values: Float32Array.from(idx, () => 0.2 + rng()) });
+    labels.push(y);
+  }
+  return { rows, labels };
+}
+
+async function runAll(bytes: Uint8Array, inputName: string, input: InputTensor): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const backend of backends) {
+    const session = await backend.createSession(bytes);
+    out.push(Float32Array.from((await session.run({ [inputName]: input }, 'probabilities')).data));
+    await session.release();
+  }
+  return out;
+}
+
+async function expectParity(model: TrainedModel, inputs: (SparseRow | number[])[], input: InputTensor) {
+  for (const variant of ['fp32', 'int8'] as const) {
+    const exported = exportOnnx(model, { labels: ['a', 'b', 'c'], variant });
+    const reference = variant === 'int8' ? dequantizedModel(model) : model;
+    const expected = inputs.flatMap((x) => Array.from(predictProba(reference, x)));
+    const [node, web] = await runAll(exported.bytes, exported.inputName, input);
+    expectClose(node as Float32Array, expected, TOL);
+    expectClose(web as Float32Array, expected, TOL);
+  }
+}
+
+describe('ONNX export: TypeScript forward = onnxruntime-node = onnxruntime-web (1e-5)', () => {
+  const dim = 15;
+  const { rows, labels } = randomRows(300, dim, 9);
+  const batch = rows.slice(0, 12);
+  const dense = new Float32Array(batch.length * dim);
+  batch.forEach((r, i) => {
+    r.indices.forEach((j, k) => {
+      dense[i * dim + j] = r.values[k] as number;
+    });
+  });
+  const denseInput: InputTensor = { dtype: 'float32', data: dense, dims: [batch.length, dim] };
+
+  it('logistic regression, fp32 and int8', async () => {
+    const m: LinearModel = trainLogisticRegression(rows, labels, { classes: 3, inputDim: dim, epochs: 5 });
+    m.temperature = 0.8;
+    await expectParity(m, batch, denseInput);
+  });
+
+  it('naive Bayes, fp32 and int8', async () => {
+    const m = trainNaiveBayes(rows, labels, { classes: 3, inputDim: dim });
+    m.temperature = 3;
+    await expectParity(m, batch, denseInput);
+  });
+
+  it('fastText with padding, fp32 and int8', async () => {
+    const docs = rows.map((r) => Int32Array.from(r.indices));
+    const m: FastTextModel = trainFastText(docs, labels, { classes: 3, buckets: dim, maxIds: 6, dim: 4, epochs: 3 });
+    const ids = batch.map((r) => Array.from(r.indices, (b) => b + 1));
+    const data = new BigInt64Array(batch.length * 6);
+    ids.forEach((row, i) => {
+      row.forEach((id, j) => {
+        data[i * 6 + j] = BigInt(id);
+      });
+    });
+    // an all-padding row must not divide by zero
+    ids.push([]);
+    const withEmpty = new BigInt64Array(data.length + 6);
+    withEmpty.set(data);
+    await expectParity(m, ids, { dtype: 'int64', data: withEmpty, dims: [batch.length + 1, 6] });
+  });
+});
+
+describe('the committed spam zoo runs identically in both runtimes', () => {
+  const manifest = EnsembleManifestSchema.parse(JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')));
+  const reference = JSON.parse(readFileSync('models/spam/reference.json', 'utf8')) as {
+    message: string;
+    members: Record<string, number[]>;
+  }[];
+
+  it('featurizing the reference messages and running each member reproduces the build outputs', async () => {
+    expect(reference.length).toBeGreaterThanOrEqual(4);
+    for (const member of manifest.members) {
+      const bytes = readFileSync(`models/spam/${member.id}.${member.variant}.onnx`);
+      for (const ref of reference.slice(0, 4)) {
+        const views = await parseEmail(ref.message);
+        const spec = member.featurizer;
+        if (spec.kind !== 'hashed-ngrams') throw new Error('zoo members are hashed-ngram members');
+        const features = featurizeText(views[spec.view ?? 'body'], spec);
+        const input: InputTensor =
+          features instanceof BigInt64Array
+            ? { dtype: 'int64', data: features, dims: [1, features.length] }
+            : { dtype: 'float32', data: features, dims: [1, features.length] };
+        const [node, web] = await runAll(bytes, member.inputName, input);
+        const expected = ref.members[member.id] as number[];
+        expectClose(node as Float32Array, expected, TOL);
+        expectClose(web as Float32Array, expected, TOL);
+      }
+    }
+  });
+});

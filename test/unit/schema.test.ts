@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  EnsembleManifestSchema,
+  FeaturizerSpecSchema,
+  MetricsReportSchema,
+  PredictRequestSchema,
+} from '../../lib/schema';
+
+const manifest = JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')) as Record<string, unknown>;
+const clone = () => structuredClone(manifest) as Record<string, unknown> & { members: Record<string, unknown>[] };
+
+describe('ensemble manifest', () => {
+  it('the committed spam manifest is valid', () => {
+    const m = EnsembleManifestSchema.parse(manifest);
+    expect(m.labels).toEqual(['ham', 'spam']);
+    expect(m.members.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('rejects unknown fields, duplicate members, undeclared input fields and stray weights', () => {
+    const extra = { ...clone(), colour: 'blue' };
+    expect(EnsembleManifestSchema.safeParse(extra).success).toBe(false);
+
+    const dup = clone();
+    dup.members.push(dup.members[0] as Record<string, unknown>);
+    expect(EnsembleManifestSchema.safeParse(dup).error?.issues.map((i) => i.message)).toContain('duplicate member id');
+
+    const field = clone();
+    (field.members[0] as { featurizer: { field: string } }).featurizer.field = 'subject';
+    expect(JSON.stringify(EnsembleManifestSchema.safeParse(field).error?.issues)).toContain(
+      "field 'subject' is not declared",
+    );
+
+    const weights = clone();
+    (weights.fusion as { weights?: Record<string, number> }).weights = { nobody: 1 };
+    expect(EnsembleManifestSchema.safeParse(weights).success).toBe(false);
+  });
+
+  it('rejects a bad sha256, a quorum above the member count and stacking without a meta-learner', () => {
+    const sha = clone();
+    (sha.members[0] as { model: { sha256: string } }).model.sha256 = 'XYZ';
+    expect(EnsembleManifestSchema.safeParse(sha).success).toBe(false);
+
+    const quorum = clone();
+    (quorum.fusion as { quorum: number }).quorum = 99;
+    expect(EnsembleManifestSchema.safeParse(quorum).success).toBe(false);
+
+    const stacking = clone();
+    (stacking.fusion as Record<string, unknown>).strategy = 'stacking';
+    delete (stacking.fusion as Record<string, unknown>).metaLearner;
+    expect(EnsembleManifestSchema.safeParse(stacking).success).toBe(false);
+  });
+
+  it('featurizers: ids need maxIds, ngram ranges must be ordered', () => {
+    const base = { kind: 'hashed-ngrams', field: 'm', unit: 'char', buckets: 16, seed: 1, maxLength: 10 };
+    expect(FeaturizerSpecSchema.safeParse({ ...base, ngram: [3, 5], output: 'ids' }).success).toBe(false);
+    expect(FeaturizerSpecSchema.safeParse({ ...base, ngram: [5, 3], output: 'counts' }).success).toBe(false);
+    expect(FeaturizerSpecSchema.safeParse({ ...base, ngram: [3, 5], output: 'ids', maxIds: 8 }).success).toBe(true);
+  });
+});
+
+describe('predict request', () => {
+  it('accepts text and tensor fields and rejects non-finite numbers and unknown keys', () => {
+    expect(PredictRequestSchema.parse({ inputs: [{ message: 'hi' }] }).return_members).toBe(false);
+    expect(
+      PredictRequestSchema.safeParse({ inputs: [{ x: { dtype: 'float32', shape: [2], data: [1, Number.NaN] } }] })
+        .success,
+    ).toBe(false);
+    expect(PredictRequestSchema.safeParse({ inputs: [{ message: 'hi' }], strategy: 'median' }).success).toBe(false);
+    expect(PredictRequestSchema.safeParse({ inputs: [], extra: 1 }).success).toBe(false);
+  });
+});
+
+describe('metrics report', () => {
+  it('models/METRICS.json is valid and covers members, every fusion strategy and both slices', () => {
+    const report = MetricsReportSchema.parse(JSON.parse(readFileSync('models/METRICS.json', 'utf8')));
+    const names = report.rows.map((r) => r.name);
+    for (const n of ['hard vote', 'soft vote', 'soft, accuracy weights', 'soft, ensemble selection', 'geometric']) {
+      expect(names).toContain(n);
+    }
+    expect(report.rows.some((r) => r.kind === 'stacking')).toBe(true);
+    for (const r of report.rows) expect(Object.keys(r.slices)).toEqual(['test', 'test/hard-ham']);
+    // The issue's bar: the best fusion beats the best single member on test log-loss.
+    const loss = (k: (kind: string) => boolean) =>
+      Math.min(...report.rows.filter((r) => k(r.kind)).map((r) => r.slices.test?.logLoss ?? Number.POSITIVE_INFINITY));
+    expect(loss((k) => k !== 'member')).toBeLessThan(loss((k) => k === 'member'));
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { ChorusError } from '../../lib/errors';
+import {
+  createRng,
+  predictProba,
+  type SparseRow,
+  trainFastText,
+  trainLogisticRegression,
+  trainNaiveBayes,
+} from '../../lib/train';
+
+/** Two classes told apart by which half of an 8-feature space most of their features fall in. */
+function toyRows(n: number, seed: number): { rows: SparseRow[]; labels: number[] } {
+  const rng = createRng(seed);
+  const rows: SparseRow[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const y = i % 2;
+    const a = y * 4 + Math.floor(rng() * 4);
+    const a2 = y * 4 + Math.floor(rng() * 4);
+    const b = Math.floor(rng() * 8);
+    const idx = [...new Set([a, a2, b])].sort((p, q) => p - q);
+    rows.push({ indices: Int32Array.from(idx), values: Float32Array.from(idx.map(() => 1)) });
+    labels.push(y);
+  }
+  return { rows, labels };
+}
+
+function toyDocs(n: number, seed: number): { docs: Int32Array[]; labels: number[] } {
+  const { rows, labels } = toyRows(n, seed);
+  return { docs: rows.map((r) => Int32Array.from(r.indices)), labels };
+}
+
+const acc = (predict: (i: number) => Float64Array, labels: number[]) =>
+  labels.filter((y, i) => {
+    const p = predict(i);
+    return ((p[1] as number) > (p[0] as number) ? 1 : 0) === y;
+  }).length / labels.length;
+
+describe('trainers', () => {
+  const train = toyRows(400, 1);
+  const test = toyRows(200, 2);
+
+  it('logistic regression learns a separable problem and is deterministic per seed', () => {
+    const a = trainLogisticRegression(train.rows, train.labels, { classes: 2, inputDim: 8, seed: 3, epochs: 10 });
+    const b = trainLogisticRegression(train.rows, train.labels, { classes: 2, inputDim: 8, seed: 3, epochs: 10 });
+    expect(Array.from(a.weights)).toEqual(Array.from(b.weights));
+    expect(acc((i) => predictProba(a, test.rows[i] as SparseRow), test.labels)).toBeGreaterThan(0.85);
+    const c = trainLogisticRegression(train.rows, train.labels, { classes: 2, inputDim: 8, seed: 4, epochs: 10 });
+    expect(Array.from(c.weights)).not.toEqual(Array.from(a.weights));
+  });
+
+  it('naive Bayes learns it and its weights are centred across classes', () => {
+    const m = trainNaiveBayes(train.rows, train.labels, { classes: 2, inputDim: 8 });
+    expect(acc((i) => predictProba(m, test.rows[i] as SparseRow), test.labels)).toBeGreaterThan(0.85);
+    for (let f = 0; f < 8; f++)
+      expect((m.weights[f * 2] as number) + (m.weights[f * 2 + 1] as number)).toBeCloseTo(0, 5);
+  });
+
+  it('fastText learns it and keeps the padding row at zero', () => {
+    const d = toyDocs(400, 1);
+    const t = toyDocs(200, 2);
+    const m = trainFastText(d.docs, d.labels, { classes: 2, buckets: 8, maxIds: 4, dim: 4, epochs: 10, seed: 5 });
+    expect(Array.from(m.embedding.slice(0, 4))).toEqual([0, 0, 0, 0]);
+    const ids = (i: number) => Array.from(t.docs[i] as Int32Array, (b) => b + 1);
+    expect(acc((i) => predictProba(m, ids(i)), t.labels)).toBeGreaterThan(0.85);
+  });
+
+  it('bad input raises typed errors', () => {
+    const cases: [() => unknown, RegExp][] = [
+      [() => trainLogisticRegression([], [], { classes: 2, inputDim: 8 }), /at least one example/],
+      [() => trainLogisticRegression(train.rows, [0], { classes: 2, inputDim: 8 }), /1 labels for 400/],
+      [() => trainLogisticRegression(train.rows, train.labels, { classes: 2, inputDim: 4 }), /outside \[0, 4\)/],
+      [() => trainNaiveBayes(train.rows, train.labels, { classes: 1, inputDim: 8 }), /classes must be/],
+      [() => trainNaiveBayes(train.rows, train.labels, { classes: 2, inputDim: 8, alpha: -1 }), /alpha/],
+      [
+        () =>
+          trainNaiveBayes([{ indices: Int32Array.from([0]), values: Float32Array.from([Number.NaN]) }], [0], {
+            classes: 2,
+            inputDim: 8,
+          }),
+        /NaN/,
+      ],
+      [() => trainFastText([Int32Array.from([9])], [0], { classes: 2, buckets: 8, maxIds: 4 }), /bucket 9/],
+      [() => trainFastText([Int32Array.from([1])], [0.5], { classes: 2, buckets: 8, maxIds: 4 }), /label 0 is 0.5/],
+    ];
+    for (const [call, message] of cases) {
+      expect(call).toThrow(ChorusError);
+      expect(call).toThrow(message);
+    }
+  });
+});
