@@ -21,6 +21,8 @@ export function createNodeBackend(options: { cuda?: boolean } = {}): InferenceBa
         graphOptimizationLevel: GRAPH_OPTIMIZATION,
       });
       return {
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
         async run(inputs: Record<string, InputTensor>, outputName: string): Promise<OutputTensor> {
           const feeds: Record<string, ort.Tensor> = {};
           for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);

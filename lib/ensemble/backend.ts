@@ -19,6 +19,8 @@ export interface OutputTensor {
 }
 
 export interface ModelSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
   run(inputs: Record<string, InputTensor>, outputName: string): Promise<OutputTensor>;
   release(): Promise<void>;
 }

@@ -1,0 +1,11 @@
+/**
+ * The Worker: the Hono app over onnxruntime-web, plus the registry Durable Object.
+ */
+import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
+import { createEdgeApp } from './app';
+import { createWebBackend } from './onnx-web';
+
+const app = createEdgeApp(createWebBackend({ wasmModule: ortWasm }));
+
+export default app;
+export { EnsembleRegistry } from './registry';

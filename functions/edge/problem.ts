@@ -1,0 +1,87 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { type ChorusErrorCode, isChorusError } from '../../lib/errors';
+
+/**
+ * An error with an HTTP status and a stable `code`, answered as RFC 9457 problem+json by the
+ * app's one onError. Routes and middleware throw it; nothing else builds error responses.
+ */
+export class ApiError extends HTTPException {
+  readonly code: string;
+  readonly extra: Record<string, unknown>;
+
+  constructor(status: ContentfulStatusCode, code: string, detail: string, extra: Record<string, unknown> = {}) {
+    super(status, { message: detail });
+    this.code = code;
+    this.extra = extra;
+  }
+}
+
+const CHORUS_STATUS: Record<ChorusErrorCode, [ContentfulStatusCode, string]> = {
+  invalid_argument: [400, 'invalid_argument'],
+  shape_mismatch: [400, 'invalid_input'],
+  not_finite: [400, 'invalid_input'],
+  empty_members: [400, 'invalid_argument'],
+  invalid_weights: [400, 'invalid_argument'],
+  invalid_manifest: [400, 'invalid_manifest'],
+  invalid_input: [400, 'invalid_input'],
+  unknown_strategy: [400, 'unknown_strategy'],
+  model_integrity: [502, 'model_integrity'],
+  no_healthy_member: [503, 'no_healthy_member'],
+  not_found: [404, 'not_found'],
+  conflict: [409, 'version_conflict'],
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+export function problemResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Response {
+  return c.body(
+    JSON.stringify({
+      type: `https://chorus.dev/problems/${code}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      code,
+      detail,
+      instance: new URL(c.req.url).pathname,
+      ...extra,
+    }),
+    status,
+    { 'content-type': 'application/problem+json' },
+  );
+}
+
+/** The app's single exit for errors. */
+export function onError(err: Error, c: Context): Response {
+  if (err instanceof ApiError)
+    return problemResponse(c, err.status as ContentfulStatusCode, err.code, err.message, err.extra);
+  if (isChorusError(err)) {
+    const [status, code] = CHORUS_STATUS[err.code];
+    return problemResponse(c, status, code, err.message, err.details ? { details: err.details } : {});
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    const code = status === 400 ? 'malformed_request' : status === 413 ? 'payload_too_large' : `http_${status}`;
+    return problemResponse(c, status, code, err.message || TITLES[status] || 'error');
+  }
+  console.error('unhandled error', err);
+  return problemResponse(c, 500, 'internal', 'internal error');
+}

@@ -1,0 +1,181 @@
+import { ChorusError, isChorusError } from '../errors';
+import { type FuseOptions, fuse, softmax } from '../fusion';
+import type {
+  EnsembleManifest,
+  FusionStrategy,
+  MemberSpec,
+  PredictInput,
+  Prediction,
+  PredictResponse,
+} from '../schema';
+import type { ModelSession } from './backend';
+import { Featurizer, validateInputs } from './inputs';
+
+/** Where the engine gets a ready session for a member (SessionCache in production). */
+export interface SessionSource {
+  session(member: MemberSpec): Promise<ModelSession>;
+}
+
+export interface PredictOptions {
+  /** override the manifest's strategy */
+  strategy?: FusionStrategy;
+  returnMembers?: boolean;
+}
+
+interface MemberResult {
+  member: MemberSpec;
+  /** per example, a distribution over the manifest's labels */
+  probs: Float64Array[];
+}
+
+function describe(e: unknown): string {
+  if (isChorusError(e)) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function runMember(
+  member: MemberSpec,
+  featurizer: Featurizer,
+  sessions: SessionSource,
+  n: number,
+  classes: number,
+): Promise<MemberResult> {
+  const [session, tensor] = await Promise.all([sessions.session(member), featurizer.tensorFor(member)]);
+  const out = await session.run({ [member.inputName]: tensor }, member.outputName);
+  if (out.dims.length !== 2 || out.dims[0] !== n || out.dims[1] !== classes) {
+    throw new ChorusError('shape_mismatch', `output dims [${out.dims}], expected [${n}, ${classes}]`);
+  }
+  const probs: Float64Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = out.data.subarray(i * classes, (i + 1) * classes);
+    const p = member.output === 'logits' ? softmax(row) : Float64Array.from(row);
+    let sum = 0;
+    for (const v of p) {
+      if (!Number.isFinite(v) || v < 0) throw new ChorusError('not_finite', `output row ${i} is not a distribution`);
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) throw new ChorusError('invalid_argument', `output row ${i} sums to ${sum}`);
+    probs.push(p);
+  }
+  return { member, probs };
+}
+
+/** Fusion options for the members that answered, from the manifest's fusion spec. */
+function fusionFor(
+  manifest: EnsembleManifest,
+  strategy: FusionStrategy,
+  ran: readonly MemberResult[],
+): { strategy: FusionStrategy; options: FuseOptions } {
+  const { fusion } = manifest;
+  const ids = ran.map((r) => r.member.id);
+  const meta = fusion.metaLearner;
+  if (strategy === 'stacking') {
+    // The meta-learner needs every member it was fitted on, in its order; without them, degrade to soft.
+    if (meta && meta.members.length === ids.length && meta.members.every((id, k) => ids[k] === id)) {
+      return { strategy, options: { metaLearner: meta, temperature: fusion.temperature } };
+    }
+    strategy = 'soft';
+  }
+  let weights: number[] | undefined;
+  if (fusion.weights) {
+    weights = ids.map((id) => fusion.weights?.[id] ?? 0);
+    if (weights.every((w) => w === 0)) weights = undefined; // only zero-weight members left: equal weights
+  }
+  return { strategy, options: { ...(weights ? { weights } : {}), temperature: fusion.temperature } };
+}
+
+function fuseAll(
+  manifest: EnsembleManifest,
+  strategy: FusionStrategy,
+  ran: readonly MemberResult[],
+  n: number,
+): { strategy: FusionStrategy; answers: ReturnType<typeof fuse>[] } {
+  const plan = fusionFor(manifest, strategy, ran);
+  const answers = Array.from({ length: n }, (_, i) =>
+    fuse(
+      plan.strategy,
+      ran.map((r) => r.probs[i] as Float64Array),
+      plan.options,
+    ),
+  );
+  return { strategy: plan.strategy, answers };
+}
+
+/**
+ * One ensemble prediction: validate, featurize once per featurizer, run members (cheapest first
+ * with early exit when the manifest sets a cascade threshold), drop failing members, fuse.
+ */
+export async function predictEnsemble(
+  manifest: EnsembleManifest,
+  inputs: readonly PredictInput[],
+  sessions: SessionSource,
+  options: PredictOptions = {},
+): Promise<PredictResponse> {
+  validateInputs(manifest.input, inputs);
+  const requested = options.strategy ?? manifest.fusion.strategy;
+  if (requested === 'stacking' && !manifest.fusion.metaLearner) {
+    throw new ChorusError('unknown_strategy', `ensemble '${manifest.name}' has no fitted meta-learner for stacking`);
+  }
+  const n = inputs.length;
+  const classes = manifest.labels.length;
+  const featurizer = new Featurizer(manifest.input, inputs);
+  const degraded: { member: string; reason: string }[] = [];
+  let results: MemberResult[] = [];
+  const threshold = manifest.fusion.cascadeThreshold;
+
+  if (threshold === undefined) {
+    const settled = await Promise.allSettled(
+      manifest.members.map((m) => runMember(m, featurizer, sessions, n, classes)),
+    );
+    settled.forEach((s, k) => {
+      const member = manifest.members[k] as MemberSpec;
+      if (s.status === 'fulfilled') results.push(s.value);
+      else degraded.push({ member: member.id, reason: describe(s.reason) });
+    });
+  } else {
+    const order = [...manifest.members].sort((a, b) => a.costUnits - b.costUnits);
+    for (const member of order) {
+      try {
+        results.push(await runMember(member, featurizer, sessions, n, classes));
+      } catch (e) {
+        degraded.push({ member: member.id, reason: describe(e) });
+        continue;
+      }
+      if (results.length < manifest.fusion.quorum) continue;
+      const partial = fuseAll(manifest, 'soft', results, n);
+      if (partial.answers.every((a) => a.uncertainty.margin >= threshold)) break;
+    }
+    // Keep manifest order among those that ran, so stacking sees its fitted order.
+    const rank = new Map(manifest.members.map((m, k) => [m.id, k]));
+    results = results.sort((a, b) => (rank.get(a.member.id) ?? 0) - (rank.get(b.member.id) ?? 0));
+  }
+
+  if (results.length < manifest.fusion.quorum) {
+    throw new ChorusError(
+      'no_healthy_member',
+      `${results.length} of ${manifest.members.length} members answered; the ensemble needs ${manifest.fusion.quorum}`,
+      { details: { degraded } },
+    );
+  }
+  const fused = fuseAll(manifest, requested, results, n);
+  const labelMap = (p: ArrayLike<number>): Record<string, number> =>
+    Object.fromEntries(manifest.labels.map((l, k) => [l, p[k] as number]));
+  const predictions: Prediction[] = fused.answers.map((a, i) => ({
+    label: manifest.labels[a.labelIndex] as string,
+    probabilities: labelMap(a.probabilities),
+    uncertainty: a.uncertainty,
+    ...(options.returnMembers
+      ? { members: Object.fromEntries(results.map((r) => [r.member.id, labelMap(r.probs[i] as Float64Array)])) }
+      : {}),
+  }));
+  const units = results.reduce((s, r) => s + r.member.costUnits, 0) * n;
+  return {
+    ensemble: manifest.name,
+    version: manifest.version,
+    strategy: fused.strategy,
+    predictions,
+    ran: results.map((r) => r.member.id),
+    degraded,
+    usage: { units, inputs: n },
+  };
+}

@@ -1,0 +1,81 @@
+import { ChorusError } from '../errors';
+import type { MemberSpec } from '../schema';
+import { type BlobStore, sha256Hex } from '../store';
+import type { InferenceBackend, ModelSession } from './backend';
+
+interface Entry {
+  session: Promise<ModelSession>;
+  bytes: number;
+}
+
+/**
+ * Sessions cached per isolate, keyed by model sha256, evicted least-recently-used once the
+ * models' bytes exceed `maxBytes`. Every model's bytes are hashed before a session is made, so a
+ * corrupted or swapped object never runs.
+ */
+export class SessionCache {
+  private readonly entries = new Map<string, Entry>();
+  private total = 0;
+
+  constructor(
+    private readonly backend: InferenceBackend,
+    private readonly store: BlobStore,
+    private readonly maxBytes: number,
+  ) {}
+
+  get backendName(): string {
+    return this.backend.name;
+  }
+
+  get residentBytes(): number {
+    return this.total;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  session(member: MemberSpec): Promise<ModelSession> {
+    const { sha256, key } = member.model;
+    const hit = this.entries.get(sha256);
+    if (hit) {
+      // Map order is recency order: re-insert on use.
+      this.entries.delete(sha256);
+      this.entries.set(sha256, hit);
+      return hit.session;
+    }
+    const session = this.load(key, sha256);
+    const entry: Entry = { session, bytes: member.model.bytes };
+    this.entries.set(sha256, entry);
+    this.total += entry.bytes;
+    // A failed load must not stay cached: the next request retries.
+    session.catch(() => {
+      if (this.entries.get(sha256) === entry) {
+        this.entries.delete(sha256);
+        this.total -= entry.bytes;
+      }
+    });
+    this.evict(sha256);
+    return session;
+  }
+
+  private async load(key: string, sha256: string): Promise<ModelSession> {
+    const bytes = await this.store.get(key);
+    if (bytes === null) throw new ChorusError('not_found', `model object ${key} is missing`);
+    const actual = await sha256Hex(bytes);
+    if (actual !== sha256) {
+      throw new ChorusError('model_integrity', `model ${key} has sha256 ${actual}, manifest says ${sha256}`);
+    }
+    return this.backend.createSession(bytes);
+  }
+
+  private evict(keep: string): void {
+    for (const [sha, entry] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      if (sha === keep) continue;
+      this.entries.delete(sha);
+      this.total -= entry.bytes;
+      entry.session.then((s) => s.release()).catch(() => undefined);
+    }
+  }
+}

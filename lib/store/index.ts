@@ -1,0 +1,4 @@
+export { type BlobHead, type BlobStore, getJson, getText, putJson } from './blob-store';
+export { modelKey, pointerKey, sha256Hex, versionKey } from './keys';
+export { R2BlobStore, type R2BucketLike } from './r2';
+export { S3BlobStore, type S3Config } from './s3';

@@ -1,0 +1,57 @@
+/** The committed spam zoo as test fixtures inside workerd, and helpers to call the Worker. */
+import { env, exports } from 'cloudflare:workers';
+import type { EnsembleManifest } from '../../lib/schema';
+import bodyChars from '../../models/spam/body-chars-fasttext.int8.onnx';
+import bodyNb from '../../models/spam/body-nb.int8.onnx';
+import headers from '../../models/spam/headers-logreg.int8.onnx';
+import manifestJson from '../../models/spam/manifest.json';
+import referenceJson from '../../models/spam/reference.json';
+import urls from '../../models/spam/urls-logreg.int8.onnx';
+
+export const ADMIN = { authorization: 'Bearer dev-admin-token' };
+export const spamManifest = manifestJson as unknown as EnsembleManifest;
+export const reference = referenceJson as unknown as {
+  id: string;
+  message: string;
+  label: string;
+  members: Record<string, number[]>;
+  fused: Record<'default' | 'hard' | 'soft' | 'geometric' | 'stacking', number[]>;
+}[];
+
+const modelBytes: Record<string, ArrayBuffer> = {
+  'headers-logreg': headers,
+  'body-nb': bodyNb,
+  'body-chars-fasttext': bodyChars,
+  'urls-logreg': urls,
+};
+
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`http://chorus.test${path}`, init));
+}
+
+export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return call(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+export function putJson(path: string, body: unknown, headers: Record<string, string> = ADMIN): Promise<Response> {
+  return call(path, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Puts the zoo's models into the bucket and publishes `manifest` (the spam ensemble by default). */
+export async function seedZoo(manifest: EnsembleManifest = spamManifest): Promise<void> {
+  for (const member of spamManifest.members) {
+    const bytes = modelBytes[member.id];
+    if (!bytes) throw new Error(`no fixture for ${member.id}`);
+    await env.BUCKET.put(member.model.key, bytes);
+  }
+  const res = await putJson(`/v1/ensembles/${manifest.name}`, manifest);
+  if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+}
