@@ -73,9 +73,8 @@ const limit = (bytesVar: (env: EdgeEnv) => number): MiddlewareHandler<AppEnv> =>
     const max = bytesVar(c.env);
     return bodyLimit({
       maxSize: max,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `request body exceeds ${max} bytes`);
-      },
+      // Return, not throw: body-limit calls this from inside the body stream reader.
+      onError: (ctx) => problemResponse(ctx, 413, 'payload_too_large', `request body exceeds ${max} bytes`),
     })(c, next);
   };
 };

@@ -1,0 +1,88 @@
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EnsembleManifest } from '../../lib/schema';
+import { sha256Hex } from '../../lib/store';
+import { postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
+
+/** A copy of the spam manifest whose listed members point at bytes that fail their sha256. */
+async function withCorruptMembers(name: string, ids: string[], extra: Partial<EnsembleManifest['fusion']> = {}) {
+  const manifest = structuredClone(spamManifest);
+  manifest.name = name;
+  manifest.fusion = { ...manifest.fusion, ...extra };
+  for (const member of manifest.members) {
+    if (!ids.includes(member.id)) continue;
+    const original = await env.BUCKET.get(member.model.key);
+    const bytes = new Uint8Array(await (original as R2ObjectBody).arrayBuffer());
+    const fakeSha = await sha256Hex(new TextEncoder().encode(`corrupt ${name} ${member.id}`));
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff; // flip bits: same length, other bytes
+    await env.BUCKET.put(`models/${fakeSha}.onnx`, bytes);
+    member.model = { key: `models/${fakeSha}.onnx`, sha256: fakeSha, bytes: bytes.length };
+  }
+  const res = await putJson(`/v1/ensembles/${name}`, manifest);
+  expect(res.status).toBe(201);
+  return manifest;
+}
+
+beforeAll(async () => {
+  await seedZoo();
+});
+
+describe('degraded mode', () => {
+  it('a member whose bytes no longer match its sha256 is dropped, weights renormalised, answer still given', async () => {
+    await withCorruptMembers('spam-degraded', ['body-nb']);
+    const res = await postJson('/v1/ensembles/spam-degraded/predict', {
+      inputs: [{ message: reference[0]?.message }],
+      strategy: 'soft',
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      degraded: { member: string; reason: string }[];
+      ran: string[];
+      predictions: { probabilities: Record<string, number> }[];
+    };
+    expect(body.degraded).toHaveLength(1);
+    expect(body.degraded[0]?.member).toBe('body-nb');
+    expect(body.degraded[0]?.reason).toMatch(/^model_integrity: .* has sha256 /);
+    expect(body.ran).not.toContain('body-nb');
+    const p = body.predictions[0]?.probabilities ?? {};
+    expect((p.ham ?? 0) + (p.spam ?? 0)).toBeCloseTo(1, 9);
+  });
+
+  it('stacking without one of its members falls back to a soft vote and says so', async () => {
+    const res = await postJson('/v1/ensembles/spam-degraded/predict', {
+      inputs: [{ message: reference[1]?.message }],
+      strategy: 'stacking',
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { strategy: string }).strategy).toBe('soft');
+  });
+
+  it('fewer survivors than the quorum is a 503 problem naming the dropped members', async () => {
+    await withCorruptMembers('spam-quorum', ['body-nb', 'urls-logreg', 'headers-logreg'], { quorum: 2 });
+    const res = await postJson('/v1/ensembles/spam-quorum/predict', {
+      inputs: [{ message: 'Subject: hi\r\n\r\nhello' }],
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await res.json()) as { code: string; details: { degraded: { member: string }[] } };
+    expect(problem.code).toBe('no_healthy_member');
+    expect(problem.details.degraded.map((d) => d.member).sort()).toEqual(['body-nb', 'headers-logreg', 'urls-logreg']);
+  });
+});
+
+describe('cascade', () => {
+  it('runs members cheapest first and stops once the fused margin clears the threshold', async () => {
+    const manifest = { ...structuredClone(spamManifest), name: 'spam-cascade' };
+    manifest.fusion = { ...manifest.fusion, cascadeThreshold: 0.5, quorum: 2 };
+    expect((await putJson('/v1/ensembles/spam-cascade', manifest)).status).toBe(201);
+    const spam = reference.find((r) => r.label === 'spam' && (r.fused.soft[1] ?? 0) > 0.9) ?? reference[0];
+    const res = await postJson('/v1/ensembles/spam-cascade/predict', { inputs: [{ message: spam?.message }] });
+    const body = (await res.json()) as { ran: string[]; usage: { units: number } };
+    const cheapest = [...spamManifest.members].sort((a, b) => a.costUnits - b.costUnits).map((m) => m.id);
+    expect(body.ran.length).toBeLessThan(spamManifest.members.length);
+    expect(body.ran.length).toBeGreaterThanOrEqual(2);
+    expect([...body.ran].sort()).toEqual(cheapest.slice(0, body.ran.length).sort());
+    const all = spamManifest.members.reduce((s, m) => s + m.costUnits, 0);
+    expect(body.usage.units).toBeLessThan(all);
+  });
+});
