@@ -128,9 +128,9 @@ describe('versioned registry', () => {
       putJson('/v1/ensembles/spam-reg', next(2)),
       putJson('/v1/ensembles/spam-reg', { ...next(2), fusion: { ...spamManifest.fusion, strategy: 'soft' } }),
     ]);
-    expect([a?.status, b?.status].sort()).toEqual([201, 409]);
-    const loser = a?.status === 409 ? a : b;
-    expect(((await loser?.json()) as { code: string }).code).toBe('version_conflict');
+    expect([a.status, b.status].sort()).toEqual([201, 409]);
+    const loser = a.status === 409 ? a : b;
+    expect(((await loser.json()) as { code: string }).code).toBe('version_conflict');
   });
 
   it('serves a newly published version without redeploy, and rollback moves the pointer back', async () => {
