@@ -1,0 +1,54 @@
+/** A bounded closed-loop load generator: `concurrency` clients, `requests` in total, loopback only. */
+export interface LatencyStats {
+  requests: number;
+  concurrency: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  rps: number;
+}
+
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[idx] as number;
+}
+
+/** POSTs `body` as JSON, or GETs when body is undefined. */
+export async function measure(
+  url: string,
+  body: string | undefined,
+  options: { requests: number; concurrency: number; warmup: number },
+): Promise<LatencyStats> {
+  const init: RequestInit =
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body };
+  const send = async () => {
+    const t = performance.now();
+    const res = await fetch(url, init);
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${url}: ${res.status}`);
+    return performance.now() - t;
+  };
+  for (let i = 0; i < options.warmup; i++) await send();
+  const times: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (next < options.requests) {
+        next++;
+        times.push(await send());
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  times.sort((a, b) => a - b);
+  return {
+    requests: times.length,
+    concurrency: options.concurrency,
+    p50: percentile(times, 0.5),
+    p99: percentile(times, 0.99),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+    rps: (times.length / elapsed) * 1000,
+  };
+}
