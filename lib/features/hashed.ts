@@ -1,5 +1,5 @@
 import { ChorusError } from '../errors';
-import type { HashedNgramFeaturizer } from '../schema';
+import { type HashedNgramFeaturizer, HashedNgramFeaturizerSchema } from '../schema';
 import { murmur3 } from './hash';
 import { MAX_TOKEN_CHARS, normalizeText, wordTokens } from './text';
 
@@ -13,8 +13,26 @@ export interface SparseVector {
   values: Float32Array;
 }
 
+const checkedSpecs = new WeakSet<HashedNgramFeaturizer>();
+
+/** Validates a spec once per object (manifests are parsed already; this guards direct callers). */
+function checkSpec(spec: HashedNgramFeaturizer): void {
+  if (checkedSpecs.has(spec)) return;
+  const parsed = HashedNgramFeaturizerSchema.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ChorusError(
+      'invalid_argument',
+      `invalid featurizer spec at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
+  }
+  checkedSpecs.add(spec);
+}
+
 /** Bucket of every n-gram of the text, in order of appearance (the featurizer's token stream). */
 export function hashedBuckets(text: string, spec: HashedNgramFeaturizer): Int32Array {
+  checkSpec(spec);
+  if (typeof text !== 'string') throw new ChorusError('invalid_argument', `text must be a string, got ${typeof text}`);
   const normalized = normalizeText(text);
   const [lo, hi] = spec.ngram;
   const out: number[] = [];

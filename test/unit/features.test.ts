@@ -153,3 +153,14 @@ describe('e-mail views', () => {
     ]);
   });
 });
+
+describe('featurizer bad input', () => {
+  it('raises typed errors for invalid specs and non-text input', async () => {
+    const { ChorusError } = await import('../../lib/errors');
+    expect(() => hashedBuckets('x', { ...words, buckets: 0 })).toThrow(ChorusError);
+    expect(() => hashedBuckets('x', { ...words, buckets: 0 })).toThrow(/buckets/);
+    expect(() => hashedBuckets('x', { ...words, ngram: [3, 1] })).toThrow(/ngram/);
+    expect(() => featurizeText('x', { ...chars, maxIds: undefined })).toThrow(/maxIds/);
+    expect(() => hashedBuckets(42 as unknown as string, words)).toThrow(/must be a string/);
+  });
+});

@@ -90,3 +90,18 @@ describe('trainers', () => {
     }
   });
 });
+
+describe('ONNX export bad input', () => {
+  it('refuses NaN parameters, wrong label counts and bad temperatures', async () => {
+    const { exportOnnx } = await import('../../lib/train');
+    const model = trainNaiveBayes(toyRows(20, 1).rows, toyRows(20, 1).labels, { classes: 2, inputDim: 8 });
+    expect(() => exportOnnx(model, { labels: ['a'], variant: 'fp32' })).toThrow(/1 labels for 2 classes/);
+    expect(() => exportOnnx({ ...model, temperature: 0 }, { labels: ['a', 'b'], variant: 'fp32' })).toThrow(
+      /temperature/,
+    );
+    const broken = { ...model, weights: Float32Array.from(model.weights) };
+    broken.weights[3] = Number.NaN;
+    expect(() => exportOnnx(broken, { labels: ['a', 'b'], variant: 'fp32' })).toThrow(ChorusError);
+    expect(() => exportOnnx(broken, { labels: ['a', 'b'], variant: 'int8' })).toThrow(/weights\[3\] is NaN/);
+  });
+});

@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { ChorusError } from '../../errors';
 import type { TrainedModel } from '../model';
 import { type QuantizedTensor, quantizedTensorOf } from './quantize';
 
@@ -97,6 +98,31 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
   });
 }
 
+function checkModel(model: TrainedModel, labels: readonly string[]): void {
+  const fail = (message: string): never => {
+    throw new ChorusError('invalid_argument', `cannot export ${model.family}: ${message}`);
+  };
+  if (labels.length !== model.classes) fail(`${labels.length} labels for ${model.classes} classes`);
+  if (!(model.temperature > 0) || !Number.isFinite(model.temperature)) fail(`temperature is ${model.temperature}`);
+  if (model.bias.length !== model.classes) fail(`bias has ${model.bias.length} values for ${model.classes} classes`);
+  const tensors: [string, Float32Array, number][] =
+    model.family === 'fasttext'
+      ? [
+          ['embedding', model.embedding, model.vocab * model.dim],
+          ['weights', model.weights, model.dim * model.classes],
+        ]
+      : [['weights', model.weights, model.inputDim * model.classes]];
+  for (const [name, values, size] of [
+    ...tensors,
+    ['bias', model.bias, model.classes] as [string, Float32Array, number],
+  ]) {
+    if (values.length !== size) fail(`${name} holds ${values.length} values, expected ${size}`);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i] as number)) fail(`${name}[${i}] is ${values[i]}`);
+    }
+  }
+}
+
 /**
  * Writes a trained model as a standard ONNX graph (opset 13, default domain only):
  * linear: MatMul → Add → Div(T) → Softmax over a dense float input [batch, inputDim];
@@ -105,6 +131,7 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
  * per-axis scales and dequantizes it in the graph (DequantizeLinear), so any ONNX runtime runs it.
  */
 export function exportOnnx(model: TrainedModel, options: ExportOptions): ExportedModel {
+  checkModel(model, options.labels);
   const C = model.classes;
   const init: Tensor[] = [];
   const nodes: Node[] = [];
