@@ -22,6 +22,8 @@ export interface StackOptions {
   root: string;
   s3Port: number;
   edgePort: number;
+  containerPort: number;
+  jobSecret?: string;
   /** where s3rver and wrangler keep their state */
   stateDir: string;
   adminToken?: string;
@@ -30,6 +32,11 @@ export interface StackOptions {
 
 export interface Stack {
   edgeUrl: string;
+  containerUrl: string;
+  /** SIGKILLs the container function (crash tests) */
+  killContainer(): Promise<void>;
+  /** starts the container function again, with extra environment */
+  startContainer(env?: Record<string, string>): Promise<void>;
   s3Endpoint: string;
   bucket: string;
   adminToken: string;
@@ -92,8 +99,48 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const store = new S3BlobStore({ endpoint: s3Endpoint, bucket: BUCKET, accessKeyId: S3_KEY, secretAccessKey: S3_KEY });
   log(`local S3 (s3rver) on ${s3Endpoint}, bucket '${BUCKET}'`);
 
+  const jobSecret = options.jobSecret ?? 'dev-job-secret-change-me';
+  const containerUrl = `http://127.0.0.1:${options.containerPort}`;
+  const edgeUrl = `http://127.0.0.1:${options.edgePort}`;
+  let container: ChildProcess | undefined;
+  const containerLines: string[] = [];
+  const startContainer = async (extra: Record<string, string> = {}) => {
+    container = spawn(process.execPath, ['--import', 'tsx', join(options.root, 'functions/container/main.ts')], {
+      cwd: options.root,
+      env: {
+        ...process.env,
+        PORT: String(options.containerPort),
+        S3_ENDPOINT: s3Endpoint,
+        S3_BUCKET: BUCKET,
+        S3_ACCESS_KEY_ID: S3_KEY,
+        S3_SECRET_ACCESS_KEY: S3_KEY,
+        EDGE_URL: edgeUrl,
+        JOB_SECRET: jobSecret,
+        ...extra,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keepC = (chunk: Buffer) => {
+      for (const l of chunk.toString().split('\n')) if (l.trim()) containerLines.push(l);
+      if (containerLines.length > 200) containerLines.splice(0, containerLines.length - 200);
+    };
+    container.stdout?.on('data', keepC);
+    container.stderr?.on('data', keepC);
+    await waitFor(`${containerUrl}/healthz`, 60_000, container);
+  };
+  const killContainer = async () => {
+    const c = container;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
+  };
+
   const wranglerBin = join(options.root, 'node_modules/wrangler/bin/wrangler.js');
   const vars = {
+    CONTAINER_URL: containerUrl,
+    JOB_SECRET: jobSecret,
     S3_ENDPOINT: s3Endpoint,
     S3_BUCKET: BUCKET,
     S3_ACCESS_KEY_ID: S3_KEY,
@@ -128,8 +175,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   edge.stdout?.on('data', keep);
   edge.stderr?.on('data', keep);
-  const edgeUrl = `http://127.0.0.1:${options.edgePort}`;
   const stop = async () => {
+    await killContainer();
     if (edge.exitCode === null && edge.pid) {
       try {
         process.kill(-edge.pid, 'SIGTERM'); // the whole group: wrangler and its workerd
@@ -158,9 +205,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     log(`edge Worker (wrangler dev) on ${edgeUrl}`);
     await seedZoo(store, options.root, edgeUrl, adminToken);
     log('bucket seeded with the example zoo; spam ensemble published');
+    await startContainer();
+    log(`container function on ${containerUrl}`);
   } catch (e) {
     await stop();
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- wrangler output ---\n${lines.join('\n')}`);
+    throw new Error(
+      `${e instanceof Error ? e.message : String(e)}\n--- wrangler output ---\n${lines.join('\n')}\n--- container output ---\n${containerLines.join('\n')}`,
+    );
   }
-  return { edgeUrl, s3Endpoint, bucket: BUCKET, adminToken, store, stop };
+  return { edgeUrl, containerUrl, killContainer, startContainer, s3Endpoint, bucket: BUCKET, adminToken, store, stop };
 }

@@ -309,6 +309,7 @@ async function main(): Promise<void> {
       id: m.def.id,
       model: { key: `models/${v.sha256}.onnx`, sha256: v.sha256, bytes: v.bytes.length },
       family: m.def.family,
+      training: { ...m.def.options },
       variant: SERVED_VARIANT,
       featurizer: m.def.featurizer,
       inputName: v.inputName,
@@ -326,7 +327,7 @@ async function main(): Promise<void> {
     version: 1,
     task: 'classification',
     labels: [...LABELS],
-    input: { fields: { message: { type: 'text', format: 'rfc822', maxLength: 200_000 } } },
+    input: { fields: { message: { type: 'text', format: 'rfc822', maxLength: 1_000_000 } } },
     members: memberSpecs,
     fusion: {
       strategy: chosen.strategy,

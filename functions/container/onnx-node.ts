@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { InferenceBackend, InputTensor, ModelSession, OutputTensor } from '../../lib/ensemble';
 
@@ -9,11 +12,33 @@ import type { InferenceBackend, InputTensor, ModelSession, OutputTensor } from '
  */
 const GRAPH_OPTIMIZATION = 'basic';
 
-/** The only module that imports onnxruntime-node. CUDA first when asked for and present. */
+/**
+ * Whether the CUDA execution provider's library was installed beside the binding (the container
+ * image installs it with `onnxruntime-node-install=cuda12`; the default `.npmrc` skips it).
+ */
+export function cudaAvailable(): boolean {
+  try {
+    const binding = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(join(binding, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+/** The execution provider a backend made by createNodeBackend runs on. */
+export function nodeExecutionProvider(backend: InferenceBackend): string {
+  return backend.name.split('/')[1] ?? 'cpu';
+}
+
+/**
+ * The only module that imports onnxruntime-node. With `cuda`, the CUDA execution provider is used
+ * when this build has it (CPU otherwise; the backend's name says which).
+ */
 export function createNodeBackend(options: { cuda?: boolean } = {}): InferenceBackend {
-  const providers = options.cuda ? ['cuda', 'cpu'] : ['cpu'];
+  const cuda = options.cuda === true && cudaAvailable();
+  const providers = cuda ? ['cuda', 'cpu'] : ['cpu'];
   return {
-    name: `onnxruntime-node/${options.cuda ? 'cuda' : 'cpu'}`,
+    name: `onnxruntime-node/${cuda ? 'cuda' : 'cpu'}`,
     async createSession(model: Uint8Array): Promise<ModelSession> {
       const session = await ort.InferenceSession.create(model, {
         executionProviders: providers,

@@ -3,14 +3,17 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { type InferenceBackend, predictEnsemble, SessionCache } from '../../lib/ensemble';
+import { SIGNATURE_HEADER, signRequest, verifyRequest } from '../../lib/jobs';
 import {
   EnsembleManifestSchema,
   EnsembleNameSchema,
+  JobSpecSchema,
+  JobStatusSchema,
   PredictRequestSchema,
   PredictResponseSchema,
   Sha256Schema,
 } from '../../lib/schema';
-import { type BlobStore, modelKey, sha256Hex } from '../../lib/store';
+import { type BlobStore, getJson, getText, modelKey, sha256Hex } from '../../lib/store';
 import { type EdgeEnv, numberVar, storeFromEnv } from './env';
 import { ManifestResolver } from './manifests';
 import { ApiError, onError, problemResponse } from './problem';
@@ -45,8 +48,17 @@ const problems = (...statuses: number[]) =>
 
 const NameParam = z.object({ name: EnsembleNameSchema });
 
-/** Admin routes: bearer token for now (API keys replace this middleware later). */
+/**
+ * Admin routes: the admin bearer token, or a request signed by the container with JOB_SECRET
+ * (how jobs publish). API keys replace this middleware later.
+ */
 const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const signature = c.req.header(SIGNATURE_HEADER);
+  if (signature && c.env.JOB_SECRET) {
+    const check = await verifyRequest(c.env.JOB_SECRET, signature, c.req.method, c.req.path, await c.req.text());
+    if (!check.ok) throw new ApiError(401, 'unauthorized', `request signature ${check.reason}`);
+    return next();
+  }
   const header = c.req.header('authorization');
   if (!header) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer token');
   const token = c.env.ADMIN_TOKEN;
@@ -241,7 +253,10 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
   app.openapi(getRoute, async (c) => {
     const { name } = c.req.valid('param');
     const { version } = c.req.valid('query');
-    return c.json(await rt(c).manifests.manifest(name, version), 200);
+    const manifest = await rt(c).manifests.manifest(name, version);
+    const { latest } = await rt(c).manifests.stub(name).versions();
+    c.header('x-chorus-latest-version', String(latest));
+    return c.json(manifest, 200);
   });
 
   app.on(['PUT', 'POST'], ['/v1/ensembles/:name', '/v1/ensembles/:name/rollback'], requireAdmin);
@@ -315,6 +330,88 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
     const key = modelKey(sha256);
     if (!(await rt(c).store.head(key))) await rt(c).store.put(key, bytes, { contentType: 'application/octet-stream' });
     return c.json({ sha256, key, bytes: bytes.length, inputs: [...inputs], outputs: [...outputs] }, 201);
+  });
+
+  const jobRoute = createRoute({
+    method: 'post',
+    path: '/v1/jobs',
+    summary: 'Validate, sign and hand a job to the container function',
+    request: { body: { content: { 'application/json': { schema: JobSpecSchema } }, required: true } },
+    responses: {
+      202: {
+        description: 'accepted',
+        content: {
+          'application/json': {
+            schema: z.object({ id: z.string(), status: JobStatusSchema, links: z.record(z.string(), z.string()) }),
+          },
+        },
+      },
+      ...problems(400, 401, 403, 415, 503),
+    },
+  });
+  app.use(
+    '/v1/jobs',
+    requireAdmin,
+    limit(() => 1 << 20),
+    requireJson,
+  );
+  app.openapi(jobRoute, async (c) => {
+    const spec = c.req.valid('json');
+    const id = crypto.randomUUID();
+    const body = JSON.stringify({ id, spec });
+    const secret = c.env.JOB_SECRET;
+    const url = c.env.CONTAINER_URL;
+    if (!secret || !url) throw new ApiError(503, 'container_unavailable', 'no container function is configured');
+    let res: Response;
+    try {
+      res = await fetch(`${url}/jobs`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: await signRequest(secret, 'POST', '/jobs', body),
+        },
+        body,
+      });
+    } catch (e) {
+      throw new ApiError(
+        503,
+        'container_unavailable',
+        `the container function did not answer: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    if (res.status !== 202)
+      throw new ApiError(
+        503,
+        'container_unavailable',
+        `the container refused the job: ${res.status} ${await res.text()}`,
+      );
+    const status = JobStatusSchema.parse(await res.json());
+    return c.json({ id, status, links: { status: `/v1/jobs/${id}`, report: `/v1/jobs/${id}/report` } }, 202);
+  });
+
+  const JobIdParam = z.object({ id: z.string().regex(/^[a-z0-9-]{8,64}$/) });
+  const jobStatusRoute = createRoute({
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    summary: "A job's phase, progress and gate",
+    request: { params: JobIdParam },
+    responses: {
+      200: { description: 'status', content: { 'application/json': { schema: JobStatusSchema } } },
+      ...problems(400, 404),
+    },
+  });
+  app.openapi(jobStatusRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const raw = await getJson(rt(c).store, `jobs/${id}/status.json`);
+    if (raw === null) throw new ApiError(404, 'not_found', `no job ${id}`);
+    return c.json(JobStatusSchema.parse(raw), 200);
+  });
+  app.get('/v1/jobs/:id/report', async (c) => {
+    const id = c.req.param('id');
+    if (!/^[a-z0-9-]{8,64}$/.test(id)) throw new ApiError(400, 'validation_failed', 'invalid job id');
+    const html = await getText(rt(c).store, `jobs/${id}/report.html`);
+    if (html === null) throw new ApiError(404, 'not_found', `job ${id} has no report (yet)`);
+    return c.html(html);
   });
 
   app.doc31('/openapi.json', {

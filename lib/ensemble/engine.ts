@@ -60,14 +60,17 @@ async function runMember(
   return { member, probs };
 }
 
-/** Fusion options for the members that answered, from the manifest's fusion spec. */
-function fusionFor(
+/**
+ * How the members that answered are fused, from the manifest's fusion spec: weights by member id
+ * (renormalised over those present), stacking only when every meta-learner member answered (else
+ * soft), the manifest's temperature. Shared by serving and by jobs that evaluate a manifest.
+ */
+export function fusionPlan(
   manifest: EnsembleManifest,
   strategy: FusionStrategy,
-  ran: readonly MemberResult[],
+  ids: readonly string[],
 ): { strategy: FusionStrategy; options: FuseOptions } {
   const { fusion } = manifest;
-  const ids = ran.map((r) => r.member.id);
   const meta = fusion.metaLearner;
   if (strategy === 'stacking') {
     // The meta-learner needs every member it was fitted on, in its order; without them, degrade to soft.
@@ -90,7 +93,11 @@ function fuseAll(
   ran: readonly MemberResult[],
   n: number,
 ): { strategy: FusionStrategy; answers: ReturnType<typeof fuse>[] } {
-  const plan = fusionFor(manifest, strategy, ran);
+  const plan = fusionPlan(
+    manifest,
+    strategy,
+    ran.map((r) => r.member.id),
+  );
   const answers = Array.from({ length: n }, (_, i) =>
     fuse(
       plan.strategy,

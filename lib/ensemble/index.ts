@@ -1,4 +1,4 @@
 export type { InferenceBackend, InputTensor, ModelSession, OutputTensor, TensorData, TensorDtype } from './backend';
-export { type PredictOptions, predictEnsemble, type SessionSource } from './engine';
+export { fusionPlan, type PredictOptions, predictEnsemble, type SessionSource } from './engine';
 export { Featurizer, validateInputs } from './inputs';
 export { SessionCache } from './sessions';

@@ -1,4 +1,5 @@
 export * from './featurizer';
+export * from './jobs';
 export * from './manifest';
 export * from './metrics';
 export * from './predict';

@@ -51,6 +51,8 @@ export const MemberSpecSchema = z
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
     model: ModelRefSchema,
     family: z.string().optional(),
+    /** hyper-parameters the member was trained with, so jobs can retrain it (stacking folds) */
+    training: z.record(z.string(), z.number()).optional(),
     variant: z.enum(['fp32', 'int8']).optional(),
     featurizer: FeaturizerSpecSchema,
     inputName: z.string().min(1),

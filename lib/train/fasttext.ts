@@ -16,6 +16,12 @@ export interface FastTextOptions {
   sampleWeights?: ArrayLike<number>;
   /** start from this model's parameters (transfer); must have the same shape */
   init?: FastTextModel;
+  /**
+   * Knowledge distillation (Hinton et al. 2015): loss = α·CE(label) + (1−α)·T²·KL(teacher_T ‖ student_T).
+   * `teacher[i]` is the teacher's distribution at temperature T; rows with `labeled[i] === false`
+   * (transfer data) learn from the teacher alone.
+   */
+  distill?: { teacher: readonly ArrayLike<number>[]; temperature: number; alpha: number; labeled?: ArrayLike<boolean> };
 }
 
 /**
@@ -75,6 +81,14 @@ export function trainFastText(
     }
     return out;
   });
+  const kd = o.distill;
+  if (kd) {
+    if (kd.teacher.length !== docs.length)
+      throw new ChorusError('shape_mismatch', `${kd.teacher.length} teacher rows for ${docs.length} examples`);
+    checkPositive('temperature', kd.temperature);
+    if (!(kd.alpha >= 0 && kd.alpha <= 1))
+      throw new ChorusError('invalid_argument', `alpha must be in [0, 1], got ${kd.alpha}`);
+  }
   const total = epochs * docs.length;
   const grad = new Float64Array(dim);
   let seen = 0;
@@ -94,9 +108,19 @@ export function trainFastText(
       }
       const p = softmax(z);
       const y = labels[i] as number;
+      // ∂loss/∂z: α(p − onehot) + (1−α)·T·(softmax(z/T) − teacher); T² · (1/T) from the chain rule.
+      let alpha = 1;
+      let pT: Float64Array | undefined;
+      let q: ArrayLike<number> | undefined;
+      if (kd) {
+        alpha = kd.labeled && !kd.labeled[i] ? 0 : kd.alpha;
+        pT = softmax(z.map((v) => v / kd.temperature));
+        q = kd.teacher[i] as ArrayLike<number>;
+      }
       grad.fill(0);
       for (let k = 0; k < C; k++) {
-        const dz = (p[k] as number) - (k === y ? 1 : 0);
+        let dz = alpha * ((p[k] as number) - (k === y ? 1 : 0));
+        if (kd && pT && q) dz += (1 - alpha) * kd.temperature * ((pT[k] as number) - (q[k] as number));
         bias[k] = (bias[k] as number) - lr * dz;
         for (let d = 0; d < dim; d++) {
           grad[d] = (grad[d] as number) + dz * (weights[d * C + k] as number);

@@ -85,7 +85,14 @@ const fmt = (v: number, d = 1) => v.toFixed(d);
 
 async function main() {
   const stateDir = await mkdtemp(join(tmpdir(), 'chorus-bench-'));
-  const stack = await startStack({ root, stateDir, s3Port: await freePort(), edgePort: await freePort(), log });
+  const stack = await startStack({
+    root,
+    stateDir,
+    s3Port: await freePort(),
+    edgePort: await freePort(),
+    containerPort: await freePort(),
+    log,
+  });
   const native = startNativeServer(stack.store, {}, await freePort());
   try {
     // Cold: the first predict of a fresh isolate loads the wasm, fetches and verifies 4 models.

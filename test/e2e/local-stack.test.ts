@@ -16,7 +16,13 @@ const reference = JSON.parse(await readFile('models/spam/reference.json', 'utf8'
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'chorus-e2e-'));
-  stack = await startStack({ root: process.cwd(), stateDir, s3Port: await freePort(), edgePort: await freePort() });
+  stack = await startStack({
+    root: process.cwd(),
+    stateDir,
+    s3Port: await freePort(),
+    edgePort: await freePort(),
+    containerPort: await freePort(),
+  });
 });
 
 afterAll(async () => {

@@ -1,0 +1,1 @@
+export { SIGNATURE_HEADER, type SignatureCheck, signRequest, verifyRequest } from './signing';

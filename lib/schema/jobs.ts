@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { EnsembleNameSchema } from './manifest';
+
+/** A dataset object in the bucket: JSON lines of {id?, input: {field: value}, label?}. */
+export const DatasetKeySchema = z.string().regex(/^datasets\/[A-Za-z0-9._/-]+\.jsonl$/, 'a datasets/….jsonl key');
+
+export const DatasetRowSchema = z
+  .object({
+    id: z.string().optional(),
+    input: z.record(z.string(), z.unknown()),
+    /** class label (a manifest label); absent for unlabeled transfer data */
+    label: z.string().optional(),
+  })
+  .strict();
+
+const base = {
+  /** ensemble the job reads (its current version) and publishes to */
+  ensemble: EnsembleNameSchema,
+  /** publish when the gate passes (false: artifacts and report only) */
+  publish: z.boolean().default(true),
+};
+
+/** Quality gates: a model that fails its gate is kept and reported, never published. */
+export const FitWeightsJobSchema = z
+  .object({
+    kind: z.literal('fit-weights'),
+    ...base,
+    validation: DatasetKeySchema,
+    method: z.enum(['accuracy', 'ensemble-selection']),
+    rounds: z.number().int().positive().max(500).default(25),
+    fitTemperature: z.boolean().default(true),
+    gate: z
+      .object({ maxLogLossIncrease: z.number().min(0).default(0) })
+      .strict()
+      .default({ maxLogLossIncrease: 0 }),
+  })
+  .strict();
+
+export const StackJobSchema = z
+  .object({
+    kind: z.literal('stack'),
+    ...base,
+    train: DatasetKeySchema,
+    validation: DatasetKeySchema,
+    folds: z.number().int().min(2).max(10).default(5),
+    gate: z
+      .object({ minLogLossGain: z.number().default(0) })
+      .strict()
+      .default({ minLogLossGain: 0 }),
+  })
+  .strict();
+
+export const DistillJobSchema = z
+  .object({
+    kind: z.literal('distill'),
+    ...base,
+    train: DatasetKeySchema,
+    /** unlabeled inputs labelled by the teacher only */
+    transfer: DatasetKeySchema.optional(),
+    validation: DatasetKeySchema,
+    temperature: z.number().positive().max(20).default(2),
+    alpha: z.number().min(0).max(1).default(0.5),
+    epochs: z.number().int().positive().max(50).default(8),
+    dim: z.number().int().positive().max(128).default(16),
+    /** initialise from this member's weights (same family and featurizer) */
+    initFrom: z.string().optional(),
+    gate: z
+      .object({ minGainRecovered: z.number().max(1).default(0.8) })
+      .strict()
+      .default({ minGainRecovered: 0.8 }),
+  })
+  .strict();
+
+export const CompressJobSchema = z
+  .object({
+    kind: z.literal('compress'),
+    ...base,
+    member: z.string(),
+    validation: DatasetKeySchema,
+    /** fraction of the smallest-magnitude weights set to zero before quantization */
+    prune: z.number().min(0).max(0.95).default(0),
+    gate: z
+      .object({ maxAccuracyLoss: z.number().min(0).max(1).default(0.003) })
+      .strict()
+      .default({ maxAccuracyLoss: 0.003 }),
+  })
+  .strict();
+
+export const BuildMembersJobSchema = z
+  .object({
+    kind: z.literal('build-members'),
+    ...base,
+    /** member whose family and featurizer the new members share */
+    like: z.string(),
+    train: DatasetKeySchema,
+    validation: DatasetKeySchema,
+    method: z.enum(['bagging', 'boosting']),
+    count: z.number().int().min(1).max(16).default(3),
+    seed: z.number().int().default(1),
+    gate: z
+      .object({ maxLogLossIncrease: z.number().min(0).default(0) })
+      .strict()
+      .default({ maxLogLossIncrease: 0 }),
+  })
+  .strict();
+
+export const JobSpecSchema = z.discriminatedUnion('kind', [
+  FitWeightsJobSchema,
+  StackJobSchema,
+  DistillJobSchema,
+  CompressJobSchema,
+  BuildMembersJobSchema,
+]);
+
+export const JobPhaseSchema = z.enum(['queued', 'running', 'publishing', 'succeeded', 'gated', 'failed']);
+
+export const JobStatusSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    ensemble: z.string(),
+    phase: JobPhaseSchema,
+    /** 0..1 */
+    progress: z.number().min(0).max(1),
+    step: z.string(),
+    executionProvider: z.string().optional(),
+    attempts: z.number().int().nonnegative(),
+    publishedVersion: z.number().int().optional(),
+    gate: z.object({ passed: z.boolean(), detail: z.string() }).strict().optional(),
+    error: z.string().optional(),
+    updatedAt: z.string(),
+  })
+  .strict();
+
+/** What the edge forwards to the container: the validated spec and its id. */
+export const JobEnvelopeSchema = z.object({ id: z.string().regex(/^[a-z0-9-]{8,64}$/), spec: JobSpecSchema }).strict();
+
+export type DatasetRow = z.infer<typeof DatasetRowSchema>;
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+export type JobSpecInput = z.input<typeof JobSpecSchema>;
+export type FitWeightsJob = z.infer<typeof FitWeightsJobSchema>;
+export type StackJob = z.infer<typeof StackJobSchema>;
+export type DistillJob = z.infer<typeof DistillJobSchema>;
+export type CompressJob = z.infer<typeof CompressJobSchema>;
+export type BuildMembersJob = z.infer<typeof BuildMembersJobSchema>;
+export type JobPhase = z.infer<typeof JobPhaseSchema>;
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+export type JobEnvelope = z.infer<typeof JobEnvelopeSchema>;

@@ -1,0 +1,238 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedSpamDatasets } from '../../infra/datasets';
+import { type Stack, startStack } from '../../infra/local-stack';
+import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
+import { type EnsembleManifest, EnsembleManifestSchema, type JobSpecInput, type JobStatus } from '../../lib/schema';
+import { freePort } from './ports';
+
+let stack: Stack;
+let stateDir: string;
+let data: Record<string, string>;
+const zoo = EnsembleManifestSchema.parse(JSON.parse(await readFile('models/spam/manifest.json', 'utf8')));
+
+async function admin(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${stack.edgeUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+async function publish(manifest: EnsembleManifest): Promise<void> {
+  const res = await admin('PUT', `/v1/ensembles/${manifest.name}`, manifest);
+  expect(res.status).toBe(201);
+}
+
+async function version(name: string): Promise<number> {
+  return ((await (await fetch(`${stack.edgeUrl}/v1/ensembles/${name}`)).json()) as { version: number }).version;
+}
+
+async function submit(spec: JobSpecInput): Promise<string> {
+  const res = await admin('POST', '/v1/jobs', spec);
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function status(id: string): Promise<JobStatus> {
+  return (await (await fetch(`${stack.edgeUrl}/v1/jobs/${id}`)).json()) as JobStatus;
+}
+
+async function waitUntil(id: string, done: (s: JobStatus) => boolean, timeoutMs = 240_000): Promise<JobStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await status(id);
+    if (done(s)) return s;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${s.phase} (${s.step})`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+const ended = (s: JobStatus) => ['succeeded', 'gated', 'failed'].includes(s.phase);
+
+async function predictVersion(name: string): Promise<{ version: number; ran: string[] }> {
+  const res = await fetch(`${stack.edgeUrl}/v1/ensembles/${name}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: [{ message: 'Subject: hello\r\n\r\nlunch tomorrow?' }] }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { version: number; ran: string[] };
+}
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'chorus-jobs-'));
+  stack = await startStack({
+    root: process.cwd(),
+    stateDir,
+    s3Port: await freePort(),
+    edgePort: await freePort(),
+    containerPort: await freePort(),
+  });
+  data = await seedSpamDatasets(stack.store, { limit: 160, prefix: 'datasets/spam-small' });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe('jobs through the edge, run by the container, artifacts in S3', () => {
+  it('the container refuses unsigned and stale job submissions', async () => {
+    const body = JSON.stringify({
+      id: 'abcdefgh-1',
+      spec: { kind: 'fit-weights', ensemble: 'spam', validation: data.validation, method: 'accuracy' },
+    });
+    const unsigned = await fetch(`${stack.containerUrl}/jobs`, { method: 'POST', body });
+    expect(unsigned.status).toBe(401);
+    const stale = await fetch(`${stack.containerUrl}/jobs`, {
+      method: 'POST',
+      body,
+      headers: {
+        [SIGNATURE_HEADER]: await signRequest(
+          'dev-job-secret-change-me',
+          'POST',
+          '/jobs',
+          body,
+          Date.now() - 3_600_000,
+        ),
+      },
+    });
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { detail: string }).detail).toMatch(/stale/);
+  });
+
+  it('rejects unknown job kinds and fields with 400', async () => {
+    const kind = await admin('POST', '/v1/jobs', { kind: 'magic', ensemble: 'spam' });
+    expect(kind.status).toBe(400);
+    const field = await admin('POST', '/v1/jobs', {
+      kind: 'fit-weights',
+      ensemble: 'spam',
+      validation: data.validation,
+      method: 'accuracy',
+      colour: 1,
+    });
+    expect(field.status).toBe(400);
+  });
+
+  it('fit-weights publishes a new version that the edge serves; the report is stored', async () => {
+    await publish({ ...zoo, name: 'spam-fw' });
+    const id = await submit({
+      kind: 'fit-weights',
+      ensemble: 'spam-fw',
+      validation: data.validation as string,
+      method: 'ensemble-selection',
+      gate: { maxLogLossIncrease: 1 },
+    });
+    const s = await waitUntil(id, ended);
+    expect(s.phase, s.error).toBe('succeeded');
+    expect(s.executionProvider).toBe('cpu');
+    expect(s.publishedVersion).toBe(2);
+    expect((await predictVersion('spam-fw')).version).toBe(2);
+    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/spam-fw`)).json()) as EnsembleManifest;
+    expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
+    expect(manifest.provenance.jobId).toBe(id);
+    const report = await fetch(`${stack.edgeUrl}/v1/jobs/${id}/report`);
+    expect(report.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await report.text()).toContain('data-chart="pareto"');
+    expect(await stack.store.head(`jobs/${id}/report.json`)).not.toBeNull();
+  });
+
+  it('a job whose gate fails keeps its artifacts and leaves the version unchanged', async () => {
+    await publish({ ...zoo, name: 'spam-gate' });
+    const id = await submit({
+      kind: 'stack',
+      ensemble: 'spam-gate',
+      train: data.train as string,
+      validation: data.validation as string,
+      folds: 3,
+      gate: { minLogLossGain: 10 },
+    });
+    const s = await waitUntil(id, ended);
+    expect(s.phase, s.error).toBe('gated');
+    expect(s.gate?.passed).toBe(false);
+    expect(await version('spam-gate')).toBe(1);
+    expect(await stack.store.head(`jobs/${id}/candidate.json`)).not.toBeNull();
+  });
+
+  it('compress turns an fp32 member into int8, re-measures it and publishes when within the gate', async () => {
+    const fp32 = await readFile('models/spam/headers-logreg.fp32.onnx');
+    const up = await fetch(`${stack.edgeUrl}/v1/models`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${stack.adminToken}` },
+      body: fp32,
+    });
+    const model = (await up.json()) as { sha256: string; key: string; bytes: number };
+    const members = zoo.members.map((m) =>
+      m.id === 'headers-logreg'
+        ? { ...m, model: { key: model.key, sha256: model.sha256, bytes: model.bytes }, variant: 'fp32' as const }
+        : m,
+    );
+    await publish({ ...zoo, name: 'spam-compress', members });
+    const id = await submit({
+      kind: 'compress',
+      ensemble: 'spam-compress',
+      member: 'headers-logreg',
+      validation: data.validation as string,
+      gate: { maxAccuracyLoss: 0.02 },
+    });
+    const s = await waitUntil(id, ended);
+    expect(s.phase, s.error).toBe('succeeded');
+    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/spam-compress`)).json()) as EnsembleManifest;
+    const compressed = manifest.members.find((m) => m.id === 'headers-logreg');
+    expect(compressed?.variant).toBe('int8');
+    expect(compressed?.model.bytes).toBeLessThan(0.3 * model.bytes);
+    expect((await predictVersion('spam-compress')).version).toBe(2);
+  });
+
+  it('distill trains a student from the ensemble and publishes it alone when it recovers enough of the gain', async () => {
+    await publish({ ...zoo, name: 'spam-distill' });
+    const id = await submit({
+      kind: 'distill',
+      ensemble: 'spam-distill',
+      train: data.train as string,
+      validation: data.validation as string,
+      initFrom: 'body-chars-fasttext',
+      epochs: 2,
+      gate: { minGainRecovered: -100 },
+    });
+    const s = await waitUntil(id, ended);
+    expect(s.phase, s.error).toBe('succeeded');
+    const answer = await predictVersion('spam-distill');
+    expect(answer.version).toBe(2);
+    expect(answer.ran).toEqual(['student']);
+  });
+
+  it('a container killed mid-job publishes nothing partial; on restart the job resumes, or fails once attempts are spent', async () => {
+    await publish({ ...zoo, name: 'spam-crash' });
+    const spec = {
+      kind: 'stack' as const,
+      ensemble: 'spam-crash',
+      train: data.train as string,
+      validation: data.validation as string,
+      folds: 3,
+    };
+    const first = await submit(spec);
+    await waitUntil(first, (s) => s.phase === 'running' && s.progress > 0.1, 60_000);
+    await stack.killContainer();
+    expect(await version('spam-crash')).toBe(1);
+    expect((await status(first)).phase).toBe('running');
+    await stack.startContainer();
+    const resumed = await waitUntil(first, ended);
+    expect(resumed.attempts).toBe(2);
+    expect(['succeeded', 'gated']).toContain(resumed.phase);
+    expect(await version('spam-crash')).toBe(resumed.phase === 'succeeded' ? 2 : 1);
+
+    const second = await submit({ ...spec, gate: { minLogLossGain: 10 } });
+    await waitUntil(second, (s) => s.phase === 'running' && s.progress > 0.1, 60_000);
+    await stack.killContainer();
+    await stack.startContainer({ MAX_JOB_ATTEMPTS: '1' });
+    const failed = await waitUntil(second, ended, 30_000);
+    expect(failed.phase).toBe('failed');
+    expect(failed.error).toMatch(/container stopped during the job/);
+    expect(await version('spam-crash')).toBe(resumed.phase === 'succeeded' ? 2 : 1);
+    await stack.killContainer();
+    await stack.startContainer();
+  });
+});
