@@ -84,9 +84,9 @@ function barChart(
   rows: { label: string; value: number; kind: string }[],
   fmt: (v: number) => string,
 ): string {
-  const w = 640;
+  const w = 860;
   const rowH = 22;
-  const left = 230;
+  const left = 380;
   const h = rows.length * rowH + 40;
   const max = Math.max(...rows.map((r) => r.value), 1e-9);
   const bars = rows

@@ -6,11 +6,13 @@ import { seedSpamDatasets } from '../../infra/datasets';
 import { type Stack, startStack } from '../../infra/local-stack';
 import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
 import { type EnsembleManifest, EnsembleManifestSchema, type JobSpecInput, type JobStatus } from '../../lib/schema';
+import { inspectReport } from '../browser/report-page';
 import { freePort } from './ports';
 
 let stack: Stack;
 let stateDir: string;
 let data: Record<string, string>;
+let reportUrl = '';
 const zoo = EnsembleManifestSchema.parse(JSON.parse(await readFile('models/spam/manifest.json', 'utf8')));
 
 async function admin(method: string, path: string, body?: unknown): Promise<Response> {
@@ -137,6 +139,19 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(report.headers.get('content-type')).toMatch(/text\/html/);
     expect(await report.text()).toContain('data-chart="pareto"');
     expect(await stack.store.head(`jobs/${id}/report.json`)).not.toBeNull();
+    reportUrl = `${stack.edgeUrl}/v1/jobs/${id}/report`;
+  });
+
+  it("the report page renders in Debian's chromium with its charts drawn", async () => {
+    const drawn = await inspectReport(reportUrl, join(process.cwd(), '.cache/report-fit-weights.png'));
+    expect(drawn.charts).toEqual(expect.arrayContaining(['Accuracy (validation)', 'reliability', 'pareto']));
+    expect(drawn.charts.length).toBeGreaterThanOrEqual(6);
+    // every chart occupies real space on the page and has marks in it
+    for (const c of drawn.boxes) expect(c.width * c.height).toBeGreaterThan(1000);
+    expect(drawn.bars).toBeGreaterThanOrEqual(zoo.members.length + 2);
+    expect(drawn.paretoPoints).toBe(zoo.members.length + 2);
+    expect(drawn.reliabilityCurves).toBe(2);
+    expect(drawn.gate).toMatch(/Quality gate passed/);
   });
 
   it('a job whose gate fails keeps its artifacts and leaves the version unchanged', async () => {
