@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { InferenceBackend, InputTensor, ModelSession, OutputTensor } from '../../lib/ensemble';
+import { type InferenceBackend, type ModelSession, wrapOrtSession } from '../../lib/ensemble';
 
 /**
  * 'basic' (constant folding, redundant-node removal) keeps the model's arithmetic. The 'extended'
@@ -45,19 +45,7 @@ export function createNodeBackend(options: { cuda?: boolean } = {}): InferenceBa
         intraOpNumThreads: 1,
         graphOptimizationLevel: GRAPH_OPTIMIZATION,
       });
-      return {
-        inputNames: session.inputNames,
-        outputNames: session.outputNames,
-        async run(inputs: Record<string, InputTensor>, outputName: string): Promise<OutputTensor> {
-          const feeds: Record<string, ort.Tensor> = {};
-          for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
-          const out = await session.run(feeds, [outputName]);
-          const tensor = out[outputName];
-          if (!tensor) throw new Error(`model has no output '${outputName}'`);
-          return { data: tensor.data as Float32Array, dims: tensor.dims };
-        },
-        release: () => session.release(),
-      };
+      return wrapOrtSession(session, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
     },
   };
 }

@@ -4,8 +4,7 @@
  * under perturbations. No scripts, no external assets.
  */
 import type { ProbMatrix } from '../../lib/fusion';
-import { argmax } from '../../lib/fusion';
-import { classificationMetrics } from '../../lib/train';
+import { calibrationBins, classificationMetrics } from '../../lib/train';
 
 export interface ReportRow {
   name: string;
@@ -56,24 +55,7 @@ export function reportRow(
 }
 
 export function reliability(name: string, probs: ProbMatrix, labels: ArrayLike<number>, bins = 10): ReliabilityCurve {
-  const acc = new Float64Array(bins);
-  const conf = new Float64Array(bins);
-  const count = new Float64Array(bins);
-  for (let i = 0; i < probs.n; i++) {
-    const row = probs.data.subarray(i * probs.c, (i + 1) * probs.c);
-    const k = argmax(row);
-    const p = row[k] as number;
-    const b = Math.min(bins - 1, Math.floor(p * bins));
-    count[b] = (count[b] as number) + 1;
-    conf[b] = (conf[b] as number) + p;
-    if (k === labels[i]) acc[b] = (acc[b] as number) + 1;
-  }
-  const out: ReliabilityCurve['bins'] = [];
-  for (let b = 0; b < bins; b++) {
-    const c = count[b] as number;
-    if (c > 0) out.push({ confidence: (conf[b] as number) / c, accuracy: (acc[b] as number) / c, count: c });
-  }
-  return { name, bins: out };
+  return { name, bins: calibrationBins(probs, labels, bins) };
 }
 
 const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-web/wasm';
-import type { InferenceBackend, InputTensor, ModelSession, OutputTensor } from '../../lib/ensemble';
+import { type InferenceBackend, type ModelSession, wrapOrtSession } from '../../lib/ensemble';
 
 /** Emscripten's first bytes of a wasm file; ORT is handed this instead of the real binary. */
 const PLACEHOLDER = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
@@ -41,19 +41,7 @@ export function createWebBackend(options: { wasmModule?: WebAssembly.Module } = 
         // MatMuls that also quantize activations and drift ~1e-4 from the graph's definition
         graphOptimizationLevel: 'basic',
       });
-      return {
-        inputNames: session.inputNames,
-        outputNames: session.outputNames,
-        async run(inputs: Record<string, InputTensor>, outputName: string): Promise<OutputTensor> {
-          const feeds: Record<string, ort.Tensor> = {};
-          for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.dtype, t.data, t.dims);
-          const out = await session.run(feeds, [outputName]);
-          const tensor = out[outputName];
-          if (!tensor) throw new Error(`model has no output '${outputName}'`);
-          return { data: tensor.data as Float32Array, dims: tensor.dims };
-        },
-        release: () => session.release(),
-      };
+      return wrapOrtSession(session, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
     },
   };
 }

@@ -13,6 +13,7 @@ export {
 export { type LogRegOptions, trainLogisticRegression } from './logreg';
 export {
   accuracy,
+  calibrationBins,
   classificationMetrics,
   expectedCalibrationError,
   falsePositiveRate,

@@ -46,6 +46,18 @@ export function macroF1(probs: ProbMatrix, labels: ArrayLike<number>): number {
  * (Guo et al. 2017): Σ_b |B_b|/n · |acc(B_b) − conf(B_b)|.
  */
 export function expectedCalibrationError(probs: ProbMatrix, labels: ArrayLike<number>, bins = 15): number {
+  let ece = 0;
+  for (const b of calibrationBins(probs, labels, bins))
+    ece += (b.count / probs.n) * Math.abs(b.accuracy - b.confidence);
+  return ece;
+}
+
+/** Non-empty equal-width bins of top-label confidence: mean confidence, accuracy and count of each. */
+export function calibrationBins(
+  probs: ProbMatrix,
+  labels: ArrayLike<number>,
+  bins = 15,
+): { confidence: number; accuracy: number; count: number }[] {
   checkProbMatrix(probs, labels);
   if (!Number.isInteger(bins) || bins < 1)
     throw new ChorusError('invalid_argument', `bins must be a positive integer, got ${bins}`);
@@ -61,12 +73,12 @@ export function expectedCalibrationError(probs: ProbMatrix, labels: ArrayLike<nu
     conf[b] = (conf[b] as number) + p;
     if (pred === labels[i]) hits[b] = (hits[b] as number) + 1;
   }
-  let ece = 0;
+  const out: { confidence: number; accuracy: number; count: number }[] = [];
   for (let b = 0; b < bins; b++) {
     const c = count[b] as number;
-    if (c > 0) ece += Math.abs((hits[b] as number) - (conf[b] as number)) / probs.n;
+    if (c > 0) out.push({ confidence: (conf[b] as number) / c, accuracy: (hits[b] as number) / c, count: c });
   }
-  return ece;
+  return out;
 }
 
 /** Fraction of rows labelled `negative` that are predicted as another class (ham flagged as spam). */
