@@ -2,6 +2,7 @@ import type { JobEnvelope, JobSpec, JobStatus } from '../../lib/schema';
 import { JobEnvelopeSchema, JobStatusSchema } from '../../lib/schema';
 import { type BlobStore, getJson, putJson } from '../../lib/store';
 import type { EdgeClient } from './edge-client';
+import { buildMembers } from './jobs/build-members';
 import { compress } from './jobs/compress';
 import type { JobContext, JobOutcome } from './jobs/context';
 import { distill } from './jobs/distill';
@@ -24,8 +25,8 @@ function runKind(ctx: JobContext, spec: JobSpec): Promise<JobOutcome> {
       return compress(ctx, spec);
     case 'distill':
       return distill(ctx, spec);
-    default:
-      throw new Error(`job kind '${spec.kind}' is not implemented in this container yet`);
+    case 'build-members':
+      return buildMembers(ctx, spec);
   }
 }
 

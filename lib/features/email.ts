@@ -57,5 +57,6 @@ export async function parseEmail(raw: string): Promise<EmailViews> {
     `priority:${header('x-priority')}`,
   ];
   const urls = extractUrls(`${mail.text ?? ''}\n${html}`);
-  return { 'subject+headers': headerTokens.join(' '), body, urls: urlView(urls) };
+  const views = { 'subject+headers': headerTokens.join(' '), body, urls: urlView(urls) };
+  return { ...views, all: `${views['subject+headers']}\n${views.urls}\n${body}` };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** Which part of an e-mail a featurizer looks at (see lib/features/email.ts). */
-export const EmailViewSchema = z.enum(['subject+headers', 'body', 'urls']);
+/** Which part of an e-mail a featurizer looks at (see lib/features/email.ts); `all` joins the three. */
+export const EmailViewSchema = z.enum(['subject+headers', 'body', 'urls', 'all']);
 
 /**
  * Hashed n-gram featurizer. Tokens are hashed with MurmurHash3 (x86, 32-bit) over their UTF-8

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HashedNgramFeaturizerSchema } from './featurizer';
 import { EnsembleNameSchema } from './manifest';
 
 /** A dataset object in the bucket: JSON lines of {id?, input: {field: value}, label?}. */
@@ -64,6 +65,8 @@ export const DistillJobSchema = z
     dim: z.number().int().positive().max(128).default(16),
     /** initialise from this member's weights (same family and featurizer) */
     initFrom: z.string().optional(),
+    /** the student's featurizer (default: word 1-2 grams over every view of the message) */
+    featurizer: HashedNgramFeaturizerSchema.optional(),
     gate: z
       .object({ minGainRecovered: z.number().max(1).default(0.8) })
       .strict()

@@ -10,7 +10,10 @@ import { trainNaiveBayes } from './naive-bayes';
 export type Family = 'logreg' | 'naive-bayes' | 'fasttext';
 
 /** Featurized examples in the form a family trains on. */
-export type FamilyInputs = { kind: 'sparse'; rows: SparseRow[] } | { kind: 'ids'; docs: Int32Array[] };
+export type FamilyInputs =
+  | { kind: 'sparse'; rows: SparseRow[] }
+  | { kind: 'ids'; docs: Int32Array[] }
+  | { kind: 'dense'; rows: Float32Array[] };
 
 export interface FamilyOptions {
   epochs?: number;
@@ -28,13 +31,14 @@ export function featurizeForFamily(texts: readonly string[], spec: HashedNgramFe
 }
 
 export function subsetInputs(inputs: FamilyInputs, rows: readonly number[]): FamilyInputs {
-  return inputs.kind === 'ids'
-    ? { kind: 'ids', docs: rows.map((r) => inputs.docs[r] as Int32Array) }
-    : { kind: 'sparse', rows: rows.map((r) => inputs.rows[r] as SparseRow) };
+  if (inputs.kind === 'ids') return { kind: 'ids', docs: rows.map((r) => inputs.docs[r] as Int32Array) };
+  if (inputs.kind === 'dense') return { kind: 'dense', rows: rows.map((r) => inputs.rows[r] as Float32Array) };
+  return { kind: 'sparse', rows: rows.map((r) => inputs.rows[r] as SparseRow) };
 }
 
-function inputAt(inputs: FamilyInputs, i: number, maxIds: number): SparseRow | Int32Array {
+function inputAt(inputs: FamilyInputs, i: number, maxIds: number): SparseRow | Int32Array | Float32Array {
   if (inputs.kind === 'sparse') return inputs.rows[i] as SparseRow;
+  if (inputs.kind === 'dense') return inputs.rows[i] as Float32Array;
   const d = inputs.docs[i] as Int32Array;
   const ids = new Int32Array(Math.min(d.length, maxIds));
   for (let j = 0; j < ids.length; j++) ids[j] = (d[j] as number) + 1;
@@ -69,6 +73,7 @@ export function trainFamily(
     });
   }
   if (inputs.kind !== 'sparse') throw new ChorusError('invalid_argument', `${family} needs count or log-l2 features`);
+
   if (family === 'naive-bayes') {
     return trainNaiveBayes(inputs.rows, labels, {
       classes,
@@ -96,6 +101,7 @@ function maxIdsOf(model: TrainedModel): number {
 export function logitsMatrix(model: TrainedModel, inputs: FamilyInputs): ProbMatrix {
   const n = inputs.kind === 'ids' ? inputs.docs.length : inputs.rows.length;
   const data = new Float64Array(n * model.classes);
+  if (n === 0) throw new ChorusError('invalid_argument', 'no inputs to score');
   for (let i = 0; i < n; i++) data.set(rawLogits(model, inputAt(inputs, i, maxIdsOf(model))), i * model.classes);
   return { n, c: model.classes, data };
 }

@@ -20,12 +20,14 @@ export {
   macroF1,
   selectRows,
 } from './metrics';
+export { type MlpOptions, mlpForward, trainMlp } from './mlp';
 export {
   affineSparse,
   type FastTextModel,
   fastTextLogits,
   type LinearModel,
   linearLogits,
+  type MlpModel,
   predictProba,
   rawLogits,
   type SparseRow,

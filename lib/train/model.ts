@@ -1,5 +1,6 @@
 import { ChorusError } from '../errors';
 import { softmax } from '../fusion';
+import { mlpForward } from './mlp';
 
 /**
  * Trained classifiers as plain float32 parameters. The TypeScript forward pass here is the
@@ -32,7 +33,24 @@ export interface FastTextModel {
   temperature: number;
 }
 
-export type TrainedModel = LinearModel | FastTextModel;
+/** One-hidden-layer ReLU MLP over a dense input, standardised by (x − mean) / std in-graph. */
+export interface MlpModel {
+  readonly family: 'mlp';
+  readonly inputDim: number;
+  readonly hidden: number;
+  readonly classes: number;
+  readonly mean: Float32Array;
+  readonly std: Float32Array;
+  /** [inputDim][hidden] */
+  readonly w1: Float32Array;
+  readonly b1: Float32Array;
+  /** [hidden][classes] */
+  readonly w2: Float32Array;
+  readonly b2: Float32Array;
+  temperature: number;
+}
+
+export type TrainedModel = LinearModel | FastTextModel | MlpModel;
 
 /** Sparse input row (indices into the model's input space, with values). */
 export interface SparseRow {
@@ -97,18 +115,17 @@ function scaled(z: Float64Array, temperature: number): Float64Array {
   return softmax(z);
 }
 
-/** Class probabilities of one example: a sparse row for linear models, ids for fastText. */
+/** Class probabilities of one example: a sparse row for linear models, ids for fastText, a dense row for MLPs. */
 export function predictProba(model: TrainedModel, input: SparseRow | ArrayLike<number>): Float64Array {
-  if (model.family === 'fasttext') {
-    if ('indices' in input) throw new ChorusError('invalid_argument', 'fastText takes ids, not a sparse row');
-    return scaled(fastTextLogits(model, input), model.temperature);
-  }
-  if (!('indices' in input)) throw new ChorusError('invalid_argument', 'a linear model takes a sparse row');
-  return scaled(linearLogits(model, input), model.temperature);
+  return scaled(rawLogits(model, input), model.temperature);
 }
 
 /** Logits before temperature, for fitting the temperature. */
 export function rawLogits(model: TrainedModel, input: SparseRow | ArrayLike<number>): Float64Array {
+  if (model.family === 'mlp') {
+    if ('indices' in input) throw new ChorusError('invalid_argument', 'an MLP takes a dense row');
+    return mlpForward(model, input).z;
+  }
   if (model.family === 'fasttext') {
     if ('indices' in input) throw new ChorusError('invalid_argument', 'fastText takes ids, not a sparse row');
     return fastTextLogits(model, input);

@@ -219,6 +219,88 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(answer.ran).toEqual(['student']);
   });
 
+  it('build-members grows boosted members (SAMME) and refits the weights', async () => {
+    await publish({ ...zoo, name: 'spam-grow' });
+    const id = await submit({
+      kind: 'build-members',
+      ensemble: 'spam-grow',
+      like: 'urls-logreg',
+      train: data.train as string,
+      validation: data.validation as string,
+      method: 'boosting',
+      count: 2,
+      gate: { maxLogLossIncrease: 1 },
+    });
+    const s = await waitUntil(id, ended);
+    expect(s.phase, s.error).toBe('succeeded');
+    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/spam-grow`)).json()) as EnsembleManifest;
+    expect(manifest.members.map((m) => m.id)).toEqual([
+      ...zoo.members.map((m) => m.id),
+      'urls-logreg-boost1',
+      'urls-logreg-boost2',
+    ]);
+    expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
+    const answer = await predictVersion('spam-grow');
+    expect(answer.ran).toHaveLength(6);
+  });
+
+  it('distill makes an MLP student for a tensor-input ensemble (a PyTorch model as teacher)', async () => {
+    const onnx = await readFile('test/fixtures/byo/breast-cancer-mlp.onnx');
+    const up = await fetch(`${stack.edgeUrl}/v1/models`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${stack.adminToken}` },
+      body: onnx,
+    });
+    const model = (await up.json()) as { sha256: string; key: string; bytes: number };
+    for (const split of ['train', 'validation']) {
+      await stack.store.put(
+        `datasets/bc/${split}.jsonl`,
+        await readFile(`test/fixtures/byo/breast-cancer-${split}.jsonl`),
+      );
+    }
+    await publish(
+      EnsembleManifestSchema.parse({
+        name: 'bc',
+        version: 1,
+        task: 'classification',
+        labels: ['malignant', 'benign'],
+        input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [30] } } },
+        members: [
+          {
+            id: 'torch-mlp',
+            model: { key: model.key, sha256: model.sha256, bytes: model.bytes },
+            featurizer: { kind: 'tensor', field: 'x' },
+            inputName: 'x',
+            outputName: 'logits',
+            output: 'logits',
+          },
+        ],
+        fusion: { strategy: 'soft' },
+        provenance: { createdAt: '2026-11-22T00:00:00.000Z' },
+      }),
+    );
+    const id = await submit({
+      kind: 'distill',
+      ensemble: 'bc',
+      train: 'datasets/bc/train.jsonl',
+      validation: 'datasets/bc/validation.jsonl',
+      gate: { minGainRecovered: -100 },
+    });
+    const s = await waitUntil(id, ended);
+    expect(s.phase, s.error).toBe('succeeded');
+    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/bc`)).json()) as EnsembleManifest;
+    expect(manifest.members[0]?.family).toBe('mlp');
+    const row = (await readFile('test/fixtures/byo/breast-cancer-validation.jsonl', 'utf8')).split('\n')[0] as string;
+    const res = await fetch(`${stack.edgeUrl}/v1/ensembles/bc/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [JSON.parse(row).input] }),
+    });
+    const body = (await res.json()) as { ran: string[]; predictions: { label: string }[] };
+    expect(body.ran).toEqual(['student']);
+    expect(JSON.parse(row).label).toBe(body.predictions[0]?.label);
+  });
+
   it('a container killed mid-job publishes nothing partial; on restart the job resumes, or fails once attempts are spent', async () => {
     await publish({ ...zoo, name: 'spam-crash' });
     const spec = {

@@ -16,6 +16,7 @@ import {
   type TrainedModel,
   trainFastText,
   trainLogisticRegression,
+  trainMlp,
   trainNaiveBayes,
 } from '../../lib/train';
 import { expectClose } from '../helpers/close';
@@ -81,6 +82,28 @@ describe('ONNX export: TypeScript forward = onnxruntime-node = onnxruntime-web (
     const m = trainNaiveBayes(rows, labels, { classes: 3, inputDim: dim });
     m.temperature = 3;
     await expectParity(m, batch, denseInput);
+  });
+
+  it('MLP with in-graph standardisation, fp32 and int8', async () => {
+    const denseRows = rows.map((r) => {
+      const x = new Float32Array(dim);
+      r.indices.forEach((j, k) => {
+        x[j] = 10 * (r.values[k] as number) + 3;
+      });
+      return x;
+    });
+    const m = trainMlp(denseRows, labels, { classes: 3, hidden: 8, epochs: 5 });
+    m.temperature = 1.3;
+    const batchRows = denseRows.slice(0, 12);
+    const data = new Float32Array(batchRows.length * dim);
+    batchRows.forEach((x, i) => {
+      data.set(x, i * dim);
+    });
+    await expectParity(
+      m,
+      batchRows.map((x) => Array.from(x)),
+      { dtype: 'float32', data, dims: [batchRows.length, dim] },
+    );
   });
 
   it('fastText with padding, fp32 and int8', async () => {

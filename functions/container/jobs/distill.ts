@@ -1,19 +1,39 @@
 import { ChorusError } from '../../../lib/errors';
 import { applyTemperature, type ProbMatrix } from '../../../lib/fusion';
-import type { DistillJob, EnsembleManifest, HashedNgramFeaturizer, MemberSpec } from '../../../lib/schema';
+import type {
+  DistillJob,
+  EnsembleManifest,
+  HashedNgramFeaturizer,
+  MemberSpec,
+  PredictInput,
+  TensorValue,
+} from '../../../lib/schema';
 import {
   calibrateTemperature,
   exportOnnx,
   type FastTextModel,
   featurizeForFamily,
   readFastTextOnnx,
+  type TrainedModel,
   trainFastText,
+  trainMlp,
 } from '../../../lib/train';
 import { type Dataset, labeled, loadDataset } from '../datasets';
 import { fuseWith } from '../scoring';
 import { type JobContext, type JobOutcome, memberTexts, putModel, standardReport } from './context';
 
-function studentFeaturizer(base: EnsembleManifest, init: MemberSpec | undefined): HashedNgramFeaturizer {
+function studentFeaturizer(
+  base: EnsembleManifest,
+  init: MemberSpec | undefined,
+  chosen?: HashedNgramFeaturizer,
+): HashedNgramFeaturizer {
+  if (chosen) {
+    if (!(chosen.field in base.input.fields))
+      throw new ChorusError('invalid_argument', `featurizer field '${chosen.field}' is not an input field`);
+    if (chosen.output !== 'ids')
+      throw new ChorusError('invalid_argument', "a fastText student's featurizer needs output 'ids'");
+    return chosen;
+  }
   if (init) {
     if (init.featurizer.kind !== 'hashed-ngrams' || init.featurizer.output !== 'ids' || init.family !== 'fasttext') {
       throw new ChorusError('invalid_argument', `initFrom '${init.id}' is not a fastText member`);
@@ -24,18 +44,106 @@ function studentFeaturizer(base: EnsembleManifest, init: MemberSpec | undefined)
   if (!field)
     throw new ChorusError('invalid_argument', 'distilling tensor-input ensembles into an MLP is not supported yet');
   const [name, spec] = field;
+  // One student has to stand in for members that read different views: give it all of them.
   return {
     kind: 'hashed-ngrams',
     field: name,
-    ...(spec.type === 'text' && spec.format === 'rfc822' ? { view: 'body' as const } : {}),
-    unit: 'char',
-    ngram: [3, 5],
+    ...(spec.type === 'text' && spec.format === 'rfc822' ? { view: 'all' as const } : {}),
+    unit: 'word',
+    ngram: [1, 2],
     buckets: 1 << 16,
     seed: 97,
-    maxLength: 2000,
+    maxLength: 3000,
     output: 'ids',
     maxIds: 6000,
   };
+}
+
+type Distillation = { teacher: Float64Array[]; temperature: number; alpha: number; labeled: boolean[] };
+type Labeled = { rows: number[]; labels: number[] };
+
+async function trainTextStudent(
+  ctx: JobContext,
+  spec: DistillJob,
+  base: EnsembleManifest,
+  init: MemberSpec | undefined,
+  inputs: PredictInput[],
+  labelsAll: number[],
+  kd: Distillation,
+  val: Dataset,
+  va: Labeled,
+): Promise<{ student: TrainedModel; studentSpec: MemberSpec }> {
+  const featurizer = studentFeaturizer(base, init, spec.featurizer);
+  const studentSpec: MemberSpec = {
+    id: 'student',
+    model: { key: 'pending', sha256: '0'.repeat(64), bytes: 1 },
+    family: 'fasttext',
+    featurizer,
+    inputName: 'ids',
+    outputName: 'probabilities',
+    output: 'probabilities',
+    costUnits: 3,
+  };
+  const docs = featurizeForFamily(await memberTexts(base, studentSpec, inputs), featurizer);
+  if (docs.kind !== 'ids') throw new Error('unreachable');
+  let initModel: FastTextModel | undefined;
+  if (init) {
+    const bytes = await ctx.store.get(init.model.key);
+    if (!bytes) throw new ChorusError('not_found', `model ${init.model.key} is missing`);
+    initModel = readFastTextOnnx(bytes);
+  }
+  const student = trainFastText(
+    docs.docs,
+    labelsAll.map((y) => Math.max(y, 0)),
+    {
+      classes: base.labels.length,
+      buckets: featurizer.buckets,
+      maxIds: featurizer.maxIds ?? 6000,
+      dim: initModel?.dim ?? spec.dim,
+      epochs: spec.epochs,
+      seed: 97,
+      ...(initModel ? { init: initModel } : {}),
+      distill: kd,
+    },
+  );
+  const valTexts = await memberTexts(
+    base,
+    studentSpec,
+    va.rows.map((r) => val.inputs[r] ?? {}),
+  );
+  calibrateTemperature(student, featurizeForFamily(valTexts, featurizer), va.labels);
+  return { student, studentSpec };
+}
+
+/** Tensor-input ensembles: a one-hidden-layer MLP student over the float32 tensor field. */
+function trainMlpStudent(
+  spec: DistillJob,
+  field: string,
+  inputs: PredictInput[],
+  labelsAll: number[],
+  kd: Distillation,
+  val: Dataset,
+  va: Labeled,
+): { student: TrainedModel; studentSpec: MemberSpec } {
+  const dense = (input: PredictInput | undefined) =>
+    Float32Array.from((input?.[field] as TensorValue | undefined)?.data ?? []);
+  const student = trainMlp(
+    inputs.map(dense),
+    labelsAll.map((y) => Math.max(y, 0)),
+    { classes: kd.teacher[0]?.length ?? 2, hidden: spec.dim * 2, epochs: spec.epochs * 10, seed: 97, distill: kd },
+  );
+  calibrateTemperature(student, { kind: 'dense', rows: va.rows.map((r) => dense(val.inputs[r])) }, va.labels);
+  const studentSpec: MemberSpec = {
+    id: 'student',
+    model: { key: 'pending', sha256: '0'.repeat(64), bytes: 1 },
+    family: 'mlp',
+    featurizer: { kind: 'tensor', field },
+    inputName: 'x',
+    outputName: 'probabilities',
+    output: 'probabilities',
+    costUnits: 1,
+  };
+  return { student, studentSpec };
 }
 
 /**
@@ -48,7 +156,9 @@ export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOut
   const C = base.labels.length;
   const init = spec.initFrom ? base.members.find((m) => m.id === spec.initFrom) : undefined;
   if (spec.initFrom && !init) throw new ChorusError('invalid_argument', `no member '${spec.initFrom}' to start from`);
-  const featurizer = studentFeaturizer(base, init);
+  const tensorField = Object.values(base.input.fields).some((f) => f.type === 'text')
+    ? undefined
+    : Object.entries(base.input.fields).find(([, f]) => f.type === 'tensor' && f.dtype === 'float32')?.[0];
   await ctx.progress('loading data', 0.05);
   const train = await loadDataset(ctx.store, spec.train, base);
   const val = await loadDataset(ctx.store, spec.validation, base);
@@ -64,55 +174,17 @@ export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOut
     for (let i = 0; i < t.n; i++)
       teacherRows.push(applyTemperature(t.data.subarray(i * C, (i + 1) * C), spec.temperature));
   }
-  const studentSpec: MemberSpec = {
-    id: 'student',
-    model: { key: 'pending', sha256: '0'.repeat(64), bytes: 1 },
-    family: 'fasttext',
-    featurizer,
-    inputName: 'ids',
-    outputName: 'probabilities',
-    output: 'probabilities',
-    costUnits: 1,
-  };
-  const texts = await memberTexts(base, studentSpec, inputs);
-  const docs = featurizeForFamily(texts, featurizer);
-  if (docs.kind !== 'ids') throw new Error('unreachable');
   await ctx.progress('training the student', 0.3);
-  let initModel: FastTextModel | undefined;
-  if (init) {
-    const bytes = await ctx.store.get(init.model.key);
-    if (!bytes) throw new ChorusError('not_found', `model ${init.model.key} is missing`);
-    initModel = readFastTextOnnx(bytes);
-  }
-  const student = trainFastText(
-    docs.docs,
-    labelsAll.map((y) => Math.max(y, 0)),
-    {
-      classes: C,
-      buckets: featurizer.buckets,
-      maxIds: featurizer.maxIds ?? 6000,
-      dim: initModel?.dim ?? spec.dim,
-      epochs: spec.epochs,
-      seed: 97,
-      ...(initModel ? { init: initModel } : {}),
-      distill: {
-        teacher: teacherRows,
-        temperature: spec.temperature,
-        alpha: spec.alpha,
-        labeled: labelsAll.map((y) => y >= 0),
-      },
-    },
-  );
+  const kd = {
+    teacher: teacherRows,
+    temperature: spec.temperature,
+    alpha: spec.alpha,
+    labeled: labelsAll.map((y) => y >= 0),
+  };
   const va = labeled(val);
-  const valDocs = featurizeForFamily(
-    await memberTexts(
-      base,
-      studentSpec,
-      va.rows.map((r) => val.inputs[r] ?? {}),
-    ),
-    featurizer,
-  );
-  calibrateTemperature(student, valDocs, va.labels);
+  const { student, studentSpec } = tensorField
+    ? trainMlpStudent(spec, tensorField, inputs, labelsAll, kd, val, va)
+    : await trainTextStudent(ctx, spec, base, init, inputs, labelsAll, kd, val, va);
   await ctx.progress('exporting', 0.6);
   const fp32 = exportOnnx(student, {
     labels: base.labels,
@@ -126,7 +198,7 @@ export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOut
   });
   const fp32Ref = await putModel(ctx.store, fp32.bytes);
   const int8Ref = await putModel(ctx.store, int8.bytes);
-  const member: MemberSpec = { ...studentSpec, id: 'student', model: int8Ref, variant: 'int8', costUnits: 3 };
+  const member: MemberSpec = { ...studentSpec, model: int8Ref, variant: 'int8' };
   const candidate: EnsembleManifest = {
     ...base,
     members: [member],
@@ -161,7 +233,7 @@ export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOut
       robustness: report.robustness,
       notes: [
         `student fp32 ${fp32Ref.key} (${fp32Ref.bytes} bytes), int8 ${int8Ref.key} (${int8Ref.bytes} bytes)`,
-        `T=${spec.temperature}, α=${spec.alpha}, ${docs.docs.length} training rows${transfer ? ` (${transfer.inputs.length} unlabeled transfer)` : ''}${init ? `, initialised from ${init.id}` : ''}`,
+        `T=${spec.temperature}, α=${spec.alpha}, ${student.family} student, ${inputs.length} training rows${transfer ? ` (${transfer.inputs.length} unlabeled transfer)` : ''}${init ? `, initialised from ${init.id}` : ''}`,
       ],
       gate: { passed, detail: '' },
     },

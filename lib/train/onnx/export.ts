@@ -104,18 +104,27 @@ function checkModel(model: TrainedModel, labels: readonly string[]): void {
   };
   if (labels.length !== model.classes) fail(`${labels.length} labels for ${model.classes} classes`);
   if (!(model.temperature > 0) || !Number.isFinite(model.temperature)) fail(`temperature is ${model.temperature}`);
-  if (model.bias.length !== model.classes) fail(`bias has ${model.bias.length} values for ${model.classes} classes`);
   const tensors: [string, Float32Array, number][] =
     model.family === 'fasttext'
       ? [
           ['embedding', model.embedding, model.vocab * model.dim],
           ['weights', model.weights, model.dim * model.classes],
+          ['bias', model.bias, model.classes],
         ]
-      : [['weights', model.weights, model.inputDim * model.classes]];
-  for (const [name, values, size] of [
-    ...tensors,
-    ['bias', model.bias, model.classes] as [string, Float32Array, number],
-  ]) {
+      : model.family === 'mlp'
+        ? [
+            ['mean', model.mean, model.inputDim],
+            ['std', model.std, model.inputDim],
+            ['w1', model.w1, model.inputDim * model.hidden],
+            ['b1', model.b1, model.hidden],
+            ['w2', model.w2, model.hidden * model.classes],
+            ['b2', model.b2, model.classes],
+          ]
+        : [
+            ['weights', model.weights, model.inputDim * model.classes],
+            ['bias', model.bias, model.classes],
+          ];
+  for (const [name, values, size] of tensors) {
     if (values.length !== size) fail(`${name} holds ${values.length} values, expected ${size}`);
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i] as number)) fail(`${name}[${i}] is ${values[i]}`);
@@ -169,6 +178,30 @@ export function exportOnnx(model: TrainedModel, options: ExportOptions): Exporte
     hidden = 'hidden';
     weightDims = [model.dim, C];
     init.push(floatTensor('weights', weightDims, model.weights));
+  } else if (model.family === 'mlp') {
+    inputName = options.inputName ?? 'x';
+    input = valueInfo(inputName, onnx.TensorProto.DataType.FLOAT, ['batch', model.inputDim]);
+    init.push(floatTensor('mean', [model.inputDim], model.mean), floatTensor('std', [model.inputDim], model.std));
+    const w1 = weightTensor(
+      options.variant,
+      'w1',
+      [model.inputDim, model.hidden],
+      model.w1,
+      () => quantizedTensorOf(model),
+      init,
+      nodes,
+    );
+    init.push(floatTensor('b1', [model.hidden], model.b1));
+    nodes.push(
+      node('Sub', [inputName, 'mean'], ['centred']),
+      node('Div', ['centred', 'std'], ['standardised']),
+      node('MatMul', ['standardised', w1], ['hidden_pre']),
+      node('Add', ['hidden_pre', 'b1'], ['hidden_biased']),
+      node('Relu', ['hidden_biased'], ['hidden']),
+    );
+    hidden = 'hidden';
+    weightDims = [model.hidden, C];
+    init.push(floatTensor('weights', weightDims, model.w2));
   } else {
     inputName = options.inputName ?? 'features';
     input = valueInfo(inputName, onnx.TensorProto.DataType.FLOAT, ['batch', model.inputDim]);
@@ -177,7 +210,7 @@ export function exportOnnx(model: TrainedModel, options: ExportOptions): Exporte
     weightTensor(options.variant, 'weights', weightDims, model.weights, () => quantizedTensorOf(model), init, nodes);
   }
   init.push(
-    floatTensor('bias', [C], model.bias),
+    floatTensor('bias', [C], model.family === 'mlp' ? model.b2 : model.bias),
     floatTensor('temperature', [], new Float32Array([model.temperature])),
   );
   nodes.push(

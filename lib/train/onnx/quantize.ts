@@ -52,13 +52,15 @@ export function dequantize(t: QuantizedTensor): Float32Array {
 /** The big tensor of a model that int8 compresses: linear weights or the embedding table. */
 export function quantizedTensorOf(model: TrainedModel): QuantizedTensor {
   // Per output column for linear weights, per embedding dimension for the table: few scales.
-  return model.family === 'fasttext'
-    ? quantizeSymmetric(model.embedding, model.vocab, model.dim, 1)
-    : quantizeSymmetric(model.weights, model.inputDim, model.classes, 1);
+  if (model.family === 'fasttext') return quantizeSymmetric(model.embedding, model.vocab, model.dim, 1);
+  if (model.family === 'mlp') return quantizeSymmetric(model.w1, model.inputDim, model.hidden, 1);
+  return quantizeSymmetric(model.weights, model.inputDim, model.classes, 1);
 }
 
 /** The model as its int8 export computes it (dequantized parameters), for reference forwards. */
 export function dequantizedModel(model: TrainedModel): TrainedModel {
   const deq = dequantize(quantizedTensorOf(model));
-  return model.family === 'fasttext' ? { ...model, embedding: deq } : { ...model, weights: deq };
+  if (model.family === 'fasttext') return { ...model, embedding: deq };
+  if (model.family === 'mlp') return { ...model, w1: deq };
+  return { ...model, weights: deq };
 }
