@@ -140,6 +140,9 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(await report.text()).toContain('data-chart="pareto"');
     expect(await stack.store.head(`jobs/${id}/report.json`)).not.toBeNull();
     reportUrl = `${stack.edgeUrl}/v1/jobs/${id}/report`;
+    // member outputs are cached per (model sha256, dataset hash) for the next job
+    const cached = await stack.store.list('cache/scores/');
+    for (const m of zoo.members) expect(cached.some((k) => k.startsWith(`cache/scores/${m.model.sha256}/`))).toBe(true);
   });
 
   it("the report page renders in Debian's chromium with its charts drawn", async () => {
