@@ -115,8 +115,7 @@ export class JobRunner {
     let status: JobStatus = { ...initial, phase: 'running', attempts: initial.attempts + 1 };
     await this.write(status);
     try {
-      const { manifest, latest } = await this.edge.current(spec.ensemble);
-      void latest;
+      const { manifest } = await this.edge.current(spec.ensemble);
       const ctx: JobContext = {
         id,
         spec,

@@ -129,7 +129,7 @@ export async function buildMembers(ctx: JobContext, spec: BuildMembersJob): Prom
     },
   };
   const name = `+${added.length} ${spec.method} members, selection weights`;
-  const report = await standardReport(ctx, val, [{ name, manifest: candidate }], notes);
+  const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   const baseLoss = report.losses.base as number;
   const candLoss = report.losses[name] as number;
   const passed = candLoss <= baseLoss + spec.gate.maxLogLossIncrease;

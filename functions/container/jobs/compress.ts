@@ -29,7 +29,7 @@ export async function compress(ctx: JobContext, spec: CompressJob): Promise<JobO
   const accBefore = classificationMetrics(before, labels).accuracy;
   const accAfter = classificationMetrics(after, labels).accuracy;
   const name = `ensemble with int8 ${member.id}`;
-  const report = await standardReport(ctx, val, [{ name, manifest: candidate }], []);
+  const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   report.rows.push(
     reportRow(
       `${member.id} (int8${spec.prune > 0 ? `, ${spec.prune} pruned` : ''})`,

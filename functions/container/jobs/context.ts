@@ -90,7 +90,6 @@ export async function standardReport(
   ctx: JobContext,
   validation: Dataset,
   candidates: { name: string; manifest: EnsembleManifest; probs?: ProbMatrix }[],
-  notes: string[],
 ): Promise<{
   rows: ReportRow[];
   reliability: JobReport['reliability'];
@@ -161,6 +160,5 @@ export async function standardReport(
       robustness.push(rob);
     }
   }
-  void notes;
   return { rows, reliability: curves, robustness, losses };
 }

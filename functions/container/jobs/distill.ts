@@ -212,7 +212,7 @@ export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOut
     },
   };
   await ctx.progress('evaluating', 0.7);
-  const report = await standardReport(ctx, val, [{ name: 'student (int8)', manifest: candidate }], []);
+  const report = await standardReport(ctx, val, [{ name: 'student (int8)', manifest: candidate }]);
   const memberLosses = report.rows.filter((r) => r.kind === 'member').map((r) => r.logLoss);
   const best = Math.min(...memberLosses);
   const ensembleLoss = report.losses.base as number;

@@ -38,7 +38,7 @@ export async function fitWeights(ctx: JobContext, spec: FitWeightsJob): Promise<
   };
   await ctx.progress('evaluating', 0.8);
   const name = `soft, ${spec.method} weights, T=${temperature}`;
-  const report = await standardReport(ctx, val, [{ name, manifest: candidate }], []);
+  const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   const baseLoss = report.losses.base as number;
   const candLoss = report.losses[name] as number;
   const passed = candLoss <= baseLoss + spec.gate.maxLogLossIncrease;

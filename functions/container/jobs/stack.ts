@@ -156,7 +156,7 @@ export async function stack(ctx: JobContext, spec: StackJob): Promise<JobOutcome
     },
   };
   const name = `stacking (${K}-fold OOF), T=${temperature}`;
-  const report = await standardReport(ctx, val, [{ name, manifest: candidate }], notes);
+  const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   const baseLoss = report.losses.base as number;
   const candLoss = report.losses[name] as number;
   const passed = baseLoss - candLoss >= spec.gate.minLogLossGain;
