@@ -13,7 +13,7 @@ import {
   trainFamily,
 } from '../../../lib/train';
 import { labeled, loadDataset } from '../datasets';
-import { type JobContext, type JobOutcome, memberTexts, putModel, standardReport } from './context';
+import { type JobContext, type JobOutcome, logLossOutcome, memberTexts, putModel, standardReport } from './context';
 import { isTrainable } from './stack';
 
 /**
@@ -130,21 +130,5 @@ export async function buildMembers(ctx: JobContext, spec: BuildMembersJob): Prom
   };
   const name = `+${added.length} ${spec.method} members, selection weights`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
-  const baseLoss = report.losses.base as number;
-  const candLoss = report.losses[name] as number;
-  const passed = candLoss <= baseLoss + spec.gate.maxLogLossIncrease;
-  return {
-    candidate,
-    gate: {
-      passed,
-      detail: `validation log-loss ${candLoss.toFixed(4)} vs current ${baseLoss.toFixed(4)} (allowed increase ${spec.gate.maxLogLossIncrease})`,
-    },
-    report: {
-      rows: report.rows,
-      reliability: report.reliability,
-      robustness: report.robustness,
-      notes,
-      gate: { passed, detail: '' },
-    },
-  };
+  return logLossOutcome(candidate, report, name, notes, { maxIncrease: spec.gate.maxLogLossIncrease });
 }

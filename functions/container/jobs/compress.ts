@@ -57,7 +57,6 @@ export async function compress(ctx: JobContext, spec: CompressJob): Promise<JobO
         (t) =>
           `quantized ${t.name} (${t.op}, ${t.dims.join('×')}, per-axis ${t.axis}${t.pruned ? `, ${t.pruned} pruned` : ''})`,
       ),
-      gate: { passed, detail: '' },
     },
   };
 }

@@ -22,7 +22,34 @@ export interface JobOutcome {
   /** the new version to publish (version number assigned at publish); null = nothing to publish */
   candidate: EnsembleManifest | null;
   gate: { passed: boolean; detail: string };
-  report: Omit<JobReport, 'id' | 'kind' | 'ensemble' | 'baseVersion' | 'executionProvider' | 'wallSeconds'>;
+  report: Omit<JobReport, 'id' | 'kind' | 'ensemble' | 'baseVersion' | 'executionProvider' | 'wallSeconds' | 'gate'>;
+}
+
+type StandardReport = Awaited<ReturnType<typeof standardReport>>;
+
+/** Outcome of a job judged on validation log-loss against the version it started from. */
+export function logLossOutcome(
+  candidate: EnsembleManifest,
+  report: StandardReport,
+  name: string,
+  notes: string[],
+  rule: { maxIncrease: number } | { minGain: number },
+): JobOutcome {
+  const base = report.losses.base as number;
+  const cand = report.losses[name] as number;
+  const head = `validation log-loss ${cand.toFixed(4)} vs current ${base.toFixed(4)}`;
+  const gate =
+    'maxIncrease' in rule
+      ? { passed: cand <= base + rule.maxIncrease, detail: `${head} (allowed increase ${rule.maxIncrease})` }
+      : {
+          passed: base - cand >= rule.minGain,
+          detail: `${head}; gain ${(base - cand).toFixed(4)} (required ≥ ${rule.minGain})`,
+        };
+  return {
+    candidate,
+    gate,
+    report: { rows: report.rows, reliability: report.reliability, robustness: report.robustness, notes },
+  };
 }
 
 /** Stores a model content-addressed (immutable; an orphan from a failed job is harmless). */

@@ -2,7 +2,7 @@ import { accuracyWeights, ensembleSelection, fitTemperature, fuseMatrices, type 
 import type { EnsembleManifest, FitWeightsJob } from '../../../lib/schema';
 import { classificationMetrics, selectRows } from '../../../lib/train';
 import { labeled, loadDataset } from '../datasets';
-import { type JobContext, type JobOutcome, standardReport } from './context';
+import { type JobContext, type JobOutcome, logLossOutcome, standardReport } from './context';
 
 /** Accuracy-proportional weights or greedy ensemble selection on validation, optional temperature. */
 export async function fitWeights(ctx: JobContext, spec: FitWeightsJob): Promise<JobOutcome> {
@@ -39,24 +39,9 @@ export async function fitWeights(ctx: JobContext, spec: FitWeightsJob): Promise<
   await ctx.progress('evaluating', 0.8);
   const name = `soft, ${spec.method} weights, T=${temperature}`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
-  const baseLoss = report.losses.base as number;
-  const candLoss = report.losses[name] as number;
-  const passed = candLoss <= baseLoss + spec.gate.maxLogLossIncrease;
-  return {
-    candidate,
-    gate: {
-      passed,
-      detail: `validation log-loss ${candLoss.toFixed(4)} vs current ${baseLoss.toFixed(4)} (allowed increase ${spec.gate.maxLogLossIncrease})`,
-    },
-    report: {
-      rows: report.rows,
-      reliability: report.reliability,
-      robustness: report.robustness,
-      notes: [
-        `weights: ${base.members.map((m, i) => `${m.id} ${(weights[i] ?? 0).toFixed(3)}`).join(', ')}`,
-        `fitted on ${rows.length} labeled validation rows`,
-      ],
-      gate: { passed, detail: '' },
-    },
-  };
+  const notes = [
+    `weights: ${base.members.map((m, k) => `${m.id} ${(weights[k] ?? 0).toFixed(3)}`).join(', ')}`,
+    `fitted on ${rows.length} labeled validation rows`,
+  ];
+  return logLossOutcome(candidate, report, name, notes, { maxIncrease: spec.gate.maxLogLossIncrease });
 }

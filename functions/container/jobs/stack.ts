@@ -13,7 +13,7 @@ import {
 } from '../../../lib/train';
 import { labeled, loadDataset } from '../datasets';
 import { fuseWith } from '../scoring';
-import { type JobContext, type JobOutcome, memberTexts, standardReport } from './context';
+import { type JobContext, type JobOutcome, logLossOutcome, memberTexts, standardReport } from './context';
 
 const TRAINABLE: readonly string[] = ['logreg', 'naive-bayes', 'fasttext'];
 
@@ -157,21 +157,5 @@ export async function stack(ctx: JobContext, spec: StackJob): Promise<JobOutcome
   };
   const name = `stacking (${K}-fold OOF), T=${temperature}`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
-  const baseLoss = report.losses.base as number;
-  const candLoss = report.losses[name] as number;
-  const passed = baseLoss - candLoss >= spec.gate.minLogLossGain;
-  return {
-    candidate,
-    gate: {
-      passed,
-      detail: `validation log-loss ${candLoss.toFixed(4)} vs current ${baseLoss.toFixed(4)}; gain ${(baseLoss - candLoss).toFixed(4)} (required ≥ ${spec.gate.minLogLossGain})`,
-    },
-    report: {
-      rows: report.rows,
-      reliability: report.reliability,
-      robustness: report.robustness,
-      notes,
-      gate: { passed, detail: '' },
-    },
-  };
+  return logLossOutcome(candidate, report, name, notes, { minGain: spec.gate.minLogLossGain });
 }
