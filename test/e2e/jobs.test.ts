@@ -204,12 +204,23 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect((await predictVersion('spam-compress')).version).toBe(2);
   });
 
-  it('distill trains a student from the ensemble and publishes it alone when it recovers enough of the gain', async () => {
+  it('distill trains a student from the ensemble (with unlabeled transfer data) and publishes it alone', async () => {
     await publish({ ...zoo, name: 'spam-distill' });
+    // unlabeled transfer rows: the test subset without its labels
+    const unlabeled = new TextDecoder()
+      .decode((await stack.store.get(data.test as string)) ?? new Uint8Array())
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => {
+        const { input } = JSON.parse(l) as { input: unknown };
+        return JSON.stringify({ input });
+      });
+    await stack.store.put('datasets/spam-small/transfer.jsonl', `${unlabeled.join('\n')}\n`);
     const id = await submit({
       kind: 'distill',
       ensemble: 'spam-distill',
       train: data.train as string,
+      transfer: 'datasets/spam-small/transfer.jsonl',
       validation: data.validation as string,
       initFrom: 'body-chars-fasttext',
       epochs: 2,
@@ -220,6 +231,12 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     const answer = await predictVersion('spam-distill');
     expect(answer.version).toBe(2);
     expect(answer.ran).toEqual(['student']);
+    const report = JSON.parse(
+      new TextDecoder().decode((await stack.store.get(`jobs/${id}/report.json`)) ?? new Uint8Array()),
+    ) as {
+      notes: string[];
+    };
+    expect(report.notes.join(' ')).toMatch(/160 unlabeled transfer/);
   });
 
   it('build-members grows boosted members (SAMME) and refits the weights', async () => {
