@@ -20,6 +20,8 @@ const Config = z.object({
   EDGE_URL: z.string().url(),
   JOB_SECRET: z.string().min(16),
   MAX_JOB_ATTEMPTS: z.coerce.number().int().positive().default(2),
+  /** tests only: pause after each progress step so a job can be killed mid-way */
+  CHORUS_JOB_STEP_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
 });
 
 const config = Config.parse(process.env);
@@ -32,6 +34,7 @@ const store = new S3BlobStore({
 const scorer = new Scorer(store);
 const runner = new JobRunner(store, scorer, new EdgeClient(config.EDGE_URL, config.JOB_SECRET), {
   maxAttempts: config.MAX_JOB_ATTEMPTS,
+  stepDelayMs: config.CHORUS_JOB_STEP_DELAY_MS,
 });
 const app = createContainerApp(runner, { secret: config.JOB_SECRET, executionProvider: scorer.executionProvider });
 serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {

@@ -44,7 +44,7 @@ export class JobRunner {
     private readonly store: BlobStore,
     private readonly scorer: Scorer,
     private readonly edge: EdgeClient,
-    private readonly options: { maxAttempts: number },
+    private readonly options: { maxAttempts: number; stepDelayMs?: number },
   ) {}
 
   async status(id: string): Promise<JobStatus | null> {
@@ -125,6 +125,8 @@ export class JobRunner {
         progress: async (step, fraction) => {
           status = { ...status, step, progress: Math.max(status.progress, Math.min(1, fraction)) };
           await this.write(status);
+          // Fault-injection knob for crash tests: widen the window in which a job is mid-way.
+          if (this.options.stepDelayMs) await new Promise((r) => setTimeout(r, this.options.stepDelayMs));
         },
       };
       const outcome = manifest.provenance.jobId === id ? null : await runKind(ctx, spec);

@@ -323,6 +323,9 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
 
   it('a container killed mid-job publishes nothing partial; on restart the job resumes, or fails once attempts are spent', async () => {
     await publish({ ...zoo, name: 'spam-crash' });
+    // Slow each job step down so the kill lands mid-job however fast the machine is.
+    await stack.killContainer();
+    await stack.startContainer({ CHORUS_JOB_STEP_DELAY_MS: '1500' });
     const spec = {
       kind: 'stack' as const,
       ensemble: 'spam-crash',
@@ -341,6 +344,8 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(['succeeded', 'gated']).toContain(resumed.phase);
     expect(await version('spam-crash')).toBe(resumed.phase === 'succeeded' ? 2 : 1);
 
+    await stack.killContainer();
+    await stack.startContainer({ CHORUS_JOB_STEP_DELAY_MS: '1500' });
     const second = await submit({ ...spec, gate: { minLogLossGain: 10 } });
     await waitUntil(second, (s) => s.phase === 'running' && s.progress > 0.1, 60_000);
     await stack.killContainer();
