@@ -1,16 +1,14 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSpamDatasets } from '../../infra/datasets';
-import { type Stack, startStack } from '../../infra/local-stack';
+import type { Stack } from '../../infra/local-stack';
 import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
 import { type EnsembleManifest, EnsembleManifestSchema, type JobSpecInput, type JobStatus } from '../../lib/schema';
 import { inspectReport } from '../browser/report-page';
-import { freePort } from './ports';
+import { startTestStack } from './ports';
 
 let stack: Stack;
-let stateDir: string;
 let data: Record<string, string>;
 let reportUrl = '';
 const zoo = EnsembleManifestSchema.parse(JSON.parse(await readFile('models/spam/manifest.json', 'utf8')));
@@ -64,20 +62,12 @@ async function predictVersion(name: string): Promise<{ version: number; ran: str
 }
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'chorus-jobs-'));
-  stack = await startStack({
-    root: process.cwd(),
-    stateDir,
-    s3Port: await freePort(),
-    edgePort: await freePort(),
-    containerPort: await freePort(),
-  });
+  stack = await startTestStack('jobs');
   data = await seedSpamDatasets(stack.store, { limit: 160, prefix: 'datasets/spam-small' });
 });
 
 afterAll(async () => {
   await stack?.stop();
-  await rm(stateDir, { recursive: true, force: true });
 });
 
 describe('jobs through the edge, run by the container, artifacts in S3', () => {

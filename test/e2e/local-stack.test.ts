@@ -1,33 +1,22 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../infra/local-stack';
+import type { Stack } from '../../infra/local-stack';
 import { sha256Hex } from '../../lib/store';
 import { expectClose } from '../helpers/close';
-import { freePort } from './ports';
+import { startTestStack } from './ports';
 
 let stack: Stack;
-let stateDir: string;
 const reference = JSON.parse(await readFile('models/spam/reference.json', 'utf8')) as {
   message: string;
   fused: { default: number[] };
 }[];
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'chorus-e2e-'));
-  stack = await startStack({
-    root: process.cwd(),
-    stateDir,
-    s3Port: await freePort(),
-    edgePort: await freePort(),
-    containerPort: await freePort(),
-  });
+  stack = await startTestStack('e2e');
 });
 
 afterAll(async () => {
   await stack?.stop();
-  await rm(stateDir, { recursive: true, force: true });
 });
 
 describe('the local stack: s3rver + the Worker under wrangler dev, over real HTTP', () => {

@@ -1,9 +1,10 @@
-import { fitTemperature, type ProbMatrix } from '../../../lib/fusion';
+import { fitTemperature, LOG_EPS, type ProbMatrix } from '../../../lib/fusion';
 import type { EnsembleManifest, MemberSpec, MetaLearner, StackJob } from '../../../lib/schema';
 import {
   calibrateTemperature,
   type Family,
   featurizeForFamily,
+  predictProba,
   probabilityMatrix,
   type SparseRow,
   selectRows,
@@ -115,14 +116,8 @@ export async function stack(ctx: JobContext, spec: StackJob): Promise<JobOutcome
       C,
     );
     for (const i of held) {
-      let z = Array.from({ length: C }, (_, c) => m.bias[c] as number);
-      const r = rows[i] as SparseRow;
-      r.indices.forEach((j, q) => {
-        z = z.map((v, c) => v + (r.values[q] as number) * (m.weights[j * C + c] as number));
-      });
-      const max = Math.max(...z);
-      const lse = max + Math.log(z.reduce((s, v) => s + Math.exp(v - max), 0));
-      cvLoss += (lse - (z[tr.labels[i] as number] as number)) / tr.rows.length;
+      const p = predictProba(m, rows[i] as SparseRow);
+      cvLoss -= Math.log(Math.max(p[tr.labels[i] as number] as number, LOG_EPS)) / tr.rows.length;
     }
   }
   notes.push(`meta-learner ${K}-fold cross-validated log-loss on train: ${cvLoss.toFixed(4)}`);
