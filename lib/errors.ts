@@ -1,6 +1,7 @@
 /**
- * Typed errors of the core library. Each carries a stable `code` that the HTTP edge maps to an
- * RFC 9457 problem+json status, so the library never needs to know about HTTP.
+ * Typed errors of the core library. Each carries a stable `code`; HTTP_OF_ERROR below is the one
+ * table that maps it to an HTTP status and the public problem `code`, used by the edge and the
+ * container alike, so the library never needs to know about HTTP.
  */
 export type ChorusErrorCode =
   | 'invalid_argument'
@@ -10,6 +11,7 @@ export type ChorusErrorCode =
   | 'invalid_weights'
   | 'invalid_manifest'
   | 'invalid_input'
+  | 'input_limit'
   | 'unknown_strategy'
   | 'model_integrity'
   | 'no_healthy_member'
@@ -33,3 +35,26 @@ export class ChorusError extends Error {
 }
 
 export const isChorusError = (e: unknown): e is ChorusError => e instanceof ChorusError;
+
+/** Library error code → [HTTP status, public problem code]. */
+export const HTTP_OF_ERROR: Readonly<Record<ChorusErrorCode, readonly [number, string]>> = Object.freeze({
+  invalid_argument: [400, 'invalid_argument'],
+  shape_mismatch: [400, 'invalid_input'],
+  not_finite: [400, 'invalid_input'],
+  empty_members: [400, 'invalid_argument'],
+  invalid_weights: [400, 'invalid_argument'],
+  invalid_manifest: [400, 'invalid_manifest'],
+  invalid_input: [400, 'invalid_input'],
+  input_limit: [413, 'input_limit_exceeded'],
+  unknown_strategy: [400, 'unknown_strategy'],
+  model_integrity: [502, 'model_integrity'],
+  no_healthy_member: [503, 'no_healthy_member'],
+  not_found: [404, 'not_found'],
+  conflict: [409, 'version_conflict'],
+});
+
+/** Status, public code, message and details of a library error, for an HTTP answer. */
+export function httpOfError(err: ChorusError): { status: number; code: string; detail: string; details?: unknown } {
+  const [status, code] = HTTP_OF_ERROR[err.code];
+  return { status, code, detail: err.message, ...(err.details ? { details: err.details } : {}) };
+}

@@ -3,7 +3,9 @@
  * onnxruntime-node (container, build scripts) each implement it in their own adapter, so
  * nothing in lib/ imports a runtime.
  */
-export type TensorDtype = 'float32' | 'int64' | 'int32';
+import type { TensorDtype } from '../schema';
+
+export type { TensorDtype };
 
 export type TensorData = Float32Array | BigInt64Array | Int32Array;
 

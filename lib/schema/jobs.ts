@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { HashedNgramFeaturizerSchema } from './featurizer';
+import { DatasetKeySchema, JobIdSchema } from './keys';
 import { EnsembleNameSchema } from './manifest';
 
-/** A dataset object in the bucket: JSON lines of {id?, input: {field: value}, label?}. */
-export const DatasetKeySchema = z.string().regex(/^datasets\/[A-Za-z0-9._/-]+\.jsonl$/, 'a datasets/….jsonl key');
-
+/** A dataset object in the bucket (key: DatasetKeySchema): JSON lines of {id?, input: {field: value}, label?}. */
 export const DatasetRowSchema = z
   .object({
     id: z.string().optional(),
@@ -136,7 +135,7 @@ export const JobStatusSchema = z
   .strict();
 
 /** What the edge forwards to the container: the validated spec and its id. */
-export const JobEnvelopeSchema = z.object({ id: z.string().regex(/^[a-z0-9-]{8,64}$/), spec: JobSpecSchema }).strict();
+export const JobEnvelopeSchema = z.object({ id: JobIdSchema, spec: JobSpecSchema }).strict();
 
 export type DatasetRow = z.infer<typeof DatasetRowSchema>;
 export type JobSpec = z.infer<typeof JobSpecSchema>;

@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import { FeaturizerSpecSchema } from './featurizer';
+import { Sha256Schema } from './keys';
 import { ClassificationMetricsSchema } from './metrics';
-
-export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
 export const EnsembleNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
 
+/** The tensor element types Chorus feeds to models and accepts in requests (one list, used everywhere). */
 export const TensorDtypeSchema = z.enum(['float32', 'int64', 'int32']);
+
+/** Model families that Chorus trains and can retrain (stacking folds, build-members, distillation). */
+export const FamilySchema = z.enum(['logreg', 'naive-bayes', 'fasttext', 'mlp']);
 
 export const TextFieldSpecSchema = z
   .object({
@@ -50,7 +53,8 @@ export const MemberSpecSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
     model: ModelRefSchema,
-    family: z.string().optional(),
+    /** absent for models brought by the user (they are scored, never retrained) */
+    family: FamilySchema.optional(),
     /** hyper-parameters the member was trained with, so jobs can retrain it (stacking folds) */
     training: z.record(z.string(), z.number()).optional(),
     variant: z.enum(['fp32', 'int8']).optional(),
@@ -148,6 +152,8 @@ export const EnsembleManifestSchema = z
   });
 
 export type TextFieldSpec = z.infer<typeof TextFieldSpecSchema>;
+export type TensorDtype = z.infer<typeof TensorDtypeSchema>;
+export type Family = z.infer<typeof FamilySchema>;
 export type TensorFieldSpec = z.infer<typeof TensorFieldSpecSchema>;
 export type FieldSpec = z.infer<typeof FieldSpecSchema>;
 export type InputSpec = z.infer<typeof InputSpecSchema>;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { FusionStrategySchema } from './manifest';
+import { FusionStrategySchema, TensorDtypeSchema } from './manifest';
 
 /** A tensor value in a request: flat data in row-major order. */
 export const TensorValueSchema = z
   .object({
-    dtype: z.enum(['float32', 'int64', 'int32']),
+    dtype: TensorDtypeSchema,
     shape: z.array(z.number().int().nonnegative()).min(1).max(4),
     data: z.array(z.number().finite()),
   })

@@ -1,5 +1,16 @@
 export { type BlobHead, type BlobStore, getJson, getText, putJson } from './blob-store';
-export { modelKey, pointerKey, sha256Hex, versionKey } from './keys';
+export {
+  ENSEMBLES_PREFIX,
+  ensembleOfPointer,
+  JOBS_PREFIX,
+  jobKeys,
+  jobOfStatusKey,
+  modelKey,
+  pointerKey,
+  scoreCacheKey,
+  sha256Hex,
+  versionKey,
+} from './keys';
 export { MemoryBlobStore } from './memory';
 export { R2BlobStore, type R2BucketLike } from './r2';
 export { S3BlobStore, type S3Config } from './s3';

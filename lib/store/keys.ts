@@ -1,7 +1,36 @@
-/** Bucket layout (DESIGN.md "Bucket layout"). */
+/**
+ * The bucket layout (DESIGN.md "Bucket layout"): every key the code writes or reads is built here,
+ * nowhere else. Shapes of keys a caller may name are zod schemas in lib/schema/keys.ts.
+ */
 export const modelKey = (sha256: string): string => `models/${sha256}.onnx`;
 export const versionKey = (name: string, version: number): string => `ensembles/${name}/versions/${version}.json`;
 export const pointerKey = (name: string): string => `ensembles/${name}/current.json`;
+export const ENSEMBLES_PREFIX = 'ensembles/';
+/** The ensemble name of a pointer key, or null for any other key under ensembles/. */
+export function ensembleOfPointer(key: string): string | null {
+  const m = /^ensembles\/([^/]+)\/current\.json$/.exec(key);
+  return m ? (m[1] as string) : null;
+}
+
+export const JOBS_PREFIX = 'jobs/';
+/** Every object of one job, by role. */
+export const jobKeys = (id: string) =>
+  ({
+    status: `jobs/${id}/status.json`,
+    spec: `jobs/${id}/spec.json`,
+    report: `jobs/${id}/report.json`,
+    reportHtml: `jobs/${id}/report.html`,
+    candidate: `jobs/${id}/candidate.json`,
+  }) as const;
+/** The job id of a status key, or null for any other key under jobs/. */
+export function jobOfStatusKey(key: string): string | null {
+  const m = /^jobs\/([^/]+)\/status\.json$/.exec(key);
+  return m ? (m[1] as string) : null;
+}
+
+/** Cached member outputs per (model sha256, dataset sha256). */
+export const scoreCacheKey = (modelSha256: string, datasetHash: string): string =>
+  `cache/scores/${modelSha256}/${datasetHash}.json`;
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** One model's figures in a job report (validation split unless the row's name says otherwise). */
+export const ReportRowSchema = z
+  .object({
+    name: z.string(),
+    kind: z.enum(['member', 'ensemble', 'candidate']),
+    accuracy: z.number(),
+    logLoss: z.number(),
+    ece: z.number(),
+    macroF1: z.number(),
+    bytes: z.number().int().nonnegative(),
+    costUnits: z.number().nonnegative(),
+  })
+  .strict();
+
+export const ReliabilityCurveSchema = z
+  .object({
+    name: z.string(),
+    bins: z.array(z.object({ confidence: z.number(), accuracy: z.number(), count: z.number().int() }).strict()),
+  })
+  .strict();
+
+export const RobustnessRowSchema = z
+  .object({
+    name: z.string(),
+    clean: z.number(),
+    perturbed: z.record(z.string(), z.number()),
+  })
+  .strict();
+
+export const GateResultSchema = z.object({ passed: z.boolean(), detail: z.string() }).strict();
+
+/** What the container writes to jobs/{id}/report.json and the edge serves; report.html renders it. */
+export const JobReportSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    ensemble: z.string(),
+    baseVersion: z.number().int(),
+    rows: z.array(ReportRowSchema),
+    reliability: z.array(ReliabilityCurveSchema),
+    robustness: z.array(RobustnessRowSchema),
+    gate: GateResultSchema,
+    notes: z.array(z.string()),
+    executionProvider: z.string(),
+    wallSeconds: z.number().nonnegative(),
+  })
+  .strict();
+
+export type ReportRow = z.infer<typeof ReportRowSchema>;
+export type ReliabilityCurve = z.infer<typeof ReliabilityCurveSchema>;
+export type RobustnessRow = z.infer<typeof RobustnessRowSchema>;
+export type GateResult = z.infer<typeof GateResultSchema>;
+export type JobReport = z.infer<typeof JobReportSchema>;
