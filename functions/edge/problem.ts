@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { type ChorusErrorCode, isChorusError } from '../../lib/errors';
+import { httpOfError, isChorusError } from '../../lib/errors';
 
 /**
  * An error with an HTTP status and a stable `code`, answered as RFC 9457 problem+json by the
@@ -17,21 +17,6 @@ export class ApiError extends HTTPException {
     this.extra = extra;
   }
 }
-
-const CHORUS_STATUS: Record<ChorusErrorCode, [ContentfulStatusCode, string]> = {
-  invalid_argument: [400, 'invalid_argument'],
-  shape_mismatch: [400, 'invalid_input'],
-  not_finite: [400, 'invalid_input'],
-  empty_members: [400, 'invalid_argument'],
-  invalid_weights: [400, 'invalid_argument'],
-  invalid_manifest: [400, 'invalid_manifest'],
-  invalid_input: [400, 'invalid_input'],
-  unknown_strategy: [400, 'unknown_strategy'],
-  model_integrity: [502, 'model_integrity'],
-  no_healthy_member: [503, 'no_healthy_member'],
-  not_found: [404, 'not_found'],
-  conflict: [409, 'version_conflict'],
-};
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -74,8 +59,8 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError)
     return problemResponse(c, err.status as ContentfulStatusCode, err.code, err.message, err.extra);
   if (isChorusError(err)) {
-    const [status, code] = CHORUS_STATUS[err.code];
-    return problemResponse(c, status, code, err.message, err.details ? { details: err.details } : {});
+    const { status, code, detail, details } = httpOfError(err);
+    return problemResponse(c, status as ContentfulStatusCode, code, detail, details ? { details } : {});
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
