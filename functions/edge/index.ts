@@ -3,7 +3,7 @@
  */
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import { createEdgeApp } from './app';
-import { createWebBackend } from './onnx-web';
+import { createWebBackend } from '../../lib/backends/onnx-web';
 
 const app = createEdgeApp(createWebBackend({ wasmModule: ortWasm }));
 
