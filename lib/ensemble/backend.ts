@@ -20,9 +20,20 @@ export interface OutputTensor {
   readonly dims: readonly number[];
 }
 
+/** A graph input or output as the model declares it (symbolic dims are strings). */
+export interface ValueInfo {
+  readonly name: string;
+  /** element type, e.g. `float32`, `int64`; absent for non-tensor values */
+  readonly dtype?: string;
+  readonly shape?: readonly (number | string)[];
+}
+
 export interface ModelSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** declared inputs and outputs, for checking a manifest against the graph at publish */
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
   run(inputs: Record<string, InputTensor>, outputName: string): Promise<OutputTensor>;
   release(): Promise<void>;
 }

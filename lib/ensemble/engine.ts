@@ -9,7 +9,8 @@ import type {
   PredictResponse,
 } from '../schema';
 import type { ModelSession } from './backend';
-import { Featurizer, validateInputs } from './inputs';
+import { Featurizer } from './inputs';
+import { validateInputs } from './validate-inputs';
 
 /** Where the engine gets a ready session for a member (SessionCache in production). */
 export interface SessionSource {
@@ -126,6 +127,7 @@ export async function predictEnsemble(
   const n = inputs.length;
   const classes = manifest.labels.length;
   const featurizer = new Featurizer(manifest.input, inputs);
+  await featurizer.prepare(manifest.members);
   const degraded: { member: string; reason: string }[] = [];
   let results: MemberResult[] = [];
   const threshold = manifest.fusion.cascadeThreshold;

@@ -1,56 +1,8 @@
-import { ChorusError } from '../errors';
+import { ChorusError, isChorusError } from '../errors';
 import { type EmailViews, featurizeText, parseEmail } from '../features';
 import type { FeaturizerSpec, InputSpec, MemberSpec, PredictInput, TensorValue } from '../schema';
 import type { InputTensor } from './backend';
-
-/** Checks every example against the manifest's input spec; errors name the example and field. */
-export function validateInputs(spec: InputSpec, inputs: readonly PredictInput[]): void {
-  inputs.forEach((input, i) => {
-    for (const name of Object.keys(input)) {
-      if (!(name in spec.fields)) {
-        throw new ChorusError('invalid_input', `inputs[${i}]: unknown field '${name}'`, {
-          details: { index: i, field: name, expected: Object.keys(spec.fields) },
-        });
-      }
-    }
-    for (const [name, field] of Object.entries(spec.fields)) {
-      const value = input[name];
-      const where = `inputs[${i}].${name}`;
-      if (value === undefined) {
-        if (field.type === 'tensor' || field.required) {
-          throw new ChorusError('invalid_input', `${where} is required`, { details: { index: i, field: name } });
-        }
-        continue;
-      }
-      if (field.type === 'text') {
-        if (typeof value !== 'string') throw new ChorusError('invalid_input', `${where} must be a string`);
-        if (value.length > field.maxLength) {
-          throw new ChorusError('invalid_input', `${where} has ${value.length} characters, at most ${field.maxLength}`);
-        }
-        continue;
-      }
-      if (typeof value === 'string') throw new ChorusError('invalid_input', `${where} must be a tensor`);
-      checkTensor(value, field.dtype, field.shape, where);
-    }
-  });
-}
-
-function checkTensor(t: TensorValue, dtype: string, shape: readonly number[], where: string): void {
-  if (t.dtype !== dtype) throw new ChorusError('invalid_input', `${where} has dtype ${t.dtype}, expected ${dtype}`);
-  if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
-    throw new ChorusError('invalid_input', `${where} has shape [${t.shape}], expected [${shape}]`);
-  }
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (t.data.length !== size) {
-    throw new ChorusError('invalid_input', `${where} holds ${t.data.length} values, shape [${shape}] needs ${size}`);
-  }
-  for (const v of t.data) {
-    if (!Number.isFinite(v)) throw new ChorusError('invalid_input', `${where} contains ${v}`);
-    if (dtype !== 'float32' && !Number.isInteger(v)) {
-      throw new ChorusError('invalid_input', `${where} must hold integers for ${dtype}`);
-    }
-  }
-}
+import { type InputIssue, inputError } from './validate-inputs';
 
 /**
  * Builds each member's batch tensor, featurizing every example once per distinct featurizer and
@@ -73,6 +25,38 @@ export class Featurizer {
       this.tensors.set(key, t);
     }
     return t;
+  }
+
+  /**
+   * Parses every e-mail field any of `members` reads, before any member runs, so a message the
+   * parser refuses (too deep, too many parts) is the caller's 400 naming `inputs[i]` — not a
+   * failure of every member and a 503. A structural limit alone answers 413.
+   */
+  async prepare(members: readonly MemberSpec[]): Promise<void> {
+    const fields = new Set<string>();
+    for (const m of members) {
+      const field = this.spec.fields[m.featurizer.field];
+      if (field?.type === 'text' && field.format === 'rfc822') fields.add(m.featurizer.field);
+    }
+    const issues: InputIssue[] = [];
+    let limitsOnly = true;
+    for (const field of fields) {
+      await Promise.all(
+        this.inputs.map(async (input, index) => {
+          try {
+            await this.views(field, index, (input[field] as string | undefined) ?? '');
+          } catch (e) {
+            const limit = isChorusError(e) ? e.details?.limit : undefined;
+            if (limit === undefined) limitsOnly = false;
+            issues.push({ index, field, reason: e instanceof Error ? e.message : String(e) });
+          }
+        }),
+      );
+    }
+    if (issues.length === 0) return;
+    issues.sort((a, b) => a.index - b.index);
+    const error = inputError(issues);
+    throw limitsOnly ? new ChorusError('input_limit', error.message, { details: error.details }) : error;
   }
 
   private views(field: string, index: number, raw: string): Promise<EmailViews> {

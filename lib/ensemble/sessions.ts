@@ -1,6 +1,6 @@
 import { ChorusError } from '../errors';
 import type { MemberSpec } from '../schema';
-import { type BlobStore, sha256Hex } from '../store';
+import { type BlobStore, modelKey, sha256Hex } from '../store';
 import type { InferenceBackend, ModelSession } from './backend';
 
 interface Entry {
@@ -37,6 +37,7 @@ export class SessionCache {
 
   session(member: MemberSpec): Promise<ModelSession> {
     const { sha256, key } = member.model;
+    if (key !== modelKey(sha256)) return this.load(key, sha256);
     const hit = this.entries.get(sha256);
     if (hit) {
       // Map order is recency order: re-insert on use.
@@ -60,6 +61,11 @@ export class SessionCache {
   }
 
   private async load(key: string, sha256: string): Promise<ModelSession> {
+    // Key and hash are one identity: a member naming another object under a known sha256 must
+    // not be served that sha256's cached session in a warm isolate and fail in a cold one.
+    if (key !== modelKey(sha256)) {
+      throw new ChorusError('model_integrity', `model key ${key} is not ${modelKey(sha256)} for its sha256`);
+    }
     const bytes = await this.store.get(key);
     if (bytes === null) throw new ChorusError('not_found', `model object ${key} is missing`);
     const actual = await sha256Hex(bytes);

@@ -3,6 +3,7 @@ export * from './jobs';
 export * from './keys';
 export * from './manifest';
 export * from './metrics';
+export * from './names';
 export * from './predict';
 export * from './problem';
 export * from './report';

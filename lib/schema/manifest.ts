@@ -1,7 +1,26 @@
 import { z } from 'zod';
 import { FeaturizerSpecSchema } from './featurizer';
-import { Sha256Schema } from './keys';
+import { ModelKeySchema, Sha256Schema } from './keys';
 import { ClassificationMetricsSchema } from './metrics';
+import { notBuiltin, safeRecord } from './names';
+/**
+ * Bounds on what one manifest may declare, so the work and memory a request can imply stay
+ * bounded by the product of these (SECURITY.md lists them).
+ */
+export const MANIFEST_LIMITS = Object.freeze({
+  members: 32,
+  fields: 16,
+  labels: 1000,
+  /** elements of one tensor field per example */
+  tensorElements: 2 ** 20,
+  /** a fusion weight (weights are normalised; larger values only invite overflow) */
+  weight: 1e6,
+  /** magnitude of a meta-learner coefficient or intercept */
+  coefficient: 1e6,
+});
+
+const BoundedNumber = z.number().min(-MANIFEST_LIMITS.coefficient).max(MANIFEST_LIMITS.coefficient);
+
 export const EnsembleNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
@@ -29,29 +48,38 @@ export const TensorFieldSpecSchema = z
     /** per-example shape (no batch dimension) */
     shape: z.array(z.number().int().positive()).min(1).max(4),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.shape.reduce((a, b) => a * b, 1) <= MANIFEST_LIMITS.tensorElements, {
+    message: `a tensor field holds at most ${MANIFEST_LIMITS.tensorElements} elements per example`,
+    path: ['shape'],
+  });
 
 export const FieldSpecSchema = z.discriminatedUnion('type', [TextFieldSpecSchema, TensorFieldSpecSchema]);
 
 export const InputSpecSchema = z
   .object({
-    fields: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), FieldSpecSchema)
-      .refine((f) => Object.keys(f).length > 0, 'an input spec needs at least one field'),
+    fields: safeRecord(FieldSpecSchema, z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/))
+      .refine((f) => Object.keys(f).length > 0, 'an input spec needs at least one field')
+      .refine((f) => Object.keys(f).length <= MANIFEST_LIMITS.fields, `at most ${MANIFEST_LIMITS.fields} input fields`),
   })
   .strict();
 
+/** Models are content-addressed: the key is exactly models/{sha256}.onnx of the model's own sha256. */
 export const ModelRefSchema = z
   .object({
-    key: z.string().min(1),
+    key: ModelKeySchema,
     sha256: Sha256Schema,
     bytes: z.number().int().positive(),
   })
-  .strict();
+  .strict()
+  .refine((m) => m.key === `models/${m.sha256}.onnx`, {
+    message: 'the model key must be models/{sha256}.onnx for its own sha256',
+    path: ['key'],
+  });
 
 export const MemberSpecSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    id: notBuiltin(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)),
     model: ModelRefSchema,
     /** absent for models brought by the user (they are scored, never retrained) */
     family: FamilySchema.optional(),
@@ -77,8 +105,8 @@ export const MetaLearnerSchema = z
     /** member order of the concatenated features */
     members: z.array(z.string()).min(1),
     /** [classes][members × classes] */
-    coef: z.array(z.array(z.number())),
-    intercept: z.array(z.number()),
+    coef: z.array(z.array(BoundedNumber)),
+    intercept: z.array(BoundedNumber),
   })
   .strict();
 
@@ -86,12 +114,12 @@ export const FusionSpecSchema = z
   .object({
     strategy: FusionStrategySchema,
     /** member id → non-negative weight; missing members weigh 0, absent map = equal weights */
-    weights: z.record(z.string(), z.number().nonnegative()).optional(),
+    weights: safeRecord(z.number().nonnegative().max(MANIFEST_LIMITS.weight)).optional(),
     /** how the weights were obtained, for humans */
     weightsFrom: z.enum(['equal', 'manual', 'accuracy', 'ensemble-selection']).optional(),
     metaLearner: MetaLearnerSchema.optional(),
     /** temperature applied to the fused distribution (1 = none) */
-    temperature: z.number().positive().default(1),
+    temperature: z.number().min(1e-3).max(1e3).default(1),
     /** run members cheapest first and stop once the fused margin reaches this */
     cascadeThreshold: z.number().min(0).max(1).optional(),
     /** fewest surviving members that may answer */
@@ -113,9 +141,12 @@ export const EnsembleManifestSchema = z
     name: EnsembleNameSchema,
     version: z.number().int().positive(),
     task: z.literal('classification'),
-    labels: z.array(z.string().min(1)).min(2),
+    labels: z
+      .array(notBuiltin(z.string().min(1).max(128)))
+      .min(2)
+      .max(MANIFEST_LIMITS.labels),
     input: InputSpecSchema,
-    members: z.array(MemberSpecSchema).min(1),
+    members: z.array(MemberSpecSchema).min(1).max(MANIFEST_LIMITS.members),
     fusion: FusionSpecSchema,
     provenance: ProvenanceSchema,
   })
@@ -146,12 +177,38 @@ export const EnsembleManifestSchema = z
     if (m.fusion.strategy === 'stacking' && !m.fusion.metaLearner) {
       ctx.addIssue({ code: 'custom', path: ['fusion', 'metaLearner'], message: 'stacking needs a metaLearner' });
     }
+    const meta = m.fusion.metaLearner;
+    if (meta) checkMetaLearnerShape(meta, ids, m.labels.length, ctx);
     if (m.fusion.quorum > m.members.length) {
       ctx.addIssue({ code: 'custom', path: ['fusion', 'quorum'], message: 'quorum exceeds member count' });
     }
   });
 
 export type TextFieldSpec = z.infer<typeof TextFieldSpecSchema>;
+/** The meta-learner must name distinct members of this manifest and have [classes][members × classes] coefficients. */
+function checkMetaLearnerShape(
+  meta: { members: string[]; coef: number[][]; intercept: number[] },
+  ids: ReadonlySet<string>,
+  classes: number,
+  ctx: z.RefinementCtx,
+): void {
+  const path = ['fusion', 'metaLearner'];
+  meta.members.forEach((id, k) => {
+    if (!ids.has(id))
+      ctx.addIssue({ code: 'custom', path: [...path, 'members', k], message: `unknown member '${id}'` });
+  });
+  if (new Set(meta.members).size !== meta.members.length) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'members'], message: 'members must be distinct' });
+  }
+  const width = meta.members.length * classes;
+  if (meta.coef.length !== classes || meta.coef.some((row) => row.length !== width)) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'coef'], message: `coef must be [${classes}][${width}]` });
+  }
+  if (meta.intercept.length !== classes) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'intercept'], message: `intercept must have ${classes} values` });
+  }
+}
+
 export type TensorDtype = z.infer<typeof TensorDtypeSchema>;
 export type Family = z.infer<typeof FamilySchema>;
 export type TensorFieldSpec = z.infer<typeof TensorFieldSpecSchema>;

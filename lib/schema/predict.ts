@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FusionStrategySchema, TensorDtypeSchema } from './manifest';
+import { safeRecord } from './names';
 
 /** A tensor value in a request: flat data in row-major order. */
 export const TensorValueSchema = z
@@ -13,7 +14,7 @@ export const TensorValueSchema = z
 export const InputValueSchema = z.union([z.string(), TensorValueSchema]);
 
 /** One example: field name → text or tensor, as the manifest's input spec declares. */
-export const PredictInputSchema = z.record(z.string(), InputValueSchema);
+export const PredictInputSchema = safeRecord(InputValueSchema);
 
 export const PredictRequestSchema = z
   .object({
