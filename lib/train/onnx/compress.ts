@@ -16,8 +16,25 @@ export interface CompressedTensor {
   name: string;
   op: string;
   dims: number[];
-  axis: 0 | 1;
+  /** the axis of per-channel scales, or null for one scale per tensor (opset < 13) */
+  axis: 0 | 1 | null;
   pruned: number;
+}
+
+/** DequantizeLinear exists from opset 10; its per-axis form (the `axis` attribute) from 13. */
+const DQ_OPSET = 10;
+const PER_AXIS_OPSET = 13;
+
+/** One symmetric scale for the whole tensor, for opsets whose DequantizeLinear has no axis. */
+function quantizePerTensor(values: Float32Array): { q: Int8Array; scale: Float32Array } {
+  let max = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) throw new ChorusError('not_finite', `weight is ${v}`);
+    max = Math.max(max, Math.abs(v));
+  }
+  const scale = Math.fround(max > 0 ? max / 127 : 1);
+  const q = Int8Array.from(values, (v) => Math.max(-127, Math.min(127, Math.round(v / scale))));
+  return { q, scale: Float32Array.of(scale) };
 }
 
 export interface CompressResult {
@@ -35,9 +52,10 @@ function floatValues(t: Tensor): Float32Array {
 
 /**
  * Weight-only int8 quantization of any ONNX model: every float 2-D initializer read as MatMul's B,
- * Gemm's B or Gather's data becomes int8 with symmetric per-output-channel scales, dequantized
- * in-graph by DequantizeLinear (standard ONNX ops; opset raised to 13 where lower). Optional
- * magnitude pruning zeroes the smallest weights first.
+ * Gemm's B or Gather's data becomes int8, dequantized in-graph by DequantizeLinear. The model keeps
+ * its opset — raising it would change the meaning of other nodes (Unsqueeze's `axes` became an
+ * input in 13) — so opset ≥ 13 gets per-output-channel scales and opsets 10–12 one scale per
+ * tensor. Optional magnitude pruning zeroes the smallest weights first.
  */
 export function quantizeOnnxModel(model: Uint8Array, options: CompressOptions = {}): CompressResult {
   let proto: InstanceType<typeof onnx.ModelProto>;
@@ -51,6 +69,14 @@ export function quantizeOnnxModel(model: Uint8Array, options: CompressOptions = 
   const prune = options.prune ?? 0;
   if (!(prune >= 0 && prune < 1)) throw new ChorusError('invalid_argument', `prune must be in [0, 1), got ${prune}`);
   const minElements = options.minElements ?? 256;
+  const opset = Number((proto.opsetImport ?? []).find((o) => (o.domain ?? '') === '')?.version ?? 0);
+  if (opset < DQ_OPSET) {
+    throw new ChorusError(
+      'invalid_argument',
+      `opset ${opset} has no DequantizeLinear; convert the model to opset ≥ 10`,
+    );
+  }
+  const perAxis = opset >= PER_AXIS_OPSET;
   const inits = new Map<string, Tensor>();
   for (const t of graph.initializer ?? []) if (t.name) inits.set(t.name, t as Tensor);
   // which initializer feeds which op, and along which axis its output channels lie
@@ -93,7 +119,8 @@ export function quantizeOnnxModel(model: Uint8Array, options: CompressOptions = 
         }
       }
     }
-    const q = quantizeSymmetric(values, rows, cols, target.axis);
+    const q = perAxis ? quantizeSymmetric(values, rows, cols, target.axis) : quantizePerTensor(values);
+    const scaleDims = perAxis ? [q.scale.length] : [];
     newInits.push(
       onnx.TensorProto.create({
         name: `${name}_q`,
@@ -103,13 +130,13 @@ export function quantizeOnnxModel(model: Uint8Array, options: CompressOptions = 
       }),
       onnx.TensorProto.create({
         name: `${name}_scale`,
-        dims: [q.scale.length],
+        dims: scaleDims,
         dataType: onnx.TensorProto.DataType.FLOAT,
         rawData: new Uint8Array(q.scale.buffer.slice(0)),
       }),
       onnx.TensorProto.create({
         name: `${name}_zero_point`,
-        dims: [q.scale.length],
+        dims: scaleDims,
         dataType: onnx.TensorProto.DataType.INT8,
         rawData: new Uint8Array(q.scale.length),
       }),
@@ -120,12 +147,12 @@ export function quantizeOnnxModel(model: Uint8Array, options: CompressOptions = 
         name: `DequantizeLinear_${name}`,
         input: [`${name}_q`, `${name}_scale`, `${name}_zero_point`],
         output: [name],
-        attribute: [
-          onnx.AttributeProto.create({ name: 'axis', i: target.axis, type: onnx.AttributeProto.AttributeType.INT }),
-        ],
+        attribute: perAxis
+          ? [onnx.AttributeProto.create({ name: 'axis', i: target.axis, type: onnx.AttributeProto.AttributeType.INT })]
+          : [],
       }),
     );
-    tensors.push({ name, op: target.op, dims, axis: target.axis, pruned });
+    tensors.push({ name, op: target.op, dims, axis: perAxis ? target.axis : null, pruned });
   }
   if (tensors.length === 0)
     throw new ChorusError('invalid_argument', 'no MatMul/Gemm/Gather weights large enough to quantize');
@@ -133,8 +160,5 @@ export function quantizeOnnxModel(model: Uint8Array, options: CompressOptions = 
   graph.node = [...newNodes, ...(graph.node ?? [])];
   // graph inputs that name an initializer (older exporters) must not name the removed float tensor
   graph.input = (graph.input ?? []).filter((i) => !tensors.some((t) => t.name === i.name));
-  for (const opset of proto.opsetImport ?? []) {
-    if ((opset.domain ?? '') === '' && Number(opset.version) < 13) opset.version = 13;
-  }
   return { bytes: onnx.ModelProto.encode(proto).finish(), tensors };
 }
