@@ -15,6 +15,44 @@ export const ProblemSchema = z
 
 export type Problem = z.infer<typeof ProblemSchema>;
 
+/**
+ * Every problem `code` Chorus answers, with its status and meaning: the documented list that
+ * README, the OpenAPI document and the boundary fuzz test read. A code not listed here is a bug.
+ */
+export const PROBLEM_CODES = {
+  validation_failed: [400, 'the request does not match the schema (zod issues attached)'],
+  malformed_json: [400, 'the body is not valid JSON'],
+  malformed_request: [400, 'the request cannot be read (e.g. a body the runtime refuses)'],
+  invalid_input: [400, 'an input does not match the ensemble’s input spec; every offending inputs[i] is listed'],
+  invalid_argument: [400, 'an argument is out of range or inconsistent'],
+  invalid_manifest: [
+    400,
+    'the manifest cannot answer: names, dtypes or shapes disagree with a graph, or fusion is malformed',
+  ],
+  unknown_strategy: [400, 'the requested fusion strategy is not available for this ensemble'],
+  not_onnx: [400, 'the upload is not a model onnxruntime can load'],
+  model_missing: [400, 'a member’s model is not stored with the declared bytes'],
+  name_mismatch: [400, 'the manifest’s name differs from the path'],
+  unauthorized: [401, 'no valid credential (missing, unknown, revoked, or a bad signature)'],
+  forbidden: [403, 'the credential does not grant this route or ensemble'],
+  not_found: [404, 'no such ensemble, version, job or batch'],
+  route_not_found: [404, 'no route for this path'],
+  method_not_allowed: [405, 'the path exists but not for this method (see Allow)'],
+  version_conflict: [409, 'the published version is not latest + 1'],
+  unknown_version: [404, 'the version was never published'],
+  payload_too_large: [413, 'the body exceeds the route’s limit'],
+  input_limit_exceeded: [413, 'an input exceeds a structural limit (MIME depth, parts, headers)'],
+  unsupported_media_type: [415, 'the body’s media type is not one the route takes'],
+  model_integrity: [502, 'a stored model does not match its sha256'],
+  no_healthy_member: [503, 'fewer members answered than the ensemble’s quorum'],
+  container_unavailable: [503, 'the container function did not accept the job'],
+  internal: [500, 'an unexpected error (a bug; reported with no internals)'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+export const isProblemCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_CODES, code);
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
