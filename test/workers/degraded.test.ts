@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnsembleManifest } from '../../lib/schema';
-import { sha256Hex } from '../../lib/store';
+import { modelKey, sha256Hex } from '../../lib/store';
 import { postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
 
 /** A copy of the spam manifest whose listed members point at bytes that fail their sha256. */
@@ -15,8 +15,8 @@ async function withCorruptMembers(name: string, ids: string[], extra: Partial<En
     const bytes = new Uint8Array(await (original as R2ObjectBody).arrayBuffer());
     const fakeSha = await sha256Hex(new TextEncoder().encode(`corrupt ${name} ${member.id}`));
     bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff; // flip bits: same length, other bytes
-    await env.BUCKET.put(`models/${fakeSha}.onnx`, bytes);
-    member.model = { key: `models/${fakeSha}.onnx`, sha256: fakeSha, bytes: bytes.length };
+    await env.BUCKET.put(modelKey(fakeSha), bytes);
+    member.model = { key: modelKey(fakeSha), sha256: fakeSha, bytes: bytes.length };
   }
   const res = await putJson(`/v1/ensembles/${name}`, manifest);
   expect(res.status).toBe(201);

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnsembleManifestInput } from '../../lib/schema';
+import { modelKey } from '../../lib/store';
 import byoJson from '../fixtures/byo/breast-cancer-mlp.json';
 import byoModel from '../fixtures/byo/breast-cancer-mlp.onnx';
 import { expectClose } from '../helpers/close';
@@ -73,7 +74,7 @@ describe('bring your own model: a PyTorch MLP exported by torch.onnx, with a ten
       members: [
         {
           id: 'torch-mlp',
-          model: { key: `models/${sha}.onnx`, sha256: sha, bytes: byoModel.byteLength },
+          model: { key: modelKey(sha), sha256: sha, bytes: byoModel.byteLength },
           featurizer: { kind: 'tensor', field: 'x' },
           inputName: 'x',
           outputName: 'logits',
@@ -165,7 +166,11 @@ describe('versioned registry', () => {
     const mismatch = await putJson('/v1/ensembles/other', next(1));
     expect(((await mismatch.json()) as { code: string }).code).toBe('name_mismatch');
     const missing = next(5);
-    missing.members = missing.members.map((m) => ({ ...m, model: { ...m.model, key: 'models/absent.onnx' } }));
+    const absent = 'a'.repeat(64); // a well-formed model key (the schema checks that) under which nothing is stored
+    missing.members = missing.members.map((m) => ({
+      ...m,
+      model: { ...m.model, key: modelKey(absent), sha256: absent },
+    }));
     const res = await putJson('/v1/ensembles/spam-reg', missing);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('model_missing');
