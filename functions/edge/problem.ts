@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { httpOfError, isChorusError } from '../../lib/errors';
+import { PROBLEM_CONTENT_TYPE, ProblemSchema, problemBody } from '../../lib/schema';
 
 /**
  * An error with an HTTP status and a stable `code`, answered as RFC 9457 problem+json by the
@@ -18,20 +19,6 @@ export class ApiError extends HTTPException {
   }
 }
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
 export function problemResponse(
   c: Context,
   status: ContentfulStatusCode,
@@ -39,22 +26,11 @@ export function problemResponse(
   detail: string,
   extra: Record<string, unknown> = {},
 ): Response {
-  return c.body(
-    JSON.stringify({
-      type: `https://chorus.dev/problems/${code}`,
-      title: TITLES[status] ?? 'Error',
-      status,
-      code,
-      detail,
-      instance: new URL(c.req.url).pathname,
-      ...extra,
-    }),
-    status,
-    { 'content-type': 'application/problem+json' },
-  );
+  const body = problemBody(status, code, detail, new URL(c.req.url).pathname, extra);
+  return c.body(JSON.stringify(body), status, { 'content-type': PROBLEM_CONTENT_TYPE });
 }
 
-/** The app's single exit for errors. */
+/** The app's single exit for errors: edge errors, library errors (one shared table), Hono's own. */
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError)
     return problemResponse(c, err.status as ContentfulStatusCode, err.code, err.message, err.extra);
@@ -65,8 +41,18 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     const code = status === 400 ? 'malformed_request' : status === 413 ? 'payload_too_large' : `http_${status}`;
-    return problemResponse(c, status, code, err.message || TITLES[status] || 'error');
+    return problemResponse(c, status, code, err.message || `HTTP ${status}`);
   }
   console.error('unhandled error', err);
   return problemResponse(c, 500, 'internal', 'internal error');
+}
+
+/** OpenAPI `responses` entries for the problem statuses a route can answer. */
+export function problemResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: 'problem', content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } },
+    ]),
+  );
 }

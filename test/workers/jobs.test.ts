@@ -1,0 +1,140 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { ContainerClient, type Fetcher } from '../../functions/edge/container-client';
+import app from '../../functions/edge/index';
+import { ApiError } from '../../functions/edge/problem';
+import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
+import { JobEnvelopeSchema, type JobSpec, JobSpecSchema, type JobStatus } from '../../lib/schema';
+import { jobKeys } from '../../lib/store';
+import { ADMIN, call, postJson } from './zoo';
+
+const spec: JobSpec = JobSpecSchema.parse({
+  kind: 'fit-weights',
+  ensemble: 'spam',
+  validation: 'datasets/spam/validation.jsonl',
+  method: 'accuracy',
+});
+
+const status = (id: string): JobStatus => ({
+  id,
+  kind: 'fit-weights',
+  ensemble: 'spam',
+  phase: 'queued',
+  progress: 0,
+  step: 'queued',
+  attempts: 0,
+  updatedAt: '2026-11-23T00:00:00.000Z',
+});
+
+async function expectProblem(promise: Promise<unknown>, status: number, code: string) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApiError);
+  expect(error).toMatchObject({ status, code });
+}
+
+describe('job status and report', () => {
+  const id = 'job-status-0001';
+
+  it('serves the status the container wrote, 404 for an unknown job, 400 for an invalid id', async () => {
+    await env.BUCKET.put(jobKeys(id).status, JSON.stringify(status(id)));
+    const res = await call(`/v1/jobs/${id}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(status(id));
+    const unknown = await call('/v1/jobs/no-such-job');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { code: string }).code).toBe('not_found');
+    const invalid = await call('/v1/jobs/NOT_AN_ID');
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { code: string }).code).toBe('validation_failed');
+  });
+
+  it('serves the report page once it exists', async () => {
+    expect((await call(`/v1/jobs/${id}/report`)).status).toBe(404);
+    await env.BUCKET.put(jobKeys(id).reportHtml, '<!doctype html><title>report</title>');
+    const res = await call(`/v1/jobs/${id}/report`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain('<title>report</title>');
+  });
+});
+
+describe('job submission', () => {
+  it('is an admin route and validates the spec before reaching the container', async () => {
+    expect((await postJson('/v1/jobs', spec)).status).toBe(401);
+    const res = await postJson('/v1/jobs', { kind: 'magic', ensemble: 'spam' }, ADMIN);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { code: string }).code).toBe('validation_failed');
+  });
+
+  it('answers 503 container_unavailable when no container is configured', async () => {
+    const res = await app.request(
+      '/v1/jobs',
+      { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(spec) },
+      { ...env, CONTAINER_URL: undefined },
+    );
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { code: string }).code).toBe('container_unavailable');
+  });
+});
+
+describe('container client', () => {
+  const secret = 'test-secret';
+  const answering =
+    (res: () => Response, seen: Request[] = []): Fetcher =>
+    async (request) => {
+      seen.push(request);
+      return res();
+    };
+
+  it('posts the signed envelope to /jobs and returns the status the container accepted', async () => {
+    const seen: Request[] = [];
+    const client = new ContainerClient(
+      'http://container.test/',
+      secret,
+      answering(() => Response.json(status('job-1234abcd'), { status: 202 }), seen),
+    );
+    expect(await client.submit({ id: 'job-1234abcd', spec })).toEqual(status('job-1234abcd'));
+    const [request] = seen;
+    if (!request) throw new Error('no request');
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('http://container.test/jobs');
+    const body = await request.text();
+    expect(JobEnvelopeSchema.parse(JSON.parse(body))).toEqual({ id: 'job-1234abcd', spec });
+    expect(await verifyRequest(secret, request.headers.get(SIGNATURE_HEADER), 'POST', '/jobs', body)).toEqual({
+      ok: true,
+    });
+  });
+
+  it('never sends an envelope that fails its schema', async () => {
+    const seen: Request[] = [];
+    const client = new ContainerClient(
+      'http://container.test',
+      secret,
+      answering(() => new Response(), seen),
+    );
+    await expect(client.submit({ id: 'Not An Id', spec })).rejects.toThrow();
+    expect(seen).toEqual([]);
+  });
+
+  it('maps a refusal, a non-JSON or invalid answer and a network failure to 503 container_unavailable', async () => {
+    const submit = (fetcher: Fetcher) =>
+      new ContainerClient('http://container.test', secret, fetcher).submit({ id: 'job-1234abcd', spec });
+    await expectProblem(submit(answering(() => new Response('busy', { status: 500 }))), 503, 'container_unavailable');
+    await expectProblem(submit(answering(() => new Response('<html>', { status: 202 }))), 503, 'container_unavailable');
+    await expectProblem(
+      submit(answering(() => Response.json({ id: 'x' }, { status: 202 }))),
+      503,
+      'container_unavailable',
+    );
+    await expectProblem(
+      submit(async () => {
+        throw new TypeError('connection refused');
+      }),
+      503,
+      'container_unavailable',
+    );
+  });
+});
