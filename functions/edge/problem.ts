@@ -2,17 +2,18 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { httpOfError, isChorusError } from '../../lib/errors';
-import { PROBLEM_CONTENT_TYPE, ProblemSchema, problemBody } from '../../lib/schema';
+import { PROBLEM_CONTENT_TYPE, type ProblemCode, ProblemSchema, problemBody } from '../../lib/schema';
 
 /**
- * An error with an HTTP status and a stable `code`, answered as RFC 9457 problem+json by the
- * app's one onError. Routes and middleware throw it; nothing else builds error responses.
+ * An error with an HTTP status and a stable `code` from the documented list (PROBLEM_CODES),
+ * answered as RFC 9457 problem+json by the app's one onError. Routes and middleware throw it;
+ * nothing else builds error responses.
  */
 export class ApiError extends HTTPException {
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly extra: Record<string, unknown>;
 
-  constructor(status: ContentfulStatusCode, code: string, detail: string, extra: Record<string, unknown> = {}) {
+  constructor(status: ContentfulStatusCode, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
     super(status, { message: detail });
     this.code = code;
     this.extra = extra;
@@ -30,6 +31,13 @@ export function problemResponse(
   return c.body(JSON.stringify(body), status, { 'content-type': PROBLEM_CONTENT_TYPE });
 }
 
+/** Statuses Hono and its middleware throw on their own (unreadable bodies, zod-openapi's media-type gate). */
+const CODE_OF_HONO_STATUS: Partial<Record<number, ProblemCode>> = {
+  400: 'malformed_request',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
 /** The app's single exit for errors: edge errors, library errors (one shared table), Hono's own. */
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError)
@@ -38,11 +46,11 @@ export function onError(err: Error, c: Context): Response {
     const { status, code, detail, details } = httpOfError(err);
     return problemResponse(c, status as ContentfulStatusCode, code, detail, details ? { details } : {});
   }
-  if (err instanceof HTTPException) {
-    const status = err.status as ContentfulStatusCode;
-    const code = status === 400 ? 'malformed_request' : status === 413 ? 'payload_too_large' : `http_${status}`;
-    return problemResponse(c, status, code, err.message || `HTTP ${status}`);
+  const code = err instanceof HTTPException ? CODE_OF_HONO_STATUS[err.status] : undefined;
+  if (err instanceof HTTPException && code) {
+    return problemResponse(c, err.status as ContentfulStatusCode, code, err.message || code);
   }
+  // anything else is a bug: logged here, answered without internals
   console.error('unhandled error', err);
   return problemResponse(c, 500, 'internal', 'internal error');
 }
