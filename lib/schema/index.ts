@@ -1,3 +1,4 @@
+export * from './batch';
 export * from './featurizer';
 export * from './jobs';
 export * from './keys';

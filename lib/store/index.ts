@@ -1,6 +1,10 @@
 export { type BlobHead, type BlobStore, getJson, getText, putJson } from './blob-store';
 export {
+  BATCHES_INCOMING_PREFIX,
+  batchIncomingKey,
+  batchKeys,
   ENSEMBLES_PREFIX,
+  ensembleOfIncomingKey,
   ensembleOfPointer,
   JOBS_PREFIX,
   jobKeys,

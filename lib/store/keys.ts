@@ -36,3 +36,22 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+/** Batch fusion: files land under incoming/{ensemble}/, so the key names the ensemble. */
+export const BATCHES_INCOMING_PREFIX = 'batches/incoming/';
+export const batchIncomingKey = (ensemble: string, name: string): string =>
+  `${BATCHES_INCOMING_PREFIX}${ensemble}/${name}.jsonl`;
+/** The ensemble an incoming key names, or null for a key outside batches/incoming/{ensemble}/….jsonl. */
+export function ensembleOfIncomingKey(key: string): string | null {
+  const m = /^batches\/incoming\/([A-Za-z0-9._-]{1,128})\/.+\.jsonl$/.exec(key);
+  return m ? (m[1] as string) : null;
+}
+/** Every object of one batch: the final files, and each part's output and completion marker. */
+export const batchKeys = (id: string) =>
+  ({
+    results: `batches/results/${id}.jsonl`,
+    errors: `batches/errors/${id}.jsonl`,
+    partResults: (part: number) => `batches/state/${id}/parts/${part}.results.jsonl`,
+    partErrors: (part: number) => `batches/state/${id}/parts/${part}.errors.jsonl`,
+    partDone: (part: number) => `batches/state/${id}/parts/${part}.done.json`,
+  }) as const;

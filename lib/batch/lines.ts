@@ -1,0 +1,83 @@
+import { type BatchLine, type BatchLineErrorCode, BatchLineSchema } from '../schema';
+
+/** How much of a bad line the errors file keeps, in characters. */
+export const RAW_KEEP_CHARS = 200;
+
+/** One line of an incoming file: what it parsed to, or why it goes to the errors file. */
+export type ParsedLine =
+  | { kind: 'ok'; line: BatchLine; raw: string; rawTruncated: boolean }
+  | { kind: 'error'; code: BatchLineErrorCode; message: string; id?: string; raw: string; rawTruncated: boolean };
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder('utf-8');
+
+/**
+ * The lines of a byte range that starts at a line start: split on LF, a trailing CR dropped, and
+ * the empty tail after a final LF is not a line (a file ending in a newline has no extra blank).
+ */
+export function splitLines(bytes: Uint8Array): Uint8Array[] {
+  const lines: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== NEWLINE) continue;
+    lines.push(trimCr(bytes.subarray(start, i)));
+    start = i + 1;
+  }
+  if (start < bytes.length) lines.push(trimCr(bytes.subarray(start)));
+  return lines;
+}
+
+const trimCr = (b: Uint8Array): Uint8Array => (b.length > 0 && b[b.length - 1] === CR ? b.subarray(0, -1) : b);
+
+/** The start of a line as text for the errors file: invalid bytes become U+FFFD, cut to RAW_KEEP_CHARS. */
+export function rawOf(bytes: Uint8Array): { raw: string; rawTruncated: boolean } {
+  // 4 bytes per character at most, so this prefix always holds RAW_KEEP_CHARS characters.
+  const text = lenientUtf8.decode(bytes.subarray(0, RAW_KEEP_CHARS * 4));
+  const chars = Array.from(text);
+  const rawTruncated = chars.length > RAW_KEEP_CHARS || bytes.length > RAW_KEEP_CHARS * 4;
+  return { raw: chars.slice(0, RAW_KEEP_CHARS).join(''), rawTruncated };
+}
+
+function idOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' && id.length > 0 && id.length <= 256 ? id : undefined;
+}
+
+/**
+ * Classifies one line: over-long, invalid UTF-8, blank, invalid JSON and schema failures each get
+ * their own code, checked in that order (the cheapest test that decides comes first).
+ */
+export function parseLine(bytes: Uint8Array, maxLineBytes: number): ParsedLine {
+  const { raw, rawTruncated } = rawOf(bytes);
+  const fail = (code: BatchLineErrorCode, message: string, id?: string): ParsedLine => ({
+    kind: 'error',
+    code,
+    message,
+    ...(id === undefined ? {} : { id }),
+    raw,
+    rawTruncated,
+  });
+  if (bytes.length > maxLineBytes) return fail('line_too_long', `${bytes.length} bytes, at most ${maxLineBytes}`);
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return fail('invalid_utf8', 'the line is not valid UTF-8');
+  }
+  if (text.trim() === '') return fail('blank_line', 'blank line');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return fail('invalid_json', e instanceof Error ? e.message : 'not JSON');
+  }
+  const parsed = BatchLineSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(line)'}: ${i.message}`);
+    return fail('schema_mismatch', issues.join('; '), idOf(value));
+  }
+  return { kind: 'ok', line: parsed.data, raw, rawTruncated };
+}
