@@ -3,6 +3,7 @@ export * from './featurizer';
 export * from './jobs';
 export * from './keys';
 export * from './manifest';
+export * from './metering';
 export * from './metrics';
 export * from './names';
 export * from './predict';

@@ -35,6 +35,8 @@ export const PROBLEM_CODES = {
   name_mismatch: [400, 'the manifest’s name differs from the path'],
   unauthorized: [401, 'no valid credential (missing, unknown, revoked, or a bad signature)'],
   forbidden: [403, 'the credential does not grant this route or ensemble'],
+  budget_exhausted: [402, 'the key’s prepaid units do not cover this request (top up its credit)'],
+  rate_limited: [429, 'the key’s (or, anonymously, the client’s) rate limit is spent; retry after Retry-After seconds'],
   not_found: [404, 'no such ensemble, version, job or batch'],
   route_not_found: [404, 'no route for this path'],
   method_not_allowed: [405, 'the path exists but not for this method (see Allow)'],

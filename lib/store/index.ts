@@ -13,6 +13,8 @@ export {
   pointerKey,
   scoreCacheKey,
   sha256Hex,
+  USAGE_PREFIX,
+  usageExportKey,
   versionKey,
 } from './keys';
 export { MemoryBlobStore } from './memory';

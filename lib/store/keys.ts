@@ -55,3 +55,10 @@ export const batchKeys = (id: string) =>
     partErrors: (part: number) => `batches/state/${id}/parts/${part}.errors.jsonl`,
     partDone: (part: number) => `batches/state/${id}/parts/${part}.done.json`,
   }) as const;
+
+/** Billing exports (the cron's meter events): one file per UTC hour, `usage/2026-11-23/09.ndjson`. */
+export const USAGE_PREFIX = 'usage/';
+export function usageExportKey(hourStartMs: number, format: 'ndjson' | 'csv'): string {
+  const iso = new Date(hourStartMs).toISOString();
+  return `${USAGE_PREFIX}${iso.slice(0, 10)}/${iso.slice(11, 13)}.${format}`;
+}

@@ -1,0 +1,45 @@
+/**
+ * The metering contracts the edge implements (a Durable Object per key) and other parts of
+ * Chorus call. Charges are ledger rows with an idempotency reference; balances are derived.
+ */
+
+/** What a charge is for; each kind has its own unit of work. */
+export type ChargeKind = 'predict' | 'batch' | 'job';
+
+export interface ChargeRequest {
+  kind: ChargeKind;
+  /** the ensemble the work runs (usage is reported per ensemble) */
+  ensemble: string;
+  /** units to charge (the most the work can cost; refund the rest afterwards) */
+  units: number;
+  /** idempotency reference: a second charge with the same reference is not counted again */
+  ref?: string;
+  /** charge even past the budget (work already done, e.g. a counted batch part) */
+  overdraft?: boolean;
+}
+
+export type ChargeResult =
+  | { ok: true; chargeId: number; duplicate: boolean; remainingUnits: number | null }
+  | { ok: false; code: 'budget_exhausted'; remainingUnits: number };
+
+/** One key's meter: charge before the work, refund what did not run. */
+export interface Meter {
+  charge(request: ChargeRequest): Promise<ChargeResult>;
+  /** gives back `units` of charge `chargeId` (at most once per charge) */
+  refund(chargeId: number, units: number): Promise<void>;
+}
+
+/**
+ * How batch processing reports work done: one call per part, after its rows are counted. The
+ * pair (batchId, part) is the idempotency key, so a part delivered twice is charged once.
+ */
+export interface UsageSink {
+  partCounted(keyId: string, batchId: string, part: number, rows: number, units: number): Promise<ChargeResult>;
+  /** a job's compute seconds, charged once per job id */
+  jobFinished(keyId: string, jobId: string, ensemble: string, computeSeconds: number): Promise<ChargeResult>;
+}
+
+/** The idempotency reference of a batch part. */
+export const batchPartRef = (batchId: string, part: number): string => `batch:${batchId}:${part}`;
+/** The idempotency reference of a job's compute charge. */
+export const jobRef = (jobId: string): string => `job:${jobId}`;
