@@ -2,6 +2,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { InferenceBackend } from '../../lib/ensemble';
 import { type AppEnv, provideRuntime } from './context';
+import { allowedMethodsOf } from './methods';
 import { ApiError, onError, problemResponse } from './problem';
 import { ensembles } from './routes/ensembles';
 import { jobs } from './routes/jobs';
@@ -35,7 +36,20 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
     },
   });
   app.onError(onError);
-  app.notFound((c) => problemResponse(c, 404, 'route_not_found', `no route for ${c.req.method} ${c.req.path}`));
+  const allowedMethods = allowedMethodsOf(app);
+  app.notFound((c) => {
+    const allow = allowedMethods(c.req.path);
+    if (allow.length === 0) {
+      return problemResponse(c, 404, 'route_not_found', `no route for ${c.req.method} ${c.req.path}`);
+    }
+    c.header('Allow', allow.join(', '));
+    return problemResponse(
+      c,
+      405,
+      'method_not_allowed',
+      `${c.req.method} is not allowed here; use ${allow.join(', ')}`,
+    );
+  });
   app.use('*', provideRuntime(backend));
 
   app.openapi(healthRoute, (c) => c.json({ ok: true as const, backend: backend.name }, 200));

@@ -5,7 +5,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
+import { SIGNATURE_HEADER, secretsEqual, verifyRequest } from '../../lib/jobs';
 import type { AppEnv } from './context';
 import type { EdgeEnv } from './env';
 import { ApiError } from './problem';
@@ -15,7 +15,8 @@ export const ADMIN_JSON_BYTES = 1 << 20;
 
 /**
  * Admin routes: the admin bearer token, or a request signed by the container with JOB_SECRET
- * (how jobs publish). API keys replace this middleware later.
+ * (how jobs publish). Routes list it after `limitBody`: cap, then verify (a signature covers the
+ * body, so it is read here, once, within the cap), then parse.
  */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const signature = c.req.header(SIGNATURE_HEADER);
@@ -27,7 +28,10 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header('authorization');
   if (!header) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer token');
   const token = c.env.ADMIN_TOKEN;
-  if (!token || header !== `Bearer ${token}`) throw new ApiError(403, 'forbidden', 'token does not grant admin access');
+  const given = /^bearer\s+(.+)$/i.exec(header)?.[1] ?? '';
+  if (!token || !(await secretsEqual(given, token))) {
+    throw new ApiError(403, 'forbidden', 'token does not grant admin access');
+  }
   await next();
 };
 

@@ -23,6 +23,22 @@ export class SessionCache {
     private readonly maxBytes: number,
   ) {}
 
+  /**
+   * A cache of its own over the same backend and store, for checks (publish) that must neither
+   * warm nor poison the serving cache; `clear()` it when done.
+   */
+  detached(): SessionCache {
+    return new SessionCache(this.backend, this.store, this.maxBytes);
+  }
+
+  /** Releases every session and forgets them. */
+  async clear(): Promise<void> {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    this.total = 0;
+    await Promise.allSettled(entries.map(async (e) => (await e.session).release()));
+  }
+
   get backendName(): string {
     return this.backend.name;
   }

@@ -1,1 +1,1 @@
-export { SIGNATURE_HEADER, type SignatureCheck, signRequest, verifyRequest } from './signing';
+export { SIGNATURE_HEADER, type SignatureCheck, secretsEqual, signRequest, verifyRequest } from './signing';

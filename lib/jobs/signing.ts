@@ -16,6 +16,19 @@ async function hmacHex(secret: string, message: string): Promise<string> {
   return Array.from(new Uint8Array(sig), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * Constant-time equality of two secrets: both are hashed first, so neither the position of the
+ * first difference nor the length of the expected value shows in the time taken.
+ */
+export async function secretsEqual(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all(
+    [given, expected].map(async (s) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(s)))),
+  );
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (a?.[i] ?? 0) ^ (b?.[i] ?? 1);
+  return diff === 0;
+}
+
 export async function signRequest(
   secret: string,
   method: string,
@@ -44,8 +57,5 @@ export async function verifyRequest(
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   if (Math.abs(now - t) > (options.maxAgeSeconds ?? 300)) return { ok: false, reason: 'stale' };
   const expected = await hmacHex(secret, `${t}.${method.toUpperCase()} ${path}.${body}`);
-  // constant-time comparison
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ (m[2] as string).charCodeAt(i);
-  return diff === 0 ? { ok: true } : { ok: false, reason: 'mismatch' };
+  return (await secretsEqual(m[2] as string, expected)) ? { ok: true } : { ok: false, reason: 'mismatch' };
 }

@@ -4,22 +4,33 @@ import type { EnsembleManifest } from '../../lib/schema';
 import { modelKey, sha256Hex } from '../../lib/store';
 import { postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
 
-/** A copy of the spam manifest whose listed members point at bytes that fail their sha256. */
+/**
+ * A copy of the spam manifest whose listed members are published sound and then rot in the
+ * bucket (same length, other bytes), as storage corruption would: publish checks every graph, so
+ * the damage happens after it. Each member gets a copy of its own (an ignored protobuf field
+ * appended: same graph, another sha256) so the shared zoo objects stay intact.
+ */
 async function withCorruptMembers(name: string, ids: string[], extra: Partial<EnsembleManifest['fusion']> = {}) {
   const manifest = structuredClone(spamManifest);
   manifest.name = name;
   manifest.fusion = { ...manifest.fusion, ...extra };
+  const rot: { key: string; bytes: Uint8Array }[] = [];
   for (const member of manifest.members) {
     if (!ids.includes(member.id)) continue;
-    const original = await env.BUCKET.get(member.model.key);
-    const bytes = new Uint8Array(await (original as R2ObjectBody).arrayBuffer());
-    const fakeSha = await sha256Hex(new TextEncoder().encode(`corrupt ${name} ${member.id}`));
-    bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff; // flip bits: same length, other bytes
-    await env.BUCKET.put(modelKey(fakeSha), bytes);
-    member.model = { key: modelKey(fakeSha), sha256: fakeSha, bytes: bytes.length };
+    const original = new Uint8Array(await ((await env.BUCKET.get(member.model.key)) as R2ObjectBody).arrayBuffer());
+    const copy = new Uint8Array(original.length + 3);
+    copy.set(original);
+    copy.set([0xc0, 0x3e, 0x01], original.length); // field 1000 (varint) = 1: unknown to ONNX, ignored
+    const sha = await sha256Hex(copy);
+    await env.BUCKET.put(modelKey(sha), copy);
+    member.model = { key: modelKey(sha), sha256: sha, bytes: copy.length };
+    const rotten = copy.slice();
+    rotten[rotten.length - 10] = (rotten[rotten.length - 10] ?? 0) ^ 0xff;
+    rot.push({ key: modelKey(sha), bytes: rotten });
   }
   const res = await putJson(`/v1/ensembles/${name}`, manifest);
   expect(res.status).toBe(201);
+  for (const r of rot) await env.BUCKET.put(r.key, r.bytes);
   return manifest;
 }
 

@@ -1,6 +1,6 @@
 /** /v1/ensembles: list, read, publish and roll back manifest versions, and predict. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { predictEnsemble } from '../../../lib/ensemble';
+import { checkManifestGraphs, predictEnsemble } from '../../../lib/ensemble';
 import {
   EnsembleManifestSchema,
   EnsembleNameSchema,
@@ -47,7 +47,7 @@ const publishRoute = createRoute({
   method: 'put',
   path: '/{name}',
   summary: 'Publish a new manifest version (version must be latest + 1)',
-  middleware: [requireAdmin, limitBody(ADMIN_JSON_BYTES), requireJson],
+  middleware: [limitBody(ADMIN_JSON_BYTES), requireAdmin, requireJson],
   request: {
     params: NameParam,
     body: { content: { 'application/json': { schema: EnsembleManifestSchema } }, required: true },
@@ -62,7 +62,7 @@ const rollbackRoute = createRoute({
   method: 'post',
   path: '/{name}/rollback',
   summary: 'Point the ensemble at an earlier version',
-  middleware: [requireAdmin, limitBody(ADMIN_JSON_BYTES), requireJson],
+  middleware: [limitBody(ADMIN_JSON_BYTES), requireAdmin, requireJson],
   request: {
     params: NameParam,
     body: { content: { 'application/json': { schema: RollbackRequestSchema } }, required: true },
@@ -105,7 +105,7 @@ export const ensembles = new OpenAPIHono<AppEnv>()
     if (manifest.name !== name) {
       throw new ApiError(400, 'name_mismatch', `manifest name '${manifest.name}' differs from the path '${name}'`);
     }
-    const { store, manifests } = c.var.runtime;
+    const { store, manifests, sessions } = c.var.runtime;
     for (const member of manifest.members) {
       const head = await store.head(member.model.key);
       if (!head || head.size !== member.model.bytes) {
@@ -115,6 +115,14 @@ export const ensembles = new OpenAPIHono<AppEnv>()
           `member '${member.id}': ${member.model.key} is not stored with ${member.model.bytes} bytes`,
         );
       }
+    }
+    // A manifest that could never answer is refused now, not discovered by the first caller. The
+    // probe has its own sessions: publishing neither warms nor poisons the serving cache.
+    const probe = sessions.detached();
+    try {
+      await checkManifestGraphs(manifest, probe);
+    } finally {
+      await probe.clear();
     }
     const result = await manifests.publish(manifest);
     if (!result.ok) throw new ApiError(409, result.code, result.message);

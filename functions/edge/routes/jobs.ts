@@ -20,7 +20,7 @@ const submitRoute = createRoute({
   method: 'post',
   path: '/',
   summary: 'Validate, sign and hand a job to the container function',
-  middleware: [requireAdmin, limitBody(ADMIN_JSON_BYTES), requireJson],
+  middleware: [limitBody(ADMIN_JSON_BYTES), requireAdmin, requireJson],
   request: { body: { content: { 'application/json': { schema: JobSpecSchema } }, required: true } },
   responses: {
     202: { description: 'accepted', content: { 'application/json': { schema: JobAcceptedSchema } } },

@@ -21,8 +21,8 @@ const uploadRoute = createRoute({
   path: '/',
   summary: 'Upload an ONNX model; stored content-addressed at models/{sha256}.onnx',
   middleware: [
-    requireAdmin,
     limitBody((env) => numberVar(env.MAX_MODEL_BYTES, 32 << 20)),
+    requireAdmin,
     requireMediaType(/^application\/(?:octet-stream|onnx)\b/i, 'upload the model as application/octet-stream'),
   ],
   request: {
