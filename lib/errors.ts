@@ -1,3 +1,5 @@
+import type { ProblemCode } from './schema/problem';
+
 /**
  * Typed errors of the core library. Each carries a stable `code`; HTTP_OF_ERROR below is the one
  * table that maps it to an HTTP status and the public problem `code`, used by the edge and the
@@ -37,7 +39,7 @@ export class ChorusError extends Error {
 export const isChorusError = (e: unknown): e is ChorusError => e instanceof ChorusError;
 
 /** Library error code → [HTTP status, public problem code]. */
-export const HTTP_OF_ERROR: Readonly<Record<ChorusErrorCode, readonly [number, string]>> = Object.freeze({
+export const HTTP_OF_ERROR: Readonly<Record<ChorusErrorCode, readonly [number, ProblemCode]>> = Object.freeze({
   invalid_argument: [400, 'invalid_argument'],
   shape_mismatch: [400, 'invalid_input'],
   not_finite: [400, 'invalid_input'],
@@ -54,7 +56,12 @@ export const HTTP_OF_ERROR: Readonly<Record<ChorusErrorCode, readonly [number, s
 });
 
 /** Status, public code, message and details of a library error, for an HTTP answer. */
-export function httpOfError(err: ChorusError): { status: number; code: string; detail: string; details?: unknown } {
+export function httpOfError(err: ChorusError): {
+  status: number;
+  code: ProblemCode;
+  detail: string;
+  details?: unknown;
+} {
   const [status, code] = HTTP_OF_ERROR[err.code];
   return { status, code, detail: err.message, ...(err.details ? { details: err.details } : {}) };
 }

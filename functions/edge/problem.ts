@@ -23,7 +23,7 @@ export class ApiError extends HTTPException {
 export function problemResponse(
   c: Context,
   status: ContentfulStatusCode,
-  code: string,
+  code: ProblemCode,
   detail: string,
   extra: Record<string, unknown> = {},
 ): Response {

@@ -1,20 +1,5 @@
 import { z } from 'zod';
 
-/** RFC 9457 problem details, as every Chorus service answers errors. */
-export const ProblemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    /** stable, documented machine-readable code */
-    code: z.string(),
-    detail: z.string(),
-    instance: z.string().optional(),
-  })
-  .passthrough();
-
-export type Problem = z.infer<typeof ProblemSchema>;
-
 /**
  * Every problem `code` Chorus answers, with its status and meaning: the documented list that
  * README, the OpenAPI document and the boundary fuzz test read. A code not listed here is a bug.
@@ -41,6 +26,7 @@ export const PROBLEM_CODES = {
   route_not_found: [404, 'no route for this path'],
   method_not_allowed: [405, 'the path exists but not for this method (see Allow)'],
   version_conflict: [409, 'the published version is not latest + 1'],
+  batch_not_ready: [409, 'the batch has not finished: its results and errors files do not exist yet'],
   unknown_version: [404, 'the version was never published'],
   payload_too_large: [413, 'the body exceeds the route’s limit'],
   input_limit_exceeded: [413, 'an input exceeds a structural limit (MIME depth, parts, headers)'],
@@ -54,6 +40,21 @@ export const PROBLEM_CODES = {
 export type ProblemCode = keyof typeof PROBLEM_CODES;
 
 export const isProblemCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_CODES, code);
+
+/** RFC 9457 problem details, as every Chorus service answers errors. */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    /** stable, documented machine-readable code (PROBLEM_CODES) */
+    code: z.enum(Object.keys(PROBLEM_CODES) as [ProblemCode, ...ProblemCode[]]),
+    detail: z.string(),
+    instance: z.string().optional(),
+  })
+  .passthrough();
+
+export type Problem = z.infer<typeof ProblemSchema>;
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -74,7 +75,7 @@ const TITLES: Record<number, string> = {
 /** The body of a problem+json answer; both the edge and the container build errors with it. */
 export function problemBody(
   status: number,
-  code: string,
+  code: ProblemCode,
   detail: string,
   instance?: string,
   extra: Record<string, unknown> = {},
