@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { type EmailViews, murmur3String, parseEmail } from '../lib/features';
+import { groupKey } from '../lib/train';
 
 export const LABELS = ['ham', 'spam'] as const;
 export type SplitName = 'train' | 'validation' | 'test';
@@ -14,11 +15,9 @@ export interface CorpusMessage {
   raw: string;
   label: number;
   views: EmailViews;
-  /** key shared by exact and near-duplicate bodies; the split hashes this */
+  /** key shared by exact and near-duplicate bodies (lib/train groupKey); the split and the stacking folds hash it */
   dupKey: string;
   split: SplitName;
-  /** fold within train for out-of-fold stacking */
-  fold: number;
 }
 
 interface RawMessage {
@@ -27,24 +26,10 @@ interface RawMessage {
   text: string;
 }
 
-/**
- * Near-duplicate key: the body reduced to its letters (URLs, digits, punctuation, case and
- * whitespace dropped), first 2,000 letters. Exact copies and copies that differ only in tracking
- * numbers, links or spacing share a key and so a split.
- */
-export function duplicateKey(body: string): string {
-  return body
-    .toLowerCase()
-    .replace(/https?:\/\/\S+|www\.\S+/g, '')
-    .replace(/[^\p{L}]+/gu, '')
-    .slice(0, 2000);
-}
-
-/** 60/20/20 by murmur3(dupKey) mod 100, folds by a second seed. */
-export function splitOf(key: string): { split: SplitName; fold: number } {
+/** 60/20/20 by murmur3(near-duplicate key, seed 0x5eed) mod 100. */
+export function splitOf(key: string): SplitName {
   const h = murmur3String(key, 0x5eed) % 100;
-  const split: SplitName = h < 60 ? 'train' : h < 80 ? 'validation' : 'test';
-  return { split, fold: murmur3String(key, 0xf01d) % 5 };
+  return h < 60 ? 'train' : h < 80 ? 'validation' : 'test';
 }
 
 export async function loadCorpus(): Promise<CorpusMessage[]> {
@@ -53,17 +38,17 @@ export async function loadCorpus(): Promise<CorpusMessage[]> {
   const out: CorpusMessage[] = [];
   for (const m of corpus()) {
     const views = await parseEmail(m.text);
-    // An empty body would put every empty message in one group; key those by their id.
-    const letters = duplicateKey(views.body);
-    const dupKey = letters.length > 0 ? letters : `empty:${m.group}/${m.id}`;
+    const id = `${m.group}/${m.id}`;
+    // The same key a job computes from a dataset row with this id (an empty body is keyed by id).
+    const dupKey = groupKey(views.body, id);
     out.push({
-      id: `${m.group}/${m.id}`,
+      id,
       group: m.group,
       raw: m.text,
       label: m.group.startsWith('spam') ? 1 : 0,
       views,
       dupKey,
-      ...splitOf(dupKey),
+      split: splitOf(dupKey),
     });
   }
   return out;

@@ -1,10 +1,11 @@
 /** The example zoo: four members that look at different views with different model families. */
-import type { HashedNgramFeaturizer } from '../lib/schema';
-import type { Family, FamilyOptions } from '../lib/train';
+import type { EnsembleManifest, HashedNgramFeaturizer } from '../lib/schema';
+import type { FamilyOptions, TrainableFamily } from '../lib/train';
+import { LABELS } from './corpus';
 
 export interface MemberDefinition {
   id: string;
-  family: Family;
+  family: TrainableFamily;
   featurizer: HashedNgramFeaturizer;
   options: FamilyOptions;
   costUnits: number;
@@ -93,3 +94,14 @@ export const ZOO: readonly MemberDefinition[] = [
     description: 'URLs and link domains; logistic regression',
   },
 ];
+
+/** What every zoo manifest shares: name, task, labels and the one e-mail input. */
+export function zooManifestHead(): Pick<EnsembleManifest, 'name' | 'version' | 'task' | 'labels' | 'input'> {
+  return {
+    name: 'spam',
+    version: 1,
+    task: 'classification',
+    labels: [...LABELS],
+    input: { fields: { message: { type: 'text', format: 'rfc822', maxLength: 1_000_000, required: true } } },
+  };
+}

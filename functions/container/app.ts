@@ -1,46 +1,59 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { httpOfError, isChorusError } from '../../lib/errors';
 import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
-import { JobEnvelopeSchema } from '../../lib/schema';
+import { JobEnvelopeSchema, JobIdSchema, PROBLEM_CONTENT_TYPE, type ProblemCode, problemBody } from '../../lib/schema';
 import type { JobRunner } from './runner';
 
-const problem = (status: number, code: string, detail: string) =>
-  new Response(JSON.stringify({ type: `https://chorus.dev/problems/${code}`, title: code, status, code, detail }), {
-    status,
-    headers: { 'content-type': 'application/problem+json' },
-  });
+/** An RFC 9457 answer built by the shared problemBody (`code` from PROBLEM_CODES), `instance` = the request path. */
+function problem(c: Context, status: number, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
+  const body = problemBody(status, code, detail, new URL(c.req.url).pathname, extra);
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': PROBLEM_CONTENT_TYPE } });
+}
+
+/** The app's single exit for errors: library errors through the shared table, anything else 500. */
+function onError(err: Error, c: Context): Response {
+  if (isChorusError(err)) {
+    const { status, code, detail, details } = httpOfError(err);
+    return problem(c, status, code, detail, details ? { details } : {});
+  }
+  console.error('container error', err);
+  return problem(c, 500, 'internal', 'internal error');
+}
 
 /** The container's HTTP surface: signed job submission, job status, health. */
 export function createContainerApp(runner: JobRunner, options: { secret: string; executionProvider: string }) {
   const app = new Hono();
-  app.onError((err) => {
-    console.error('container error', err);
-    return problem(500, 'internal', 'internal error');
-  });
+  app.onError(onError);
   app.get('/healthz', (c) => c.json({ ok: true, executionProvider: options.executionProvider }));
   app.post('/jobs', async (c) => {
     const body = await c.req.text();
     const check = await verifyRequest(options.secret, c.req.header(SIGNATURE_HEADER), 'POST', '/jobs', body);
-    if (!check.ok) return problem(401, 'unauthorized', `request signature ${check.reason}`);
+    if (!check.ok) return problem(c, 401, 'unauthorized', `request signature ${check.reason}`);
     let json: unknown;
     try {
       json = JSON.parse(body);
     } catch {
-      return problem(400, 'malformed_json', 'the request body is not valid JSON');
+      return problem(c, 400, 'malformed_json', 'the request body is not valid JSON');
     }
     const parsed = JobEnvelopeSchema.safeParse(json);
     if (!parsed.success)
       return problem(
+        c,
         400,
         'validation_failed',
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        { issues: parsed.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })) },
       );
     return c.json(await runner.submit(parsed.data), 202);
   });
   app.get('/jobs/:id', async (c) => {
     const check = await verifyRequest(options.secret, c.req.header(SIGNATURE_HEADER), 'GET', c.req.path, '');
-    if (!check.ok) return problem(401, 'unauthorized', `request signature ${check.reason}`);
-    const status = await runner.status(c.req.param('id'));
-    return status ? c.json(status) : problem(404, 'not_found', 'no such job');
+    if (!check.ok) return problem(c, 401, 'unauthorized', `request signature ${check.reason}`);
+    const id = JobIdSchema.safeParse(c.req.param('id'));
+    if (!id.success) return problem(c, 400, 'invalid_argument', `'${c.req.param('id')}' is not a job id`);
+    const status = await runner.status(id.data);
+    return status ? c.json(status) : problem(c, 404, 'not_found', `no job '${id.data}'`);
   });
+  app.notFound((c) => problem(c, 404, 'route_not_found', `no route ${c.req.method} ${c.req.path}`));
   return app;
 }

@@ -1,33 +1,27 @@
-import type { JobEnvelope, JobSpec, JobStatus } from '../../lib/schema';
-import { JobEnvelopeSchema, JobStatusSchema } from '../../lib/schema';
-import { type BlobStore, getJson, putJson } from '../../lib/store';
+import {
+  type EnsembleManifest,
+  type JobEnvelope,
+  JobEnvelopeSchema,
+  type JobReport,
+  JobReportSchema,
+  type JobStatus,
+  JobStatusSchema,
+} from '../../lib/schema';
+import { type BlobStore, getJson, JOBS_PREFIX, jobKeys, jobOfStatusKey, putJson } from '../../lib/store';
+import type { Evaluator } from '../../lib/train';
 import type { EdgeClient } from './edge-client';
-import { buildMembers } from './jobs/build-members';
-import { compress } from './jobs/compress';
-import type { JobContext, JobOutcome } from './jobs/context';
-import { distill } from './jobs/distill';
-import { fitWeights } from './jobs/fit-weights';
-import { stack } from './jobs/stack';
-import { type JobReport, renderReportHtml } from './report';
-import type { Scorer } from './scoring';
+import type { JobOutcome } from './kit/context';
+import { runJobKind } from './registry';
+import { renderReportHtml } from './report-html';
 
-const statusKey = (id: string) => `jobs/${id}/status.json`;
-const specKey = (id: string) => `jobs/${id}/spec.json`;
 const TERMINAL = new Set(['succeeded', 'gated', 'failed']);
 
-function runKind(ctx: JobContext, spec: JobSpec): Promise<JobOutcome> {
-  switch (spec.kind) {
-    case 'fit-weights':
-      return fitWeights(ctx, spec);
-    case 'stack':
-      return stack(ctx, spec);
-    case 'compress':
-      return compress(ctx, spec);
-    case 'distill':
-      return distill(ctx, spec);
-    case 'build-members':
-      return buildMembers(ctx, spec);
-  }
+export interface RunnerOptions {
+  maxAttempts: number;
+  /** tests only: pause after each progress step so a job can be killed mid-way */
+  stepDelayMs: number;
+  /** what the evaluator's sessions run on (`cpu`, `cuda`) */
+  executionProvider: string;
 }
 
 /**
@@ -42,25 +36,25 @@ export class JobRunner {
 
   constructor(
     private readonly store: BlobStore,
-    private readonly scorer: Scorer,
+    private readonly evaluator: Evaluator,
     private readonly edge: EdgeClient,
-    private readonly options: { maxAttempts: number; stepDelayMs?: number },
+    private readonly options: RunnerOptions,
   ) {}
 
   async status(id: string): Promise<JobStatus | null> {
-    const raw = await getJson(this.store, statusKey(id));
+    const raw = await getJson(this.store, jobKeys(id).status);
     return raw === null ? null : JobStatusSchema.parse(raw);
   }
 
   private async write(status: JobStatus): Promise<void> {
-    await putJson(this.store, statusKey(status.id), { ...status, updatedAt: new Date().toISOString() });
+    await putJson(this.store, jobKeys(status.id).status, { ...status, updatedAt: new Date().toISOString() });
   }
 
   /** Accepts a job (idempotent: a redelivered envelope returns the existing status). */
   async submit(envelope: JobEnvelope): Promise<JobStatus> {
     const existing = await this.status(envelope.id);
     if (existing && (TERMINAL.has(existing.phase) || this.running.has(envelope.id))) return existing;
-    await putJson(this.store, specKey(envelope.id), envelope);
+    await putJson(this.store, jobKeys(envelope.id).spec, envelope);
     const status: JobStatus = {
       id: envelope.id,
       kind: envelope.spec.kind,
@@ -68,7 +62,7 @@ export class JobRunner {
       phase: 'queued',
       progress: 0,
       step: 'queued',
-      executionProvider: this.scorer.executionProvider,
+      executionProvider: this.options.executionProvider,
       attempts: existing?.attempts ?? 0,
       updatedAt: new Date().toISOString(),
     };
@@ -79,12 +73,12 @@ export class JobRunner {
 
   /** Jobs a previous container left unfinished: resume or fail them. */
   async resumeInterrupted(): Promise<string[]> {
-    const keys = (await this.store.list('jobs/')).filter((k) => k.endsWith('/status.json'));
+    const ids = (await this.store.list(JOBS_PREFIX)).map(jobOfStatusKey).filter((id): id is string => id !== null);
     const resumed: string[] = [];
-    for (const key of keys) {
-      const status = JobStatusSchema.parse(await getJson(this.store, key));
-      if (TERMINAL.has(status.phase) || this.running.has(status.id)) continue;
-      const envelope = JobEnvelopeSchema.parse(await getJson(this.store, specKey(status.id)));
+    for (const id of ids) {
+      const status = await this.status(id);
+      if (!status || TERMINAL.has(status.phase) || this.running.has(id)) continue;
+      const envelope = JobEnvelopeSchema.parse(await getJson(this.store, jobKeys(id).spec));
       if (status.attempts >= this.options.maxAttempts) {
         await this.write({
           ...status,
@@ -93,7 +87,7 @@ export class JobRunner {
         });
         continue;
       }
-      resumed.push(status.id);
+      resumed.push(id);
       this.start(envelope, { ...status, step: `resumed after a container restart (${status.step})` });
     }
     return resumed;
@@ -109,6 +103,30 @@ export class JobRunner {
     this.running.set(envelope.id, run);
   }
 
+  /** report.json (validated against the shared schema first), report.html and the candidate. */
+  private async writeArtifacts(
+    envelope: JobEnvelope,
+    base: EnsembleManifest,
+    outcome: JobOutcome,
+    started: number,
+  ): Promise<void> {
+    const { id, spec } = envelope;
+    const keys = jobKeys(id);
+    const report: JobReport = JobReportSchema.parse({
+      id,
+      kind: spec.kind,
+      ensemble: spec.ensemble,
+      baseVersion: base.version,
+      ...outcome.report,
+      gate: outcome.gate,
+      executionProvider: this.options.executionProvider,
+      wallSeconds: (Date.now() - started) / 1000,
+    });
+    await putJson(this.store, keys.report, report);
+    await this.store.put(keys.reportHtml, renderReportHtml(report), { contentType: 'text/html; charset=utf-8' });
+    if (outcome.candidate) await putJson(this.store, keys.candidate, outcome.candidate);
+  }
+
   private async run(envelope: JobEnvelope, initial: JobStatus): Promise<void> {
     const { id, spec } = envelope;
     const started = Date.now();
@@ -116,21 +134,7 @@ export class JobRunner {
     await this.write(status);
     try {
       const { manifest } = await this.edge.current(spec.ensemble);
-      const ctx: JobContext = {
-        id,
-        spec,
-        store: this.store,
-        scorer: this.scorer,
-        manifest,
-        progress: async (step, fraction) => {
-          status = { ...status, step, progress: Math.max(status.progress, Math.min(1, fraction)) };
-          await this.write(status);
-          // Fault-injection knob for crash tests: widen the window in which a job is mid-way.
-          if (this.options.stepDelayMs) await new Promise((r) => setTimeout(r, this.options.stepDelayMs));
-        },
-      };
-      const outcome = manifest.provenance.jobId === id ? null : await runKind(ctx, spec);
-      if (!outcome) {
+      if (manifest.provenance.jobId === id) {
         // A previous attempt published and died before recording it.
         await this.write({
           ...status,
@@ -141,21 +145,20 @@ export class JobRunner {
         });
         return;
       }
-      const report: JobReport = {
+      const outcome = await runJobKind(spec.kind, {
         id,
-        kind: spec.kind,
-        ensemble: spec.ensemble,
-        baseVersion: manifest.version,
-        ...outcome.report,
-        gate: outcome.gate,
-        executionProvider: this.scorer.executionProvider,
-        wallSeconds: (Date.now() - started) / 1000,
-      };
-      await putJson(this.store, `jobs/${id}/report.json`, report);
-      await this.store.put(`jobs/${id}/report.html`, renderReportHtml(report), {
-        contentType: 'text/html; charset=utf-8',
+        spec,
+        store: this.store,
+        evaluator: this.evaluator,
+        manifest,
+        progress: async (step, fraction) => {
+          status = { ...status, step, progress: Math.max(status.progress, Math.min(1, fraction)) };
+          await this.write(status);
+          // Fault-injection knob for crash tests: widen the window in which a job is mid-way.
+          if (this.options.stepDelayMs) await new Promise((r) => setTimeout(r, this.options.stepDelayMs));
+        },
       });
-      if (outcome.candidate) await putJson(this.store, `jobs/${id}/candidate.json`, outcome.candidate);
+      await this.writeArtifacts(envelope, manifest, outcome, started);
       if (!outcome.gate.passed || !outcome.candidate || !spec.publish) {
         await this.write({
           ...status,

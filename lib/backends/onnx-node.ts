@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type InferenceBackend, type ModelSession, wrapOrtSession } from '../../lib/ensemble';
+import { type InferenceBackend, type ModelSession, wrapOrtSession } from '../ensemble';
 
 /**
  * 'basic' (constant folding, redundant-node removal) keeps the model's arithmetic. The 'extended'
@@ -31,11 +31,13 @@ export function nodeExecutionProvider(backend: InferenceBackend): string {
 }
 
 /**
- * The only module that imports onnxruntime-node. With `cuda`, the CUDA execution provider is used
- * when this build has it (CPU otherwise; the backend's name says which).
+ * The only module that imports onnxruntime-node (imported by path, never through a barrel, so it
+ * cannot reach the Worker bundle). `cuda` is the caller's choice (the container's parsed settings);
+ * the CUDA execution provider is used when asked for and this build has it, CPU otherwise — the
+ * backend's name says which.
  */
-export function createNodeBackend(options: { cuda?: boolean } = {}): InferenceBackend {
-  const cuda = options.cuda === true && cudaAvailable();
+export function createNodeBackend(options: { cuda: boolean } = { cuda: false }): InferenceBackend {
+  const cuda = options.cuda && cudaAvailable();
   const providers = cuda ? ['cuda', 'cpu'] : ['cpu'];
   return {
     name: `onnxruntime-node/${cuda ? 'cuda' : 'cpu'}`,

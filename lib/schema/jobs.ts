@@ -106,13 +106,28 @@ export const BuildMembersJobSchema = z
   })
   .strict();
 
-export const JobSpecSchema = z.discriminatedUnion('kind', [
-  FitWeightsJobSchema,
-  StackJobSchema,
-  DistillJobSchema,
-  CompressJobSchema,
-  BuildMembersJobSchema,
-]);
+/**
+ * Every job kind and the schema of its spec: the one table the edge validates against and the
+ * container's registry (`functions/container/registry.ts`, typed `{ [K in JobKind]: … }`) is keyed by,
+ * so a kind added here without a module fails to compile there.
+ */
+export const JOB_SPEC_SCHEMAS = {
+  'fit-weights': FitWeightsJobSchema,
+  stack: StackJobSchema,
+  distill: DistillJobSchema,
+  compress: CompressJobSchema,
+  'build-members': BuildMembersJobSchema,
+} as const;
+
+export type JobKind = keyof typeof JOB_SPEC_SCHEMAS;
+type JobSpecSchemaOf<K extends JobKind> = (typeof JOB_SPEC_SCHEMAS)[K];
+
+/** Any job spec, discriminated by `kind`: the union of the table's schemas. */
+export const JobSpecSchema = z.discriminatedUnion(
+  'kind',
+  // Object.values loses the table's non-emptiness, which the literal above guarantees.
+  Object.values(JOB_SPEC_SCHEMAS) as [JobSpecSchemaOf<JobKind>, ...JobSpecSchemaOf<JobKind>[]],
+);
 
 export const JobPhaseSchema = z.enum(['queued', 'running', 'publishing', 'succeeded', 'gated', 'failed']);
 
@@ -139,6 +154,8 @@ export const JobEnvelopeSchema = z.object({ id: JobIdSchema, spec: JobSpecSchema
 
 export type DatasetRow = z.infer<typeof DatasetRowSchema>;
 export type JobSpec = z.infer<typeof JobSpecSchema>;
+/** The spec of one kind. */
+export type JobSpecOf<K extends JobKind> = z.infer<JobSpecSchemaOf<K>>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 export type FitWeightsJob = z.infer<typeof FitWeightsJobSchema>;
 export type StackJob = z.infer<typeof StackJobSchema>;

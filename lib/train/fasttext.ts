@@ -1,6 +1,7 @@
 import { ChorusError } from '../errors';
 import { softmax } from '../fusion';
 import { checkLabels, checkPositive } from './check';
+import { bucketIds } from './ids';
 import { type FastTextModel, fastTextHidden } from './model';
 import { createRng, shuffledIndices } from './random';
 
@@ -72,14 +73,9 @@ export function trainFastText(
     temperature: 1,
   };
   const ids = docs.map((d) => {
-    const n = Math.min(d.length, o.maxIds);
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const b = d[i] as number;
+    for (const b of d.subarray(0, o.maxIds))
       if (b < 0 || b >= o.buckets) throw new ChorusError('shape_mismatch', `bucket ${b} outside [0, ${o.buckets})`);
-      out[i] = b + 1;
-    }
-    return out;
+    return bucketIds(d, o.maxIds);
   });
   const kd = o.distill;
   if (kd) {
@@ -130,6 +126,7 @@ export function trainFastText(
       if (count === 0) continue;
       const step = lr / count;
       for (let j = 0; j < doc.length; j++) {
+        if (doc[j] === 0) continue; // padding: row 0 stays zero
         const base = (doc[j] as number) * dim;
         for (let d = 0; d < dim; d++)
           embedding[base + d] = (embedding[base + d] as number) - step * (grad[d] as number);

@@ -3,11 +3,11 @@ import { hashedBuckets, sparseFeatures } from '../features';
 import { fitLogitTemperature, type ProbMatrix, softmax } from '../fusion';
 import type { HashedNgramFeaturizer } from '../schema';
 import { trainFastText } from './fasttext';
+import { bucketIds } from './ids';
 import { trainLogisticRegression } from './logreg';
 import { rawLogits, type SparseRow, type TrainedModel } from './model';
 import { trainNaiveBayes } from './naive-bayes';
-
-export type Family = 'logreg' | 'naive-bayes' | 'fasttext';
+import type { TrainableFamily } from './trainable';
 
 /** Featurized examples in the form a family trains on. */
 export type FamilyInputs =
@@ -39,15 +39,12 @@ export function subsetInputs(inputs: FamilyInputs, rows: readonly number[]): Fam
 function inputAt(inputs: FamilyInputs, i: number, maxIds: number): SparseRow | Int32Array | Float32Array {
   if (inputs.kind === 'sparse') return inputs.rows[i] as SparseRow;
   if (inputs.kind === 'dense') return inputs.rows[i] as Float32Array;
-  const d = inputs.docs[i] as Int32Array;
-  const ids = new Int32Array(Math.min(d.length, maxIds));
-  for (let j = 0; j < ids.length; j++) ids[j] = (d[j] as number) + 1;
-  return ids;
+  return bucketIds(inputs.docs[i] as Int32Array, maxIds);
 }
 
 /** Trains one model of a family on featurized inputs (seeded, deterministic). */
 export function trainFamily(
-  family: Family,
+  family: TrainableFamily,
   spec: HashedNgramFeaturizer,
   inputs: FamilyInputs,
   labels: ArrayLike<number>,

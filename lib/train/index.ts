@@ -1,7 +1,6 @@
 export { type FastTextOptions, trainFastText } from './fasttext';
 export {
   calibrateTemperature,
-  type Family,
   type FamilyInputs,
   type FamilyOptions,
   featurizeForFamily,
@@ -10,6 +9,7 @@ export {
   subsetInputs,
   trainFamily,
 } from './fit';
+export { bucketIds } from './ids';
 export { type LogRegOptions, trainLogisticRegression } from './logreg';
 export {
   accuracy,
@@ -20,7 +20,7 @@ export {
   macroF1,
   selectRows,
 } from './metrics';
-export { type MlpOptions, mlpForward, trainMlp } from './mlp';
+export { type MlpOptions, trainMlp } from './mlp';
 export {
   affineSparse,
   type FastTextModel,
@@ -28,6 +28,7 @@ export {
   type LinearModel,
   linearLogits,
   type MlpModel,
+  mlpForward,
   predictProba,
   rawLogits,
   type SparseRow,
@@ -35,4 +36,12 @@ export {
 } from './model';
 export { type NaiveBayesOptions, trainNaiveBayes } from './naive-bayes';
 export * from './onnx';
+export * from './pipeline';
 export { createRng, shuffledIndices } from './random';
+export {
+  isTrainable,
+  isTrainableFamily,
+  TRAINABLE_FAMILIES,
+  type TrainableFamily,
+  type TrainableMember,
+} from './trainable';

@@ -1,7 +1,7 @@
 import { ChorusError } from '../errors';
 import { softmax } from '../fusion';
 import { checkLabels, checkPositive } from './check';
-import type { MlpModel } from './model';
+import { type MlpModel, mlpForward } from './model';
 import { createRng, shuffledIndices } from './random';
 
 export interface MlpOptions {
@@ -14,27 +14,6 @@ export interface MlpOptions {
   seed?: number;
   /** same meaning as fastText's: α·CE + (1−α)·T²·KL(teacher_T ‖ student_T) */
   distill?: { teacher: readonly ArrayLike<number>[]; temperature: number; alpha: number; labeled?: ArrayLike<boolean> };
-}
-
-/** Hidden activations and logits of one standardised row. */
-export function mlpForward(m: MlpModel, x: ArrayLike<number>): { h: Float64Array; z: Float64Array } {
-  const { inputDim: D, hidden: H, classes: C } = m;
-  if (x.length !== D) throw new ChorusError('shape_mismatch', `input has ${x.length} values, the MLP takes ${D}`);
-  const h = new Float64Array(H);
-  for (let j = 0; j < H; j++) h[j] = m.b1[j] as number;
-  for (let d = 0; d < D; d++) {
-    const v = ((x[d] as number) - (m.mean[d] as number)) / (m.std[d] as number);
-    if (v === 0) continue;
-    for (let j = 0; j < H; j++) h[j] = (h[j] as number) + v * (m.w1[d * H + j] as number);
-  }
-  for (let j = 0; j < H; j++) h[j] = Math.max(0, h[j] as number);
-  const z = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    let s = m.b2[c] as number;
-    for (let j = 0; j < H; j++) s += (h[j] as number) * (m.w2[j * C + c] as number);
-    z[c] = s;
-  }
-  return { h, z };
 }
 
 /**

@@ -1,6 +1,5 @@
 import { ChorusError } from '../errors';
 import { softmax } from '../fusion';
-import { mlpForward } from './mlp';
 
 /**
  * Trained classifiers as plain float32 parameters. The TypeScript forward pass here is the
@@ -108,6 +107,27 @@ export function fastTextLogits(model: FastTextModel, ids: ArrayLike<number>): Fl
     z[k] = s;
   }
   return z;
+}
+
+/** Hidden activations and logits of one standardised row. */
+export function mlpForward(m: MlpModel, x: ArrayLike<number>): { h: Float64Array; z: Float64Array } {
+  const { inputDim: D, hidden: H, classes: C } = m;
+  if (x.length !== D) throw new ChorusError('shape_mismatch', `input has ${x.length} values, the MLP takes ${D}`);
+  const h = new Float64Array(H);
+  for (let j = 0; j < H; j++) h[j] = m.b1[j] as number;
+  for (let d = 0; d < D; d++) {
+    const v = ((x[d] as number) - (m.mean[d] as number)) / (m.std[d] as number);
+    if (v === 0) continue;
+    for (let j = 0; j < H; j++) h[j] = (h[j] as number) + v * (m.w1[d * H + j] as number);
+  }
+  for (let j = 0; j < H; j++) h[j] = Math.max(0, h[j] as number);
+  const z = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let s = m.b2[c] as number;
+    for (let j = 0; j < H; j++) s += (h[j] as number) * (m.w2[j * C + c] as number);
+    z[c] = s;
+  }
+  return { h, z };
 }
 
 function scaled(z: Float64Array, temperature: number): Float64Array {

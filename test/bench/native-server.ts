@@ -4,7 +4,7 @@
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createNodeBackend } from '../../functions/container/onnx-node';
+import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import { type EnsembleManifest, PredictRequestSchema } from '../../lib/schema';
 import type { BlobStore } from '../../lib/store';

@@ -3,66 +3,27 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSpamDatasets } from '../../infra/datasets';
 import type { Stack } from '../../infra/local-stack';
-import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
-import { type EnsembleManifest, EnsembleManifestSchema, type JobSpecInput, type JobStatus } from '../../lib/schema';
+import { EnsembleManifestSchema } from '../../lib/schema';
+import { jobKeys, scoreCacheKey, sha256Hex } from '../../lib/store';
 import { inspectReport } from '../browser/report-page';
+import { jobsClient } from './jobs-client';
 import { startTestStack } from './ports';
 
 let stack: Stack;
+let client: ReturnType<typeof jobsClient>;
 let data: Record<string, string>;
 let reportUrl = '';
 const zoo = EnsembleManifestSchema.parse(JSON.parse(await readFile('models/spam/manifest.json', 'utf8')));
 
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${stack.edgeUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
-
-async function publish(manifest: EnsembleManifest): Promise<void> {
-  const res = await admin('PUT', `/v1/ensembles/${manifest.name}`, manifest);
-  expect(res.status).toBe(201);
-}
-
-async function version(name: string): Promise<number> {
-  return ((await (await fetch(`${stack.edgeUrl}/v1/ensembles/${name}`)).json()) as { version: number }).version;
-}
-
-async function submit(spec: JobSpecInput): Promise<string> {
-  const res = await admin('POST', '/v1/jobs', spec);
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { id: string }).id;
-}
-
-async function status(id: string): Promise<JobStatus> {
-  return (await (await fetch(`${stack.edgeUrl}/v1/jobs/${id}`)).json()) as JobStatus;
-}
-
-async function waitUntil(id: string, done: (s: JobStatus) => boolean, timeoutMs = 240_000): Promise<JobStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await status(id);
-    if (done(s)) return s;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${s.phase} (${s.step})`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-const ended = (s: JobStatus) => ['succeeded', 'gated', 'failed'].includes(s.phase);
-
 async function predictVersion(name: string): Promise<{ version: number; ran: string[] }> {
-  const res = await fetch(`${stack.edgeUrl}/v1/ensembles/${name}/predict`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: [{ message: 'Subject: hello\r\n\r\nlunch tomorrow?' }] }),
-  });
+  const res = await client.predict(name, [{ message: 'Subject: hello\r\n\r\nlunch tomorrow?' }]);
   expect(res.status).toBe(200);
   return (await res.json()) as { version: number; ran: string[] };
 }
 
 beforeAll(async () => {
   stack = await startTestStack('jobs');
+  client = jobsClient(stack);
   data = await seedSpamDatasets(stack.store, { limit: 160, prefix: 'datasets/spam-small' });
 });
 
@@ -78,27 +39,31 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     });
     const unsigned = await fetch(`${stack.containerUrl}/jobs`, { method: 'POST', body });
     expect(unsigned.status).toBe(401);
-    const stale = await fetch(`${stack.containerUrl}/jobs`, {
-      method: 'POST',
-      body,
-      headers: {
-        [SIGNATURE_HEADER]: await signRequest(
-          'dev-job-secret-change-me',
-          'POST',
-          '/jobs',
-          body,
-          Date.now() - 3_600_000,
-        ),
-      },
-    });
+    const stale = await client.container('POST', '/jobs', body, Date.now() - 3_600_000);
     expect(stale.status).toBe(401);
     expect(((await stale.json()) as { detail: string }).detail).toMatch(/stale/);
   });
 
+  it('the container answers problem+json from the shared problemBody: 400 for a bad spec, 404 for an unknown job', async () => {
+    const body = JSON.stringify({ id: 'abcdefgh-2', spec: { kind: 'stack', ensemble: 'spam', folds: 1 } });
+    const bad = await client.container('POST', '/jobs', body);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(await bad.json()).toMatchObject({
+      status: 400,
+      title: 'Bad Request',
+      code: 'validation_failed',
+      instance: '/jobs',
+    });
+    const unknown = await client.container('GET', '/jobs/no-such-job-1');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ status: 404, code: 'not_found', instance: '/jobs/no-such-job-1' });
+  });
+
   it('rejects unknown job kinds and fields with 400', async () => {
-    const kind = await admin('POST', '/v1/jobs', { kind: 'magic', ensemble: 'spam' });
+    const kind = await client.admin('POST', '/v1/jobs', { kind: 'magic', ensemble: 'spam' });
     expect(kind.status).toBe(400);
-    const field = await admin('POST', '/v1/jobs', {
+    const field = await client.admin('POST', '/v1/jobs', {
       kind: 'fit-weights',
       ensemble: 'spam',
       validation: data.validation,
@@ -109,30 +74,31 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('fit-weights publishes a new version that the edge serves; the report is stored', async () => {
-    await publish({ ...zoo, name: 'spam-fw' });
-    const id = await submit({
+    await client.publish({ ...zoo, name: 'spam-fw' });
+    const id = await client.submit({
       kind: 'fit-weights',
       ensemble: 'spam-fw',
       validation: data.validation as string,
       method: 'ensemble-selection',
       gate: { maxLogLossIncrease: 1 },
     });
-    const s = await waitUntil(id, ended);
+    const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
     expect(s.executionProvider).toBe('cpu');
     expect(s.publishedVersion).toBe(2);
     expect((await predictVersion('spam-fw')).version).toBe(2);
-    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/spam-fw`)).json()) as EnsembleManifest;
+    const manifest = await client.manifest('spam-fw');
     expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
     expect(manifest.provenance.jobId).toBe(id);
     const report = await fetch(`${stack.edgeUrl}/v1/jobs/${id}/report`);
     expect(report.headers.get('content-type')).toMatch(/text\/html/);
     expect(await report.text()).toContain('data-chart="pareto"');
-    expect(await stack.store.head(`jobs/${id}/report.json`)).not.toBeNull();
+    await client.report(id);
     reportUrl = `${stack.edgeUrl}/v1/jobs/${id}/report`;
     // member outputs are cached per (model sha256, dataset hash) for the next job
-    const cached = await stack.store.list('cache/scores/');
-    for (const m of zoo.members) expect(cached.some((k) => k.startsWith(`cache/scores/${m.model.sha256}/`))).toBe(true);
+    const validation = await stack.store.get(data.validation as string);
+    const hash = await sha256Hex(validation ?? new Uint8Array());
+    for (const m of zoo.members) expect(await stack.store.head(scoreCacheKey(m.model.sha256, hash))).not.toBeNull();
   });
 
   it("the report page renders in Debian's chromium with its charts drawn", async () => {
@@ -148,8 +114,8 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('a job whose gate fails keeps its artifacts and leaves the version unchanged', async () => {
-    await publish({ ...zoo, name: 'spam-gate' });
-    const id = await submit({
+    await client.publish({ ...zoo, name: 'spam-gate' });
+    const id = await client.submit({
       kind: 'stack',
       ensemble: 'spam-gate',
       train: data.train as string,
@@ -157,37 +123,29 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       folds: 3,
       gate: { minLogLossGain: 10 },
     });
-    const s = await waitUntil(id, ended);
+    const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('gated');
     expect(s.gate?.passed).toBe(false);
-    expect(await version('spam-gate')).toBe(1);
-    expect(await stack.store.head(`jobs/${id}/candidate.json`)).not.toBeNull();
+    expect(await client.version('spam-gate')).toBe(1);
+    expect(await stack.store.head(jobKeys(id).candidate)).not.toBeNull();
+    const report = await client.report(id);
+    expect(report.notes.join(' ')).toMatch(/grouped by near-duplicate key/);
   });
 
   it('compress turns an fp32 member into int8, re-measures it and publishes when within the gate', async () => {
-    const fp32 = await readFile('models/spam/headers-logreg.fp32.onnx');
-    const up = await fetch(`${stack.edgeUrl}/v1/models`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${stack.adminToken}` },
-      body: fp32,
-    });
-    const model = (await up.json()) as { sha256: string; key: string; bytes: number };
-    const members = zoo.members.map((m) =>
-      m.id === 'headers-logreg'
-        ? { ...m, model: { key: model.key, sha256: model.sha256, bytes: model.bytes }, variant: 'fp32' as const }
-        : m,
-    );
-    await publish({ ...zoo, name: 'spam-compress', members });
-    const id = await submit({
+    const model = await client.uploadModel(await readFile('models/spam/headers-logreg.fp32.onnx'));
+    const members = zoo.members.map((m) => (m.id === 'headers-logreg' ? { ...m, model, variant: 'fp32' as const } : m));
+    await client.publish({ ...zoo, name: 'spam-compress', members });
+    const id = await client.submit({
       kind: 'compress',
       ensemble: 'spam-compress',
       member: 'headers-logreg',
       validation: data.validation as string,
       gate: { maxAccuracyLoss: 0.02 },
     });
-    const s = await waitUntil(id, ended);
+    const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
-    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/spam-compress`)).json()) as EnsembleManifest;
+    const manifest = await client.manifest('spam-compress');
     const compressed = manifest.members.find((m) => m.id === 'headers-logreg');
     expect(compressed?.variant).toBe('int8');
     expect(compressed?.model.bytes).toBeLessThan(0.3 * model.bytes);
@@ -195,7 +153,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('distill trains a student from the ensemble (with unlabeled transfer data) and publishes it alone', async () => {
-    await publish({ ...zoo, name: 'spam-distill' });
+    await client.publish({ ...zoo, name: 'spam-distill' });
     // unlabeled transfer rows: the test subset without its labels
     const unlabeled = new TextDecoder()
       .decode((await stack.store.get(data.test as string)) ?? new Uint8Array())
@@ -206,7 +164,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
         return JSON.stringify({ input });
       });
     await stack.store.put('datasets/spam-small/transfer.jsonl', `${unlabeled.join('\n')}\n`);
-    const id = await submit({
+    const id = await client.submit({
       kind: 'distill',
       ensemble: 'spam-distill',
       train: data.train as string,
@@ -216,22 +174,17 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       epochs: 2,
       gate: { minGainRecovered: -100 },
     });
-    const s = await waitUntil(id, ended);
+    const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
     const answer = await predictVersion('spam-distill');
     expect(answer.version).toBe(2);
     expect(answer.ran).toEqual(['student']);
-    const report = JSON.parse(
-      new TextDecoder().decode((await stack.store.get(`jobs/${id}/report.json`)) ?? new Uint8Array()),
-    ) as {
-      notes: string[];
-    };
-    expect(report.notes.join(' ')).toMatch(/160 unlabeled transfer/);
+    expect((await client.report(id)).notes.join(' ')).toMatch(/160 unlabeled transfer/);
   });
 
   it('build-members grows boosted members (SAMME) and refits the weights', async () => {
-    await publish({ ...zoo, name: 'spam-grow' });
-    const id = await submit({
+    await client.publish({ ...zoo, name: 'spam-grow' });
+    const id = await client.submit({
       kind: 'build-members',
       ensemble: 'spam-grow',
       like: 'urls-logreg',
@@ -241,9 +194,9 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       count: 2,
       gate: { maxLogLossIncrease: 1 },
     });
-    const s = await waitUntil(id, ended);
+    const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
-    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/spam-grow`)).json()) as EnsembleManifest;
+    const manifest = await client.manifest('spam-grow');
     expect(manifest.members.map((m) => m.id)).toEqual([
       ...zoo.members.map((m) => m.id),
       'urls-logreg-boost1',
@@ -255,20 +208,14 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('distill makes an MLP student for a tensor-input ensemble (a PyTorch model as teacher)', async () => {
-    const onnx = await readFile('test/fixtures/byo/breast-cancer-mlp.onnx');
-    const up = await fetch(`${stack.edgeUrl}/v1/models`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${stack.adminToken}` },
-      body: onnx,
-    });
-    const model = (await up.json()) as { sha256: string; key: string; bytes: number };
+    const model = await client.uploadModel(await readFile('test/fixtures/byo/breast-cancer-mlp.onnx'));
     for (const split of ['train', 'validation']) {
       await stack.store.put(
         `datasets/bc/${split}.jsonl`,
         await readFile(`test/fixtures/byo/breast-cancer-${split}.jsonl`),
       );
     }
-    await publish(
+    await client.publish(
       EnsembleManifestSchema.parse({
         name: 'bc',
         version: 1,
@@ -278,7 +225,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
         members: [
           {
             id: 'torch-mlp',
-            model: { key: model.key, sha256: model.sha256, bytes: model.bytes },
+            model,
             featurizer: { kind: 'tensor', field: 'x' },
             inputName: 'x',
             outputName: 'logits',
@@ -289,30 +236,26 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
         provenance: { createdAt: '2026-11-22T00:00:00.000Z' },
       }),
     );
-    const id = await submit({
+    const id = await client.submit({
       kind: 'distill',
       ensemble: 'bc',
       train: 'datasets/bc/train.jsonl',
       validation: 'datasets/bc/validation.jsonl',
       gate: { minGainRecovered: -100 },
     });
-    const s = await waitUntil(id, ended);
+    const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
-    const manifest = (await (await fetch(`${stack.edgeUrl}/v1/ensembles/bc`)).json()) as EnsembleManifest;
+    const manifest = await client.manifest('bc');
     expect(manifest.members[0]?.family).toBe('mlp');
     const row = (await readFile('test/fixtures/byo/breast-cancer-validation.jsonl', 'utf8')).split('\n')[0] as string;
-    const res = await fetch(`${stack.edgeUrl}/v1/ensembles/bc/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [JSON.parse(row).input] }),
-    });
+    const res = await client.predict('bc', [JSON.parse(row).input]);
     const body = (await res.json()) as { ran: string[]; predictions: { label: string }[] };
     expect(body.ran).toEqual(['student']);
     expect(JSON.parse(row).label).toBe(body.predictions[0]?.label);
   });
 
   it('a container killed mid-job publishes nothing partial; on restart the job resumes, or fails once attempts are spent', async () => {
-    await publish({ ...zoo, name: 'spam-crash' });
+    await client.publish({ ...zoo, name: 'spam-crash' });
     // Slow each job step down so the kill lands mid-job however fast the machine is.
     await stack.killContainer();
     await stack.startContainer({ CHORUS_JOB_STEP_DELAY_MS: '1500' });
@@ -323,27 +266,27 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       validation: data.validation as string,
       folds: 3,
     };
-    const first = await submit(spec);
-    await waitUntil(first, (s) => s.phase === 'running' && s.progress > 0.1, 60_000);
+    const first = await client.submit(spec);
+    await client.waitUntil(first, (s) => s.phase === 'running' && s.progress > 0.1, 60_000);
     await stack.killContainer();
-    expect(await version('spam-crash')).toBe(1);
-    expect((await status(first)).phase).toBe('running');
+    expect(await client.version('spam-crash')).toBe(1);
+    expect((await client.status(first)).phase).toBe('running');
     await stack.startContainer();
-    const resumed = await waitUntil(first, ended);
+    const resumed = await client.waitUntil(first);
     expect(resumed.attempts).toBe(2);
     expect(['succeeded', 'gated']).toContain(resumed.phase);
-    expect(await version('spam-crash')).toBe(resumed.phase === 'succeeded' ? 2 : 1);
+    expect(await client.version('spam-crash')).toBe(resumed.phase === 'succeeded' ? 2 : 1);
 
     await stack.killContainer();
     await stack.startContainer({ CHORUS_JOB_STEP_DELAY_MS: '1500' });
-    const second = await submit({ ...spec, gate: { minLogLossGain: 10 } });
-    await waitUntil(second, (s) => s.phase === 'running' && s.progress > 0.1, 60_000);
+    const second = await client.submit({ ...spec, gate: { minLogLossGain: 10 } });
+    await client.waitUntil(second, (s) => s.phase === 'running' && s.progress > 0.1, 60_000);
     await stack.killContainer();
     await stack.startContainer({ MAX_JOB_ATTEMPTS: '1' });
-    const failed = await waitUntil(second, ended, 30_000);
+    const failed = await client.waitUntil(second, undefined, 30_000);
     expect(failed.phase).toBe('failed');
     expect(failed.error).toMatch(/container stopped during the job/);
-    expect(await version('spam-crash')).toBe(resumed.phase === 'succeeded' ? 2 : 1);
+    expect(await client.version('spam-crash')).toBe(resumed.phase === 'succeeded' ? 2 : 1);
     await stack.killContainer();
     await stack.startContainer();
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createNodeBackend } from '../../functions/container/onnx-node';
+import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { ChorusError } from '../../lib/errors';
 import { exportOnnx, quantizeOnnxModel, readFastTextOnnx, trainFastText } from '../../lib/train';
 

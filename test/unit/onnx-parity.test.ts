@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createNodeBackend } from '../../functions/container/onnx-node';
-import { createWebBackend } from '../../functions/edge/onnx-web';
+import { createNodeBackend } from '../../lib/backends/onnx-node';
+import { createWebBackend } from '../../lib/backends/onnx-web';
 import type { InferenceBackend, InputTensor } from '../../lib/ensemble';
 import { featurizeText, parseEmail } from '../../lib/features';
 import { EnsembleManifestSchema } from '../../lib/schema';

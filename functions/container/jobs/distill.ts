@@ -1,16 +1,17 @@
 import { ChorusError } from '../../../lib/errors';
-import { applyTemperature, type ProbMatrix } from '../../../lib/fusion';
-import type {
-  DistillJob,
-  EnsembleManifest,
-  HashedNgramFeaturizer,
-  MemberSpec,
-  PredictInput,
-  TensorValue,
+import { applyTemperature, rowsOf } from '../../../lib/fusion';
+import {
+  type DistillJob,
+  type EnsembleManifest,
+  type HashedNgramFeaturizer,
+  JOB_SPEC_SCHEMAS,
+  type MemberSpec,
+  type PredictInput,
+  type TensorValue,
 } from '../../../lib/schema';
 import {
   calibrateTemperature,
-  exportOnnx,
+  exportVariants,
   type FastTextModel,
   featurizeForFamily,
   readFastTextOnnx,
@@ -18,9 +19,11 @@ import {
   trainFastText,
   trainMlp,
 } from '../../../lib/train';
-import { type Dataset, labeled, loadDataset } from '../datasets';
-import { fuseWith } from '../scoring';
-import { type JobContext, type JobOutcome, memberTexts, putModel, standardReport } from './context';
+import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
+import { type Dataset, featurizeRows, featurizerTexts, labeled, loadDataset } from '../kit/datasets';
+import { standardReport } from '../kit/report';
+
+export const schema = JOB_SPEC_SCHEMAS.distill;
 
 function studentFeaturizer(
   base: EnsembleManifest,
@@ -59,32 +62,34 @@ function studentFeaturizer(
   };
 }
 
-type Distillation = { teacher: Float64Array[]; temperature: number; alpha: number; labeled: boolean[] };
-type Labeled = { rows: number[]; labels: number[] };
+/** What either student learns from: every training row (labelled and transfer), the teacher, validation. */
+interface StudentData {
+  inputs: PredictInput[];
+  /** class per row; -1 for unlabeled transfer rows */
+  labels: number[];
+  kd: { teacher: Float64Array[]; temperature: number; alpha: number; labeled: boolean[] };
+  val: Dataset;
+  va: { rows: number[]; labels: number[] };
+}
+
+/** The student's member entry, all but the model it will be stored as. */
+type StudentSpec = Omit<MemberSpec, 'model' | 'variant'>;
+
+const student = (s: Pick<MemberSpec, 'family' | 'featurizer' | 'inputName' | 'costUnits'>): StudentSpec => ({
+  id: 'student',
+  ...s,
+  outputName: 'probabilities',
+  output: 'probabilities',
+});
 
 async function trainTextStudent(
-  ctx: JobContext,
-  spec: DistillJob,
-  base: EnsembleManifest,
+  ctx: JobContext<'distill'>,
   init: MemberSpec | undefined,
-  inputs: PredictInput[],
-  labelsAll: number[],
-  kd: Distillation,
-  val: Dataset,
-  va: Labeled,
-): Promise<{ student: TrainedModel; studentSpec: MemberSpec }> {
+  d: StudentData,
+): Promise<{ model: TrainedModel; spec: StudentSpec }> {
+  const { spec, manifest: base } = ctx;
   const featurizer = studentFeaturizer(base, init, spec.featurizer);
-  const studentSpec: MemberSpec = {
-    id: 'student',
-    model: { key: 'pending', sha256: '0'.repeat(64), bytes: 1 },
-    family: 'fasttext',
-    featurizer,
-    inputName: 'ids',
-    outputName: 'probabilities',
-    output: 'probabilities',
-    costUnits: 3,
-  };
-  const docs = featurizeForFamily(await memberTexts(base, studentSpec, inputs), featurizer);
+  const docs = featurizeForFamily(await featurizerTexts(base, featurizer, d.inputs), featurizer);
   if (docs.kind !== 'ids') throw new Error('unreachable');
   let initModel: FastTextModel | undefined;
   if (init) {
@@ -92,9 +97,9 @@ async function trainTextStudent(
     if (!bytes) throw new ChorusError('not_found', `model ${init.model.key} is missing`);
     initModel = readFastTextOnnx(bytes);
   }
-  const student = trainFastText(
+  const model = trainFastText(
     docs.docs,
-    labelsAll.map((y) => Math.max(y, 0)),
+    d.labels.map((y) => Math.max(y, 0)),
     {
       classes: base.labels.length,
       buckets: featurizer.buckets,
@@ -103,47 +108,27 @@ async function trainTextStudent(
       epochs: spec.epochs,
       seed: 97,
       ...(initModel ? { init: initModel } : {}),
-      distill: kd,
+      distill: d.kd,
     },
   );
-  const valTexts = await memberTexts(
-    base,
-    studentSpec,
-    va.rows.map((r) => val.inputs[r] ?? {}),
-  );
-  calibrateTemperature(student, featurizeForFamily(valTexts, featurizer), va.labels);
-  return { student, studentSpec };
+  calibrateTemperature(model, await featurizeRows(base, featurizer, d.val, d.va.rows), d.va.labels);
+  return { model, spec: student({ family: 'fasttext', featurizer, inputName: 'ids', costUnits: 3 }) };
 }
 
 /** Tensor-input ensembles: a one-hidden-layer MLP student over the float32 tensor field. */
-function trainMlpStudent(
-  spec: DistillJob,
-  field: string,
-  inputs: PredictInput[],
-  labelsAll: number[],
-  kd: Distillation,
-  val: Dataset,
-  va: Labeled,
-): { student: TrainedModel; studentSpec: MemberSpec } {
+function trainMlpStudent(spec: DistillJob, field: string, d: StudentData): { model: TrainedModel; spec: StudentSpec } {
   const dense = (input: PredictInput | undefined) =>
     Float32Array.from((input?.[field] as TensorValue | undefined)?.data ?? []);
-  const student = trainMlp(
-    inputs.map(dense),
-    labelsAll.map((y) => Math.max(y, 0)),
-    { classes: kd.teacher[0]?.length ?? 2, hidden: spec.dim * 2, epochs: spec.epochs * 10, seed: 97, distill: kd },
+  const model = trainMlp(
+    d.inputs.map(dense),
+    d.labels.map((y) => Math.max(y, 0)),
+    { classes: d.kd.teacher[0]?.length ?? 2, hidden: spec.dim * 2, epochs: spec.epochs * 10, seed: 97, distill: d.kd },
   );
-  calibrateTemperature(student, { kind: 'dense', rows: va.rows.map((r) => dense(val.inputs[r])) }, va.labels);
-  const studentSpec: MemberSpec = {
-    id: 'student',
-    model: { key: 'pending', sha256: '0'.repeat(64), bytes: 1 },
-    family: 'mlp',
-    featurizer: { kind: 'tensor', field },
-    inputName: 'x',
-    outputName: 'probabilities',
-    output: 'probabilities',
-    costUnits: 1,
+  calibrateTemperature(model, { kind: 'dense', rows: d.va.rows.map((r) => dense(d.val.inputs[r])) }, d.va.labels);
+  return {
+    model,
+    spec: student({ family: 'mlp', featurizer: { kind: 'tensor', field }, inputName: 'x', costUnits: 1 }),
   };
-  return { student, studentSpec };
 }
 
 /**
@@ -151,9 +136,8 @@ function trainMlpStudent(
  * at temperature T, loss α·CE(labels) + (1−α)·T²·KL(teacher‖student), unlabeled transfer rows
  * learn from the teacher alone. The student is exported fp32 + int8 and published alone.
  */
-export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOutcome> {
-  const base = ctx.manifest;
-  const C = base.labels.length;
+export async function run(ctx: JobContext<'distill'>): Promise<JobOutcome> {
+  const { spec, manifest: base } = ctx;
   const init = spec.initFrom ? base.members.find((m) => m.id === spec.initFrom) : undefined;
   if (spec.initFrom && !init) throw new ChorusError('invalid_argument', `no member '${spec.initFrom}' to start from`);
   const tensorField = Object.values(base.input.fields).some((f) => f.type === 'text')
@@ -164,53 +148,39 @@ export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOut
   const val = await loadDataset(ctx.store, spec.validation, base);
   const transfer: Dataset | undefined = spec.transfer ? await loadDataset(ctx.store, spec.transfer, base) : undefined;
   await ctx.progress('teacher outputs', 0.15);
-  const teacherOf = async (d: Dataset): Promise<ProbMatrix> => fuseWith(base, await ctx.scorer.members(base, d));
   const sets = transfer ? [train, transfer] : [train];
   const inputs = sets.flatMap((d) => d.inputs);
   const labelsAll = sets.flatMap((d, s) => Array.from(d.labels, (y) => (s === 0 ? y : -1)));
   const teacherRows: Float64Array[] = [];
-  for (const d of sets) {
-    const t = await teacherOf(d);
-    for (let i = 0; i < t.n; i++)
-      teacherRows.push(applyTemperature(t.data.subarray(i * C, (i + 1) * C), spec.temperature));
-  }
+  for (const d of sets)
+    for (const row of rowsOf(await ctx.evaluator.ensemble(base, d)))
+      teacherRows.push(applyTemperature(row, spec.temperature));
   await ctx.progress('training the student', 0.3);
-  const kd = {
-    teacher: teacherRows,
-    temperature: spec.temperature,
-    alpha: spec.alpha,
-    labeled: labelsAll.map((y) => y >= 0),
-  };
-  const va = labeled(val);
-  const { student, studentSpec } = tensorField
-    ? trainMlpStudent(spec, tensorField, inputs, labelsAll, kd, val, va)
-    : await trainTextStudent(ctx, spec, base, init, inputs, labelsAll, kd, val, va);
-  await ctx.progress('exporting', 0.6);
-  const fp32 = exportOnnx(student, {
-    labels: base.labels,
-    variant: 'fp32',
-    docString: `student of ${base.name} v${base.version}`,
-  });
-  const int8 = exportOnnx(student, {
-    labels: base.labels,
-    variant: 'int8',
-    docString: `student of ${base.name} v${base.version}`,
-  });
-  const fp32Ref = await putModel(ctx.store, fp32.bytes);
-  const int8Ref = await putModel(ctx.store, int8.bytes);
-  const member: MemberSpec = { ...studentSpec, model: int8Ref, variant: 'int8' };
-  const candidate: EnsembleManifest = {
-    ...base,
-    members: [member],
-    fusion: { strategy: 'soft', temperature: 1, quorum: 1 },
-    provenance: {
-      ...base.provenance,
-      jobId: ctx.id,
-      dataHash: train.hash,
-      createdAt: new Date().toISOString(),
-      tool: 'distill',
+  const data: StudentData = {
+    inputs,
+    labels: labelsAll,
+    kd: {
+      teacher: teacherRows,
+      temperature: spec.temperature,
+      alpha: spec.alpha,
+      labeled: labelsAll.map((y) => y >= 0),
     },
+    val,
+    va: labeled(val),
   };
+  const trained = tensorField ? trainMlpStudent(spec, tensorField, data) : await trainTextStudent(ctx, init, data);
+  await ctx.progress('exporting', 0.6);
+  const variants = await exportVariants(
+    trained.model,
+    { labels: base.labels, docString: `student of ${base.name} v${base.version}` },
+    ctx.store,
+  );
+  const member: MemberSpec = { ...trained.spec, model: variants.int8.model, variant: 'int8' };
+  const candidate = candidateOf(
+    ctx,
+    { members: [member], fusion: { strategy: 'soft', temperature: 1, quorum: 1 } },
+    train.hash,
+  );
   await ctx.progress('evaluating', 0.7);
   const report = await standardReport(ctx, val, [{ name: 'student (int8)', manifest: candidate }]);
   const memberLosses = report.rows.filter((r) => r.kind === 'member').map((r) => r.logLoss);
@@ -232,8 +202,8 @@ export async function distill(ctx: JobContext, spec: DistillJob): Promise<JobOut
       reliability: report.reliability,
       robustness: report.robustness,
       notes: [
-        `student fp32 ${fp32Ref.key} (${fp32Ref.bytes} bytes), int8 ${int8Ref.key} (${int8Ref.bytes} bytes)`,
-        `T=${spec.temperature}, α=${spec.alpha}, ${student.family} student, ${inputs.length} training rows${transfer ? ` (${transfer.inputs.length} unlabeled transfer)` : ''}${init ? `, initialised from ${init.id}` : ''}`,
+        `student fp32 ${variants.fp32.model.key} (${variants.fp32.bytes.length} bytes), int8 ${variants.int8.model.key} (${variants.int8.bytes.length} bytes)`,
+        `T=${spec.temperature}, α=${spec.alpha}, ${trained.model.family} student, ${inputs.length} training rows${transfer ? ` (${transfer.inputs.length} unlabeled transfer)` : ''}${init ? `, initialised from ${init.id}` : ''}`,
       ],
     },
   };

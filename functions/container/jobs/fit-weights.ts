@@ -1,41 +1,40 @@
-import { accuracyWeights, ensembleSelection, fitTemperature, fuseMatrices, type ProbMatrix } from '../../../lib/fusion';
-import type { EnsembleManifest, FitWeightsJob } from '../../../lib/schema';
+import { accuracyWeights, ensembleSelection, fitTemperature, fuseMatrices } from '../../../lib/fusion';
+import { JOB_SPEC_SCHEMAS } from '../../../lib/schema';
 import { classificationMetrics, selectRows } from '../../../lib/train';
-import { labeled, loadDataset } from '../datasets';
-import { type JobContext, type JobOutcome, logLossOutcome, standardReport } from './context';
+import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
+import { labeled, loadDataset } from '../kit/datasets';
+import { logLossOutcome, standardReport } from '../kit/report';
+
+export const schema = JOB_SPEC_SCHEMAS['fit-weights'];
 
 /** Accuracy-proportional weights or greedy ensemble selection on validation, optional temperature. */
-export async function fitWeights(ctx: JobContext, spec: FitWeightsJob): Promise<JobOutcome> {
-  const base = ctx.manifest;
+export async function run(ctx: JobContext<'fit-weights'>): Promise<JobOutcome> {
+  const { spec, manifest: base } = ctx;
   await ctx.progress('loading validation data', 0.05);
   const val = await loadDataset(ctx.store, spec.validation, base);
   const { rows, labels } = labeled(val);
   await ctx.progress('scoring members', 0.2);
-  const members = (await ctx.scorer.members(base, val)).map((m) => selectRows(m, rows));
+  const members = (await ctx.evaluator.members(base, val)).map((m) => selectRows(m, rows));
   await ctx.progress('fitting weights', 0.6);
   const weights =
     spec.method === 'accuracy'
       ? accuracyWeights(members.map((m) => classificationMetrics(m, labels).accuracy))
       : ensembleSelection(members, labels, { rounds: spec.rounds }).weights;
-  const fused: ProbMatrix = fuseMatrices('soft', members, { weights });
+  const fused = fuseMatrices('soft', members, { weights });
   const temperature = spec.fitTemperature ? Number(fitTemperature(fused, labels).toPrecision(6)) : 1;
-  const candidate: EnsembleManifest = {
-    ...base,
-    fusion: {
-      ...base.fusion,
-      strategy: 'soft',
-      weights: Object.fromEntries(base.members.map((m, i) => [m.id, Number((weights[i] ?? 0).toPrecision(6))])),
-      weightsFrom: spec.method,
-      temperature,
+  const candidate = candidateOf(
+    ctx,
+    {
+      fusion: {
+        ...base.fusion,
+        strategy: 'soft',
+        weights: Object.fromEntries(base.members.map((m, i) => [m.id, Number((weights[i] ?? 0).toPrecision(6))])),
+        weightsFrom: spec.method,
+        temperature,
+      },
     },
-    provenance: {
-      ...base.provenance,
-      jobId: ctx.id,
-      dataHash: val.hash,
-      createdAt: new Date().toISOString(),
-      tool: 'fit-weights',
-    },
-  };
+    val.hash,
+  );
   await ctx.progress('evaluating', 0.8);
   const name = `soft, ${spec.method} weights, T=${temperature}`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);

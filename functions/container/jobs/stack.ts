@@ -1,156 +1,99 @@
-import { fitTemperature, LOG_EPS, type ProbMatrix } from '../../../lib/fusion';
-import type { EnsembleManifest, MemberSpec, MetaLearner, StackJob } from '../../../lib/schema';
+import { fitTemperature, type ProbMatrix } from '../../../lib/fusion';
+import { type EnsembleManifest, JOB_SPEC_SCHEMAS, type MemberSpec } from '../../../lib/schema';
 import {
-  calibrateTemperature,
-  type Family,
-  featurizeForFamily,
-  predictProba,
-  probabilityMatrix,
-  type SparseRow,
+  fuseWith,
+  groupedFolds,
+  isTrainable,
+  metaLearnerCvLoss,
+  rowGroupKeys,
+  type Stacked,
+  type StackingMember,
+  type StackingRows,
   selectRows,
-  subsetInputs,
-  trainFamily,
-  trainLogisticRegression,
+  stackMembers,
 } from '../../../lib/train';
-import { labeled, loadDataset } from '../datasets';
-import { fuseWith } from '../scoring';
-import { type JobContext, type JobOutcome, logLossOutcome, memberTexts, standardReport } from './context';
+import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
+import { type Dataset, featurizeRows, labeled, loadDataset } from '../kit/datasets';
+import { logLossOutcome, standardReport } from '../kit/report';
 
-const TRAINABLE: readonly string[] = ['logreg', 'naive-bayes', 'fasttext'];
+export const schema = JOB_SPEC_SCHEMAS.stack;
 
-export function isTrainable(m: MemberSpec): boolean {
-  return m.featurizer.kind === 'hashed-ngrams' && TRAINABLE.includes(m.family ?? '') && m.training !== undefined;
-}
-
-function metaRows(oof: ProbMatrix[], n: number): SparseRow[] {
-  const c = oof[0]?.c ?? 0;
-  return Array.from({ length: n }, (_, i) => {
-    const values = new Float32Array(oof.length * c);
-    oof.forEach((m, mi) => {
-      values.set(m.data.subarray(i * c, (i + 1) * c), mi * c);
-    });
-    return { indices: Int32Array.from(values.keys()), values };
-  });
-}
-
-function fitMeta(rows: SparseRow[], labels: number[], members: number, classes: number) {
-  return trainLogisticRegression(rows, labels, {
-    classes,
-    inputDim: members * classes,
-    l2: 1e-3,
-    epochs: 60,
-    learningRate: 0.05,
-    seed: 7,
-  });
+/**
+ * The job's stacking step on loaded datasets: every trainable member of `base` retrained on k
+ * folds of the labelled train rows grouped by near-duplicate key (temperatures on validation),
+ * frozen (uploaded) members scored once, then lib/train's meta-learner — the recipe the zoo build
+ * runs too.
+ */
+export async function stackingStep(
+  base: EnsembleManifest,
+  train: Dataset,
+  val: Dataset,
+  k: number,
+  frozen: (member: MemberSpec) => Promise<ProbMatrix>,
+  onMember: (member: StackingMember, index: number) => Promise<void> | void = () => undefined,
+): Promise<Stacked & { rows: StackingRows; notes: string[] }> {
+  const tr = labeled(train);
+  const va = labeled(val);
+  const keys = await rowGroupKeys(
+    base.input,
+    tr.rows.map((r) => train.inputs[r] ?? {}),
+    tr.rows.map((r) => train.ids[r]),
+  );
+  const rows: StackingRows = { labels: tr.labels, folds: groupedFolds(keys, k), k, classes: base.labels.length };
+  const notes: string[] = [];
+  const members: StackingMember[] = [];
+  for (const m of base.members) {
+    if (isTrainable(m)) {
+      members.push({
+        kind: 'retrain',
+        id: m.id,
+        family: m.family,
+        featurizer: m.featurizer,
+        options: m.training,
+        inputs: await featurizeRows(base, m.featurizer, train, tr.rows),
+        calibration: { inputs: await featurizeRows(base, m.featurizer, val, va.rows), labels: va.labels },
+      });
+      notes.push(`${m.id}: retrained on each of ${k} folds grouped by near-duplicate key (${m.family})`);
+    } else {
+      members.push({ kind: 'frozen', id: m.id, probs: selectRows(await frozen(m), tr.rows) });
+      notes.push(`${m.id}: frozen (not a trainable family); scored once, meta-learner cross-validated`);
+    }
+  }
+  const stacked = await stackMembers(members, rows, onMember);
+  return { ...stacked, rows, notes };
 }
 
 /**
- * Stacking, the textbook recipe: K-fold out-of-fold member predictions on train (trainable members
- * retrained per fold; frozen uploaded members scored once, the meta-learner cross-validated), then
- * a multinomial logistic regression over the concatenated probabilities.
+ * Stacking, the textbook recipe: K-fold out-of-fold member predictions on train, then a
+ * multinomial logistic regression over the concatenated probabilities.
  */
-export async function stack(ctx: JobContext, spec: StackJob): Promise<JobOutcome> {
-  const base = ctx.manifest;
-  const C = base.labels.length;
+export async function run(ctx: JobContext<'stack'>): Promise<JobOutcome> {
+  const { spec, manifest: base } = ctx;
   await ctx.progress('loading data', 0.05);
   const train = await loadDataset(ctx.store, spec.train, base);
   const val = await loadDataset(ctx.store, spec.validation, base);
-  const tr = labeled(train);
-  const va = labeled(val);
-  const K = spec.folds;
-  const fold = tr.rows.map((_, i) => i % K);
-  const oof: ProbMatrix[] = [];
-  const notes: string[] = [];
-  for (const [mi, member] of base.members.entries()) {
-    await ctx.progress(`out-of-fold predictions: ${member.id}`, 0.1 + (0.5 * mi) / base.members.length);
-    if (!isTrainable(member) || member.featurizer.kind !== 'hashed-ngrams') {
-      oof.push(selectRows(await ctx.scorer.member(base, member, train), tr.rows));
-      notes.push(`${member.id}: frozen (not a trainable family); scored once, meta-learner cross-validated`);
-      continue;
-    }
-    const spec2 = member.featurizer;
-    const trainTexts = await memberTexts(
-      base,
-      member,
-      tr.rows.map((r) => train.inputs[r] ?? {}),
-    );
-    const valTexts = await memberTexts(
-      base,
-      member,
-      va.rows.map((r) => val.inputs[r] ?? {}),
-    );
-    const inputs = featurizeForFamily(trainTexts, spec2);
-    const valInputs = featurizeForFamily(valTexts, spec2);
-    const data = new Float64Array(tr.rows.length * C);
-    for (let k = 0; k < K; k++) {
-      const fit = fold.map((f, i) => (f !== k ? i : -1)).filter((i) => i >= 0);
-      const held = fold.map((f, i) => (f === k ? i : -1)).filter((i) => i >= 0);
-      const model = trainFamily(
-        member.family as Family,
-        spec2,
-        subsetInputs(inputs, fit),
-        fit.map((i) => tr.labels[i] as number),
-        C,
-        member.training,
-      );
-      calibrateTemperature(model, valInputs, va.labels);
-      const probs = probabilityMatrix(model, subsetInputs(inputs, held));
-      held.forEach((i, j) => {
-        data.set(probs.data.subarray(j * C, (j + 1) * C), i * C);
-      });
-    }
-    oof.push({ n: tr.rows.length, c: C, data });
-    notes.push(`${member.id}: retrained on each of ${K} folds (${member.family})`);
-  }
-  await ctx.progress('fitting the meta-learner', 0.65);
-  const rows = metaRows(oof, tr.rows.length);
-  // Cross-validated log-loss of the meta-learner itself (what frozen members rely on).
-  let cvLoss = 0;
-  for (let k = 0; k < K; k++) {
-    const fit = fold.map((f, i) => (f !== k ? i : -1)).filter((i) => i >= 0);
-    const held = fold.map((f, i) => (f === k ? i : -1)).filter((i) => i >= 0);
-    const m = fitMeta(
-      fit.map((i) => rows[i] as SparseRow),
-      fit.map((i) => tr.labels[i] as number),
-      oof.length,
-      C,
-    );
-    for (const i of held) {
-      const p = predictProba(m, rows[i] as SparseRow);
-      cvLoss -= Math.log(Math.max(p[tr.labels[i] as number] as number, LOG_EPS)) / tr.rows.length;
-    }
-  }
-  notes.push(`meta-learner ${K}-fold cross-validated log-loss on train: ${cvLoss.toFixed(4)}`);
-  const meta = fitMeta(rows, tr.labels, oof.length, C);
-  const metaLearner: MetaLearner = {
-    kind: 'logistic',
-    members: base.members.map((m) => m.id),
-    coef: Array.from({ length: C }, (_, k) =>
-      Array.from({ length: oof.length * C }, (__, j) => meta.weights[j * C + k] as number),
-    ),
-    intercept: Array.from(meta.bias),
-  };
-  await ctx.progress('evaluating on validation', 0.75);
-  const provisional: EnsembleManifest = {
-    ...base,
-    fusion: { ...base.fusion, strategy: 'stacking', metaLearner, temperature: 1 },
-  };
-  const valMembers = await ctx.scorer.members(base, val);
-  const temperature = Number(
-    fitTemperature(selectRows(fuseWith(provisional, valMembers), va.rows), va.labels).toPrecision(6),
+  const stacked = await stackingStep(
+    base,
+    train,
+    val,
+    spec.folds,
+    (m) => ctx.evaluator.member(base, m, train),
+    (m, i) => ctx.progress(`out-of-fold predictions: ${m.id}`, 0.1 + (0.5 * i) / base.members.length),
   );
-  const candidate: EnsembleManifest = {
-    ...provisional,
-    fusion: { ...provisional.fusion, temperature },
-    provenance: {
-      ...base.provenance,
-      jobId: ctx.id,
-      dataHash: train.hash,
-      createdAt: new Date().toISOString(),
-      tool: 'stack',
-    },
-  };
-  const name = `stacking (${K}-fold OOF), T=${temperature}`;
+  await ctx.progress('fitting the meta-learner', 0.65);
+  const cvLoss = metaLearnerCvLoss(stacked.oof, stacked.rows);
+  const notes = [
+    ...stacked.notes,
+    `meta-learner ${spec.folds}-fold cross-validated log-loss on train: ${cvLoss.toFixed(4)}`,
+  ];
+  await ctx.progress('evaluating on validation', 0.75);
+  const va = labeled(val);
+  const fusion = { ...base.fusion, strategy: 'stacking' as const, metaLearner: stacked.metaLearner, temperature: 1 };
+  const valMembers = await ctx.evaluator.members(base, val);
+  const provisional = fuseWith({ ...base, fusion }, valMembers);
+  const temperature = Number(fitTemperature(selectRows(provisional, va.rows), va.labels).toPrecision(6));
+  const candidate = candidateOf(ctx, { fusion: { ...fusion, temperature } }, train.hash);
+  const name = `stacking (${spec.folds}-fold OOF), T=${temperature}`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   return logLossOutcome(candidate, report, name, notes, { minGain: spec.gate.minLogLossGain });
 }

@@ -1,62 +1,9 @@
 /**
- * Job reports: report.json (data) and a self-contained report.html with inline SVG charts —
- * metrics per model, a reliability diagram, accuracy against bytes (Pareto) and robustness
- * under perturbations. No scripts, no external assets.
+ * A job report (JobReportSchema, as in report.json) rendered as a self-contained report.html with
+ * inline SVG charts — metrics per model, a reliability diagram, accuracy against bytes (Pareto)
+ * and robustness under perturbations. No scripts, no external assets.
  */
-import type { ProbMatrix } from '../../lib/fusion';
-import { calibrationBins, classificationMetrics } from '../../lib/train';
-
-export interface ReportRow {
-  name: string;
-  kind: 'member' | 'ensemble' | 'candidate';
-  accuracy: number;
-  logLoss: number;
-  ece: number;
-  macroF1: number;
-  bytes: number;
-  costUnits: number;
-}
-
-export interface ReliabilityCurve {
-  name: string;
-  bins: { confidence: number; accuracy: number; count: number }[];
-}
-
-export interface RobustnessRow {
-  name: string;
-  clean: number;
-  perturbed: Record<string, number>;
-}
-
-export interface JobReport {
-  id: string;
-  kind: string;
-  ensemble: string;
-  baseVersion: number;
-  rows: ReportRow[];
-  reliability: ReliabilityCurve[];
-  robustness: RobustnessRow[];
-  gate: { passed: boolean; detail: string };
-  notes: string[];
-  executionProvider: string;
-  wallSeconds: number;
-}
-
-export function reportRow(
-  name: string,
-  kind: ReportRow['kind'],
-  probs: ProbMatrix,
-  labels: ArrayLike<number>,
-  bytes: number,
-  costUnits: number,
-): ReportRow {
-  const m = classificationMetrics(probs, labels);
-  return { name, kind, accuracy: m.accuracy, logLoss: m.logLoss, ece: m.ece, macroF1: m.macroF1, bytes, costUnits };
-}
-
-export function reliability(name: string, probs: ProbMatrix, labels: ArrayLike<number>, bins = 10): ReliabilityCurve {
-  return { name, bins: calibrationBins(probs, labels, bins) };
-}
+import type { JobReport, ReliabilityCurve, ReportRow, RobustnessRow } from '../../lib/schema';
 
 const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

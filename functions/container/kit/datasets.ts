@@ -1,0 +1,96 @@
+import { validateInputs } from '../../../lib/ensemble';
+import { ChorusError } from '../../../lib/errors';
+import { parseEmail } from '../../../lib/features';
+import {
+  type DatasetRow,
+  DatasetRowSchema,
+  type EnsembleManifest,
+  type HashedNgramFeaturizer,
+  type PredictInput,
+} from '../../../lib/schema';
+import { type BlobStore, sha256Hex } from '../../../lib/store';
+import { type EvalDataset, type FamilyInputs, featurizeForFamily, labelledRows } from '../../../lib/train';
+
+export interface Dataset extends EvalDataset {
+  key: string;
+  /** sha256 of the object's bytes: the cache key for scores */
+  hash: string;
+  inputs: PredictInput[];
+  /** the rows' `id`s, where given (near-duplicate grouping falls back to them) */
+  ids: (string | undefined)[];
+  /** class index per row, -1 where unlabeled */
+  labels: Int32Array;
+}
+
+function parseLines(key: string, bytes: Uint8Array): DatasetRow[] {
+  const rows: DatasetRow[] = [];
+  new TextDecoder()
+    .decode(bytes)
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        throw new ChorusError('invalid_input', `${key} line ${i + 1} is not JSON`);
+      }
+      const parsed = DatasetRowSchema.safeParse(json);
+      if (!parsed.success)
+        throw new ChorusError('invalid_input', `${key} line ${i + 1}: ${parsed.error.issues[0]?.message}`);
+      rows.push(parsed.data);
+    });
+  if (rows.length === 0) throw new ChorusError('invalid_input', `dataset ${key} is empty`);
+  return rows;
+}
+
+/** Reads a JSONL dataset and checks every row against the ensemble's input spec and labels. */
+export async function loadDataset(store: BlobStore, key: string, manifest: EnsembleManifest): Promise<Dataset> {
+  const bytes = await store.get(key);
+  if (bytes === null) throw new ChorusError('not_found', `dataset ${key} does not exist`);
+  const rows = parseLines(key, bytes);
+  const inputs = rows.map((r) => r.input as PredictInput);
+  validateInputs(manifest.input, inputs);
+  const labels = Int32Array.from(rows, (r, i) => {
+    if (r.label === undefined) return -1;
+    const k = manifest.labels.indexOf(r.label);
+    if (k < 0) throw new ChorusError('invalid_input', `${key} row ${i + 1}: unknown label '${r.label}'`);
+    return k;
+  });
+  return { key, hash: await sha256Hex(bytes), inputs, ids: rows.map((r) => r.id), labels };
+}
+
+/** Rows that carry a label, and their labels. */
+export const labeled = (d: Dataset): { rows: number[]; labels: number[] } => labelledRows(d.labels);
+
+/** The text each input shows a featurizer (its e-mail view for rfc822 fields). */
+export async function featurizerTexts(
+  manifest: EnsembleManifest,
+  featurizer: HashedNgramFeaturizer,
+  inputs: readonly PredictInput[],
+): Promise<string[]> {
+  const field = manifest.input.fields[featurizer.field];
+  return Promise.all(
+    inputs.map(async (input) => {
+      const raw = (input[featurizer.field] as string | undefined) ?? '';
+      return field?.type === 'text' && field.format === 'rfc822'
+        ? (await parseEmail(raw))[featurizer.view ?? 'body']
+        : raw;
+    }),
+  );
+}
+
+/** Some rows of a dataset, featurized the way a trainable family reads them. */
+export async function featurizeRows(
+  manifest: EnsembleManifest,
+  featurizer: HashedNgramFeaturizer,
+  dataset: Dataset,
+  rows: readonly number[],
+): Promise<FamilyInputs> {
+  const texts = await featurizerTexts(
+    manifest,
+    featurizer,
+    rows.map((r) => dataset.inputs[r] ?? {}),
+  );
+  return featurizeForFamily(texts, featurizer);
+}

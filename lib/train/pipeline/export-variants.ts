@@ -1,0 +1,40 @@
+import type { MemberSpec } from '../../schema';
+import { type BlobStore, modelKey, sha256Hex } from '../../store';
+import type { TrainedModel } from '../model';
+import { type ExportedModel, exportOnnx } from '../onnx';
+
+export type ModelRef = MemberSpec['model'];
+export type Variant = 'fp32' | 'int8';
+
+export interface ExportedVariant extends ExportedModel {
+  sha256: string;
+  /** where the bytes live (or would live) in the bucket: content-addressed */
+  model: ModelRef;
+}
+
+/** Stores a model content-addressed (immutable; an orphan from a failed job is harmless). */
+export async function storeModel(store: BlobStore, bytes: Uint8Array): Promise<ModelRef> {
+  const sha256 = await sha256Hex(bytes);
+  const key = modelKey(sha256);
+  if (!(await store.head(key))) await store.put(key, bytes, { contentType: 'application/octet-stream' });
+  return { key, sha256, bytes: bytes.length };
+}
+
+/**
+ * Exports a trained model as fp32 and int8 ONNX with each file's sha256 and bucket reference, and
+ * stores both content-addressed when a store is given. Used by the zoo build and every job that
+ * makes models.
+ */
+export async function exportVariants(
+  model: TrainedModel,
+  options: { labels: readonly string[]; docString?: string },
+  store?: BlobStore,
+): Promise<Record<Variant, ExportedVariant>> {
+  const one = async (variant: Variant): Promise<ExportedVariant> => {
+    const exported = exportOnnx(model, { ...options, variant });
+    const sha256 = await sha256Hex(exported.bytes);
+    const ref = { key: modelKey(sha256), sha256, bytes: exported.bytes.length };
+    return { ...exported, sha256, model: store ? await storeModel(store, exported.bytes) : ref };
+  };
+  return { fp32: await one('fp32'), int8: await one('int8') };
+}

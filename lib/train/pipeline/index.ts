@@ -1,0 +1,14 @@
+export { type EvalDataset, Evaluator, fuseWith, labelledRows } from './evaluate';
+export { type ExportedVariant, exportVariants, type ModelRef, storeModel, type Variant } from './export-variants';
+export { duplicateKey, FOLD_SEED, foldRows, groupedFolds, groupKey, rowGroupKeys } from './folds';
+export {
+  fitMetaLearner,
+  META_LEARNER_RECIPE,
+  metaFeatures,
+  metaLearnerCvLoss,
+  outOfFold,
+  type Stacked,
+  type StackingMember,
+  type StackingRows,
+  stackMembers,
+} from './stacking';

@@ -1,0 +1,119 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createNodeBackend } from '../../lib/backends/onnx-node';
+import { SessionCache } from '../../lib/ensemble';
+import type { ProbMatrix } from '../../lib/fusion';
+import type { EnsembleManifest, MemberSpec } from '../../lib/schema';
+import { MemoryBlobStore } from '../../lib/store';
+import {
+  calibrateTemperature,
+  classificationMetrics,
+  Evaluator,
+  type ExportedVariant,
+  exportVariants,
+  type FamilyInputs,
+  featurizeForFamily,
+  subsetInputs,
+  trainFamily,
+  type Variant,
+} from '../../lib/train';
+import { LABELS } from '../corpus';
+import { type MemberDefinition, ZOO, zooManifestHead } from '../zoo';
+import { type Split, valOf } from './split';
+
+/** Members are served as int8 at the edge (memory budget); fp32 is reported beside them. */
+export const SERVED_VARIANT = 'int8' satisfies Variant;
+
+export interface BuiltVariant extends ExportedVariant {
+  spec: MemberSpec;
+  /** over the scored rows (validation then test), as the serving engine answers */
+  probs: ProbMatrix;
+}
+
+export interface BuiltMember {
+  def: MemberDefinition;
+  /** every corpus message featurized for this member */
+  inputs: FamilyInputs;
+  variants: Record<Variant, BuiltVariant>;
+  validationAccuracy: number;
+}
+
+function memberSpec(def: MemberDefinition, variant: Variant, v: ExportedVariant): MemberSpec {
+  return {
+    id: def.id,
+    model: v.model,
+    family: def.family,
+    training: { ...def.options },
+    variant,
+    featurizer: def.featurizer,
+    inputName: v.inputName,
+    outputName: v.outputName,
+    output: 'probabilities',
+    costUnits: def.costUnits,
+  };
+}
+
+/**
+ * Trains every zoo member on train (temperature on validation), exports fp32 + int8 into `outDir`,
+ * then scores both variants of every member on validation + test through the serving engine.
+ */
+export async function buildMembers(
+  split: Split,
+  outDir: string,
+  log: (...a: unknown[]) => void,
+): Promise<BuiltMember[]> {
+  const { corpus, train, validation } = split;
+  const store = new MemoryBlobStore();
+  const trained: { def: MemberDefinition; inputs: FamilyInputs; variants: Record<Variant, ExportedVariant> }[] = [];
+  for (const def of ZOO) {
+    const view = def.featurizer.view ?? 'body';
+    const inputs = featurizeForFamily(
+      corpus.map((m) => m.views[view]),
+      def.featurizer,
+    );
+    const model = trainFamily(
+      def.family,
+      def.featurizer,
+      subsetInputs(inputs, train),
+      split.yOf(train),
+      LABELS.length,
+      def.options,
+    );
+    calibrateTemperature(model, subsetInputs(inputs, validation), split.yVal);
+    const variants = await exportVariants(model, { labels: LABELS, docString: def.description }, store);
+    for (const variant of ['fp32', 'int8'] as const)
+      await writeFile(join(outDir, `${def.id}.${variant}.onnx`), variants[variant].bytes);
+    trained.push({ def, inputs, variants });
+    log(
+      `${def.id}: T=${model.temperature.toFixed(3)} fp32 ${variants.fp32.bytes.length} B, int8 ${variants.int8.bytes.length} B`,
+    );
+  }
+
+  const specs = trained.flatMap((t) =>
+    (['fp32', 'int8'] as const).map((variant) => ({
+      ...memberSpec(t.def, variant, t.variants[variant]),
+      id: `${t.def.id}.${variant}`,
+    })),
+  );
+  const scoring: EnsembleManifest = {
+    ...zooManifestHead(),
+    members: specs,
+    fusion: { strategy: 'soft', temperature: 1, quorum: 1 },
+    provenance: { createdAt: new Date(0).toISOString() },
+  };
+  const evaluator = new Evaluator(new SessionCache(createNodeBackend(), store, 1 << 30));
+  const probs = await evaluator.members(scoring, {
+    hash: 'zoo-scored-rows',
+    inputs: split.scored.map((r) => ({ message: (corpus[r] as (typeof corpus)[number]).raw })),
+  });
+  return trained.map((t, i) => {
+    const variant = (v: Variant, k: number): BuiltVariant => ({
+      ...t.variants[v],
+      spec: memberSpec(t.def, v, t.variants[v]),
+      probs: probs[2 * i + k] as ProbMatrix,
+    });
+    const variants = { fp32: variant('fp32', 0), int8: variant('int8', 1) };
+    const validationAccuracy = classificationMetrics(valOf(split, variants[SERVED_VARIANT].probs), split.yVal).accuracy;
+    return { def: t.def, inputs: t.inputs, variants, validationAccuracy };
+  });
+}

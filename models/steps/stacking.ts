@@ -1,0 +1,39 @@
+import type { MetaLearner } from '../../lib/schema';
+import { type FamilyInputs, groupedFolds, type StackingMember, stackMembers, subsetInputs } from '../../lib/train';
+import { type CorpusMessage, LABELS } from '../corpus';
+import type { MemberDefinition } from '../zoo';
+import type { Split } from './split';
+
+export const FOLDS = 5;
+
+/**
+ * The zoo's stacking step: every member retrained on 5 folds of train grouped by near-duplicate
+ * key (temperatures on validation), then the shared meta-learner over the out-of-fold
+ * probabilities — the same lib/train recipe the `stack` job runs.
+ */
+export async function stackZoo(
+  split: Pick<Split, 'corpus' | 'train' | 'validation' | 'yOf' | 'yVal'>,
+  members: readonly { def: MemberDefinition; inputs: FamilyInputs }[],
+  log: (...a: unknown[]) => void = () => undefined,
+): Promise<MetaLearner> {
+  const { corpus, train, validation } = split;
+  const folds = groupedFolds(
+    train.map((r) => (corpus[r] as CorpusMessage).dupKey),
+    FOLDS,
+  );
+  const stacking: StackingMember[] = members.map(({ def, inputs }) => ({
+    kind: 'retrain',
+    id: def.id,
+    family: def.family,
+    featurizer: def.featurizer,
+    options: def.options,
+    inputs: subsetInputs(inputs, train),
+    calibration: { inputs: subsetInputs(inputs, validation), labels: split.yVal },
+  }));
+  const { metaLearner } = await stackMembers(
+    stacking,
+    { labels: split.yOf(train), folds, k: FOLDS, classes: LABELS.length },
+    (m, i) => log(`stacking ${m.id} (${i + 1}/${members.length}), ${FOLDS} folds`),
+  );
+  return metaLearner;
+}

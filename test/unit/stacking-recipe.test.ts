@@ -1,0 +1,82 @@
+/**
+ * The zoo build and the `stack` job share one stacking recipe (lib/train): on the same rows, folds
+ * and validation data, the build's stacking step and the job's produce the same meta-learner.
+ */
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stackingStep } from '../../functions/container/jobs/stack';
+import type { Dataset } from '../../functions/container/kit/datasets';
+import { EnsembleManifestSchema, type MetaLearner } from '../../lib/schema';
+import { featurizeForFamily, groupedFolds } from '../../lib/train';
+import { type CorpusMessage, loadCorpus } from '../../models/corpus';
+import { splitCorpus } from '../../models/steps/split';
+import { FOLDS, stackZoo } from '../../models/steps/stacking';
+import { ZOO } from '../../models/zoo';
+
+const zoo = EnsembleManifestSchema.parse(JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')));
+
+let train: CorpusMessage[];
+let validation: CorpusMessage[];
+
+/** A small real subset: train rows that include whole near-duplicate groups, and validation rows. */
+beforeAll(async () => {
+  const corpus = await loadCorpus();
+  const sizes = new Map<string, number>();
+  for (const m of corpus) sizes.set(m.dupKey, (sizes.get(m.dupKey) ?? 0) + 1);
+  const allTrain = corpus.filter((m) => m.split === 'train');
+  const grouped = allTrain.filter((m) => (sizes.get(m.dupKey) ?? 0) > 1).slice(0, 40);
+  train = [...grouped, ...allTrain.filter((m) => (sizes.get(m.dupKey) ?? 0) === 1).filter((_, i) => i % 30 === 0)];
+  validation = corpus.filter((m) => m.split === 'validation').filter((_, i) => i % 20 === 0);
+}, 120_000);
+
+const dataset = (messages: CorpusMessage[]): Dataset => ({
+  key: 'datasets/spam/subset.jsonl',
+  hash: 'subset',
+  inputs: messages.map((m) => ({ message: m.raw })),
+  ids: messages.map((m) => m.id),
+  labels: Int32Array.from(messages, (m) => m.label),
+});
+
+describe('one stacking recipe for models/build.ts and the stack job', () => {
+  it('the job groups folds by the same near-duplicate key as the build', async () => {
+    const job = await stackingStep(zoo, dataset(train), dataset(validation), FOLDS, async () => {
+      throw new Error('the zoo has no frozen members');
+    });
+    expect(job.rows.folds).toEqual(
+      groupedFolds(
+        train.map((m) => m.dupKey),
+        FOLDS,
+      ),
+    );
+    const foldOf = new Map<string, number>();
+    train.forEach((m, i) => {
+      const f = job.rows.folds[i] as number;
+      expect(foldOf.get(m.dupKey) ?? f).toBe(f);
+      foldOf.set(m.dupKey, f);
+    });
+    // the subset does contain groups, and `i % K` would have split some of them across folds
+    expect(new Set(train.map((m) => m.dupKey)).size).toBeLessThan(train.length);
+    expect(train.some((m, i) => train.some((o, j) => o.dupKey === m.dupKey && i % FOLDS !== j % FOLDS))).toBe(true);
+  }, 120_000);
+
+  it("the build's stacking step and the job's fit the same meta-learner on the same rows and folds", async () => {
+    const subset = [...train, ...validation];
+    const split = splitCorpus(subset);
+    const members = ZOO.map((def) => ({
+      def,
+      inputs: featurizeForFamily(
+        subset.map((m) => m.views[def.featurizer.view ?? 'body']),
+        def.featurizer,
+      ),
+    }));
+    const built: MetaLearner = await stackZoo(split, members);
+    const job = await stackingStep(zoo, dataset(train), dataset(validation), FOLDS, async () => {
+      throw new Error('the zoo has no frozen members');
+    });
+    expect(zoo.members.map((m) => m.id)).toEqual(ZOO.map((d) => d.id));
+    expect(job.metaLearner.members).toEqual(built.members);
+    expect(job.metaLearner.coef).toEqual(built.coef);
+    expect(job.metaLearner.intercept).toEqual(built.intercept);
+    expect(built.coef.flat().some((v) => v !== 0)).toBe(true);
+  }, 240_000);
+});
