@@ -4,6 +4,7 @@ import type { InferenceBackend } from '../../lib/ensemble';
 import { type AppEnv, provideRuntime } from './context';
 import { allowedMethodsOf } from './methods';
 import { ApiError, onError, problemResponse } from './problem';
+import { batches } from './routes/batches';
 import { ensembles } from './routes/ensembles';
 import { jobs } from './routes/jobs';
 import { models } from './routes/models';
@@ -56,6 +57,7 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
   app.route('/v1/ensembles', ensembles);
   app.route('/v1/models', models);
   app.route('/v1/jobs', jobs);
+  app.route('/v1/batches', batches);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

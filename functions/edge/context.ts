@@ -15,23 +15,32 @@ export interface Runtime {
 /** What every route of the edge sees: the Worker's bindings and `c.var.runtime`. */
 export type AppEnv = { Bindings: EdgeEnv; Variables: { runtime: Runtime } };
 
+const runtimes = new WeakMap<InferenceBackend, Runtime>();
+
 /**
- * Sets `c.var.runtime`, built on the isolate's first request (bindings arrive only with a
- * request) and shared by every later one.
+ * The isolate's runtime for `backend`, built from the first bindings it sees (bindings arrive
+ * only with a request or a queue batch) and shared by every later request and batch, so both
+ * paths use one session cache.
  */
+export function runtimeFor(backend: InferenceBackend, env: EdgeEnv): Runtime {
+  let runtime = runtimes.get(backend);
+  if (!runtime) {
+    const store = storeFromEnv(env);
+    runtime = {
+      backend,
+      store,
+      sessions: new SessionCache(backend, store, numberVar(env.SESSION_CACHE_BYTES, 64 << 20)),
+      manifests: new ManifestResolver(env.REGISTRY, store, numberVar(env.MANIFEST_TTL_MS, 5000)),
+    };
+    runtimes.set(backend, runtime);
+  }
+  return runtime;
+}
+
+/** Sets `c.var.runtime` (see runtimeFor). */
 export function provideRuntime(backend: InferenceBackend): MiddlewareHandler<AppEnv> {
-  let runtime: Runtime | undefined;
   return async (c, next) => {
-    if (!runtime) {
-      const store = storeFromEnv(c.env);
-      runtime = {
-        backend,
-        store,
-        sessions: new SessionCache(backend, store, numberVar(c.env.SESSION_CACHE_BYTES, 64 << 20)),
-        manifests: new ManifestResolver(c.env.REGISTRY, store, numberVar(c.env.MANIFEST_TTL_MS, 5000)),
-      };
-    }
-    c.set('runtime', runtime);
+    c.set('runtime', runtimeFor(backend, c.env));
     await next();
   };
 }

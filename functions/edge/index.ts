@@ -1,11 +1,18 @@
 /**
- * The Worker: the Hono app over onnxruntime-web, plus the registry Durable Object.
+ * The Worker: the Hono app over onnxruntime-web, the batch queue consumer, and the Durable Objects.
  */
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import { createWebBackend } from '../../lib/backends/onnx-web';
 import { createEdgeApp } from './app';
+import { batchQueueHandler } from './batch';
+import type { EdgeEnv } from './env';
 
-const app = createEdgeApp(createWebBackend({ wasmModule: ortWasm }));
+const backend = createWebBackend({ wasmModule: ortWasm });
+const app = createEdgeApp(backend);
 
-export default app;
+export default {
+  fetch: app.fetch,
+  queue: batchQueueHandler(backend),
+} satisfies ExportedHandler<EdgeEnv>;
+export { BatchCoordinator } from './batch';
 export { EnsembleRegistry } from './registry';

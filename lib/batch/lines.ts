@@ -10,8 +10,9 @@ export type ParsedLine =
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const lenientUtf8 = new TextDecoder('utf-8');
+// ignoreBOM false: a byte-order mark opening the file is dropped, not read as part of the first line.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
 
 /**
  * The lines of a byte range that starts at a line start: split on LF, a trailing CR dropped, and

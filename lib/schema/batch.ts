@@ -35,6 +35,8 @@ export const BatchPartMessageSchema = z
     key: z.string().min(1).max(1024),
     eTag: z.string().min(1),
     ensemble: z.string().min(1),
+    /** the manifest version pinned when the batch was planned: every part fuses with the same one */
+    version: z.number().int().positive(),
     part: z.number().int().nonnegative(),
     parts: z.number().int().positive(),
     /** byte offsets [start, end) of whole lines */
@@ -115,6 +117,7 @@ export const BatchStatusSchema = z
     id: BatchIdSchema,
     state: BatchStateSchema,
     ensemble: z.string(),
+    version: z.number().int().nonnegative(),
     key: z.string(),
     eTag: z.string(),
     bytes: z.number().int().nonnegative(),

@@ -70,9 +70,12 @@ describe('job submission', () => {
   });
 
   it('answers 503 container_unavailable when no container is configured', async () => {
-    const res = await app.request(
-      '/v1/jobs',
-      { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(spec) },
+    const res = await app.fetch(
+      new Request('http://chorus.test/v1/jobs', {
+        method: 'POST',
+        headers: { ...ADMIN, 'content-type': 'application/json' },
+        body: JSON.stringify(spec),
+      }),
       { ...env, CONTAINER_URL: undefined },
     );
     expect(res.status).toBe(503);

@@ -1,0 +1,55 @@
+import type { BatchObjects } from '../../../lib/batch';
+import { predictEnsemble } from '../../../lib/ensemble';
+import type { EnsembleManifest, PredictInput, PredictResponse } from '../../../lib/schema';
+import type { BlobStore } from '../../../lib/store';
+import type { Runtime } from '../context';
+import { type EdgeEnv, numberVar } from '../env';
+import type { BatchCoordinator } from './coordinator';
+import { batchObjectsFromEnv } from './objects';
+
+/** Runs a pinned manifest on rows; tests wrap it to inject failures around the real engine. */
+export type BatchPredict = (manifest: EnsembleManifest, inputs: PredictInput[]) => Promise<PredictResponse>;
+
+export interface BatchSettings {
+  /** nominal bytes per part; a file up to this size is one part, processed without fan-out */
+  partBytes: number;
+  maxLineBytes: number;
+  retryBaseSeconds: number;
+  chunkRows: number;
+}
+
+/** Everything the queue consumer touches, built once from the bindings (overridable in tests). */
+export interface BatchDeps {
+  store: BlobStore;
+  objects: BatchObjects;
+  runtime: Runtime;
+  coordinators: DurableObjectNamespace<BatchCoordinator>;
+  /** where part messages are fanned out: the same queue the notifications arrive on */
+  queue: Queue;
+  predict: BatchPredict;
+  settings: BatchSettings;
+}
+
+export function batchSettingsFromEnv(env: EdgeEnv): BatchSettings {
+  return {
+    partBytes: numberVar(env.BATCH_PART_BYTES, 4 << 20),
+    maxLineBytes: numberVar(env.BATCH_MAX_LINE_BYTES, 1 << 20),
+    retryBaseSeconds: numberVar(env.BATCH_RETRY_BASE_SECONDS, 2),
+    chunkRows: numberVar(env.BATCH_CHUNK_ROWS, 64),
+  };
+}
+
+export function batchDepsFromEnv(env: EdgeEnv, runtime: Runtime): BatchDeps {
+  return {
+    store: runtime.store,
+    objects: batchObjectsFromEnv(env),
+    runtime,
+    coordinators: env.BATCHES,
+    queue: env.BATCH_QUEUE,
+    predict: (manifest, inputs) => predictEnsemble(manifest, inputs, runtime.sessions),
+    settings: batchSettingsFromEnv(env),
+  };
+}
+
+export const coordinatorOf = (deps: BatchDeps, batch: string): DurableObjectStub<BatchCoordinator> =>
+  deps.coordinators.get(deps.coordinators.idFromName(batch));

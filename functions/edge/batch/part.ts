@@ -1,0 +1,38 @@
+import { runPart, toJsonl } from '../../../lib/batch';
+import { type BatchPartMarker, BatchPartMarkerSchema, type BatchPartMessage } from '../../../lib/schema';
+import { batchKeys, getJson, putJson } from '../../../lib/store';
+import { type BatchDeps, coordinatorOf } from './deps';
+
+/**
+ * One part: unless its completion marker already exists, read its byte range of the pinned
+ * object version, fuse every valid row, and write results, errors and then the marker (the
+ * marker last, so a crash before it redoes the part and overwrites the same keys with the same
+ * bytes). Then report to the batch's Durable Object, which counts it once and assembles when
+ * the set is complete. The caller acknowledges only after this returns.
+ */
+export async function processPart(deps: BatchDeps, msg: BatchPartMessage): Promise<void> {
+  const keys = batchKeys(msg.batch);
+  const coordinator = coordinatorOf(deps, msg.batch);
+  const stored = BatchPartMarkerSchema.safeParse(await getJson(deps.store, keys.partDone(msg.part)));
+  let marker: BatchPartMarker;
+  if (stored.success) {
+    marker = stored.data;
+  } else {
+    const bytes = await deps.objects.readRange(msg.key, msg.eTag, msg.start, msg.end);
+    if (bytes === null) throw new Error(`${msg.key} no longer holds version ${msg.eTag}`);
+    const manifest = await deps.runtime.manifests.manifest(msg.ensemble, msg.version);
+    const out = await runPart(bytes, {
+      part: msg.part,
+      maxLineBytes: msg.maxLineBytes,
+      spec: manifest.input,
+      predict: (inputs) => deps.predict(manifest, inputs),
+      chunkRows: deps.settings.chunkRows,
+    });
+    const jsonl = { contentType: 'application/x-ndjson' };
+    await deps.store.put(keys.partResults(msg.part), toJsonl(out.results), jsonl);
+    await deps.store.put(keys.partErrors(msg.part), toJsonl(out.errors), jsonl);
+    await putJson(deps.store, keys.partDone(msg.part), out.marker);
+    marker = out.marker;
+  }
+  await coordinator.partDone(marker);
+}

@@ -1,0 +1,153 @@
+/** /v1/batches: upload a JSONL file for batch fusion, poll its state, stream its results and errors. */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { batchIdOf } from '../../../lib/batch';
+import { BatchIdSchema, BatchStatusSchema, EnsembleNameSchema, type R2ObjectEvent } from '../../../lib/schema';
+import { batchIncomingKey } from '../../../lib/store';
+import { batchDepsFromEnv } from '../batch';
+import { batchObjectsFromEnv } from '../batch/objects';
+import type { AppEnv, Runtime } from '../context';
+import { type EdgeEnv, numberVar } from '../env';
+import { limitBody, requireMediaType } from '../middleware';
+import { ApiError, problemResponses } from '../problem';
+
+const JSONL = 'application/x-ndjson';
+const JSONL_MEDIA_TYPE = /^(?:application\/(?:x-ndjson|jsonl|json-lines|octet-stream)|text\/plain)\b/i;
+
+const UploadQuerySchema = z.object({
+  ensemble: EnsembleNameSchema,
+  /** the file's name under batches/incoming/{ensemble}/; re-uploading the same bytes under it is the same batch */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'a name of 1–128 of [A-Za-z0-9._-]')
+    .optional(),
+});
+
+const BatchAcceptedSchema = z.object({
+  id: BatchIdSchema,
+  key: z.string(),
+  eTag: z.string(),
+  bytes: z.number().int(),
+  links: z.record(z.string(), z.string()),
+});
+
+const IdParam = z.object({ id: BatchIdSchema });
+
+const uploadRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Upload a JSONL file (one {"id"?, "input"} per line) for batch fusion',
+  middleware: [
+    limitBody((env) => numberVar(env.MAX_BATCH_BYTES, 100 << 20)),
+    requireMediaType(JSONL_MEDIA_TYPE, `upload the file as ${JSONL}`),
+  ],
+  request: {
+    query: UploadQuerySchema,
+    body: { content: { [JSONL]: { schema: z.string().openapi({ format: 'binary' }) } } },
+  },
+  responses: {
+    202: { description: 'stored and queued', content: { 'application/json': { schema: BatchAcceptedSchema } } },
+    ...problemResponses(400, 404, 413, 415),
+  },
+});
+
+const statusRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: "A batch's state, counts, parts done and where its files are",
+  request: { params: IdParam },
+  responses: {
+    200: { description: 'status', content: { 'application/json': { schema: BatchStatusSchema } } },
+    ...problemResponses(400, 404),
+  },
+});
+
+const fileResponses = (which: string) => ({
+  200: { description: which, content: { [JSONL]: { schema: z.string() } } },
+  ...problemResponses(400, 404, 409),
+});
+
+const resultsRoute = createRoute({
+  method: 'get',
+  path: '/{id}/results',
+  summary: "A finished batch's results, streamed (JSONL, one line per valid input, in input order)",
+  request: { params: IdParam },
+  responses: fileResponses('results'),
+});
+
+const errorsRoute = createRoute({
+  method: 'get',
+  path: '/{id}/errors',
+  summary: "A finished batch's errors, streamed (JSONL: line, id, raw, code, message, in input order)",
+  request: { params: IdParam },
+  responses: fileResponses('errors'),
+});
+
+export const batches = new OpenAPIHono<AppEnv>()
+  .openapi(uploadRoute, async (c) => {
+    const { ensemble, name } = c.req.valid('query');
+    const { runtime } = c.var;
+    if ((await runtime.manifests.currentVersion(ensemble)) === 0) {
+      throw new ApiError(404, 'not_found', `ensemble '${ensemble}' does not exist`);
+    }
+    const key = batchIncomingKey(ensemble, name ?? `upload-${crypto.randomUUID()}`);
+    const declared = Number(c.req.header('content-length'));
+    // Streamed when the length is declared; a chunked body is read first (the size limit still holds).
+    const [body, length] =
+      Number.isInteger(declared) && declared >= 0 && c.req.raw.body
+        ? [c.req.raw.body, declared]
+        : await c.req.arrayBuffer().then((b) => [new Blob([b]).stream(), b.byteLength] as const);
+    const stored = await batchObjectsFromEnv(c.env).writeStream(key, body, length, JSONL);
+    const id = await batchIdOf(key, stored.eTag);
+    if (c.env.BATCH_ENQUEUE_ON_UPLOAD !== 'false') {
+      // R2's own notification in production; the same body here, so the consumer cannot tell them apart.
+      const event: R2ObjectEvent = {
+        account: 'local',
+        action: 'PutObject',
+        bucket: c.env.S3_BUCKET ?? 'chorus-dev',
+        object: { key, size: stored.size, eTag: stored.eTag },
+        eventTime: new Date().toISOString(),
+      };
+      await c.env.BATCH_QUEUE.send(event);
+    }
+    const self = `${c.req.path.replace(/\/$/, '')}/${id}`;
+    return c.json(
+      {
+        id,
+        key,
+        eTag: stored.eTag,
+        bytes: stored.size,
+        links: { status: self, results: `${self}/results`, errors: `${self}/errors` },
+      },
+      202,
+    );
+  })
+  .openapi(statusRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const deps = batchDepsFromEnv(c.env, c.var.runtime);
+    const status = await deps.coordinators.get(deps.coordinators.idFromName(id)).status();
+    if (!status) throw new ApiError(404, 'not_found', `no batch ${id}`);
+    return c.json(BatchStatusSchema.parse(status), 200);
+  });
+// zod-openapi types application/x-ndjson answers as `never` (it reads any "…json" as JSON), so
+// the two file routes are plain handlers, documented through the registry.
+batches.get('/:id/results', (c) => fileResponse(c.env, c.var.runtime, c.req.param('id'), 'results'));
+batches.get('/:id/errors', (c) => fileResponse(c.env, c.var.runtime, c.req.param('id'), 'errors'));
+batches.openAPIRegistry.registerPath(resultsRoute);
+batches.openAPIRegistry.registerPath(errorsRoute);
+
+/** A finished batch's file, streamed: 404 for an unknown batch, 409 while it runs (or after it failed). */
+async function fileResponse(env: EdgeEnv, runtime: Runtime, rawId: string, which: 'results' | 'errors') {
+  const parsed = BatchIdSchema.safeParse(rawId);
+  if (!parsed.success) throw new ApiError(400, 'validation_failed', `'${rawId}' is not a batch id`);
+  const id = parsed.data;
+  const deps = batchDepsFromEnv(env, runtime);
+  const status = await deps.coordinators.get(deps.coordinators.idFromName(id)).status();
+  if (!status) throw new ApiError(404, 'not_found', `no batch ${id}`);
+  if (status.state !== 'done') {
+    const why = status.failure ? `: ${status.failure}` : '';
+    throw new ApiError(409, 'batch_not_ready', `batch ${id} is ${status.state}${why}`);
+  }
+  const stream = await deps.objects.readStream(which === 'results' ? status.resultsKey : status.errorsKey);
+  if (!stream) throw new ApiError(404, 'not_found', `batch ${id} has no ${which} file`);
+  return new Response(stream, { status: 200, headers: { 'content-type': JSONL } });
+}

@@ -1,0 +1,119 @@
+/** Defined outcomes: empty file, only bad lines, fan-out delivered out of order and twice, re-uploads. */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BatchPredict } from '../../functions/edge/batch/deps';
+import {
+  batchOf,
+  deliver,
+  dropFile,
+  filesOf,
+  joinBytes,
+  lineOf,
+  seedCheapEnsemble,
+  statusOf,
+  testDeps,
+} from './batch-kit';
+
+beforeAll(async () => {
+  await seedCheapEnsemble();
+});
+
+/** A deterministic shuffle, so a failure replays the same delivery order. */
+function shuffled<T>(items: readonly T[], seed = 7): T[] {
+  const out = [...items];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+describe('batch edge cases', () => {
+  it('an empty file: done, zero lines, both files exist and are empty', async () => {
+    const { deps } = testDeps();
+    const event = await dropFile('empty', '');
+    expect((await deliver(deps, [event])).retryMessages).toEqual([]);
+    const id = await batchOf(event);
+    expect(await statusOf(id)).toMatchObject({ state: 'done', counts: { lines: 0, ok: 0, errors: 0 } });
+    expect(await filesOf(id)).toMatchObject({ results: '', errors: '' });
+  });
+
+  it('a file of only bad lines: done, an empty results file, every line in errors', async () => {
+    const { deps } = testDeps();
+    const event = await dropFile('only-bad', joinBytes(['', '{', '[]', '{"input":{"subject":"x"}}']));
+    await deliver(deps, [event]);
+    const id = await batchOf(event);
+    const { results, errorRows } = await filesOf(id);
+    expect(results).toBe('');
+    expect(errorRows.map((e) => e.code)).toEqual(['blank_line', 'invalid_json', 'schema_mismatch', 'invalid_input']);
+    expect((await statusOf(id))?.counts).toEqual({ lines: 4, ok: 0, errors: 4 });
+  });
+
+  it('fan-out: parts delivered shuffled and twice give the files of one in-order pass', async () => {
+    const { deps, sent } = testDeps({}, { partBytes: 16 * 1024 });
+    const lines = Array.from({ length: 2_000 }, (_, k) => (k === 1_499 ? lineOf(k + 1, 'r5') : lineOf(k + 1)));
+    const event = await dropFile('fan-out', joinBytes(lines));
+    const id = await batchOf(event);
+    await deliver(deps, [event]);
+    expect(sent.length).toBeGreaterThan(8);
+    expect(sent.every((p) => p.parts === sent.length && p.end - p.start <= 16 * 1024 + 200)).toBe(true);
+    const order = shuffled([...sent, ...sent.slice(0, 4)]);
+    for (let i = 0; i < order.length; i += 3) await deliver(deps, order.slice(i, i + 3));
+    // a re-delivered notification after the fact changes nothing
+    await deliver(deps, [event]);
+    const status = await statusOf(id);
+    expect(status).toMatchObject({ state: 'done', parts: { done: sent.length, total: sent.length } });
+    expect(status?.counts).toEqual({ lines: 2_000, ok: 1_999, errors: 1 });
+    const { resultRows, errorRows } = await filesOf(id);
+    expect(resultRows.map((r) => r.line)).toEqual(
+      Array.from({ length: 2_000 }, (_, k) => k + 1).filter((l) => l !== 1_500),
+    );
+    expect(errorRows).toMatchObject([{ line: 1_500, id: 'r5', code: 'duplicate_id' }]);
+  });
+
+  it('re-uploading the same bytes is the same batch (not run again); other bytes are a new batch', async () => {
+    let calls = 0;
+    const { deps } = testDeps();
+    const real: BatchPredict = deps.predict;
+    deps.predict = (m, inputs) => {
+      calls++;
+      return real(m, inputs);
+    };
+    const one = await dropFile('again', joinBytes([lineOf(1), lineOf(2)]));
+    await deliver(deps, [one]);
+    const before = await filesOf(await batchOf(one));
+    const same = await dropFile('again', joinBytes([lineOf(1), lineOf(2)]));
+    expect(await batchOf(same)).toBe(await batchOf(one));
+    const callsBefore = calls;
+    await deliver(deps, [same]);
+    expect(calls).toBe(callsBefore);
+    const other = await dropFile('again', joinBytes([lineOf(1), lineOf(2), lineOf(3)]));
+    expect(await batchOf(other)).not.toBe(await batchOf(one));
+    await deliver(deps, [other]);
+    expect((await statusOf(await batchOf(other)))?.counts).toEqual({ lines: 3, ok: 3, errors: 0 });
+    expect(await filesOf(await batchOf(one))).toEqual(before);
+  });
+
+  it('a notification for a version already replaced is acknowledged and starts nothing', async () => {
+    const { deps } = testDeps();
+    const stale = await dropFile('replaced', lineOf(1));
+    await dropFile('replaced', joinBytes([lineOf(1), lineOf(2)]));
+    expect((await deliver(deps, [stale])).explicitAcks.length).toBe(1);
+    expect(await statusOf(await batchOf(stale))).toBeNull();
+  });
+
+  it('a file dropped for an unknown ensemble fails at once with the reason; deletes are ignored', async () => {
+    const { deps } = testDeps();
+    const event = await dropFile('nobody', lineOf(1), 'no-such-ensemble');
+    await deliver(deps, [event]);
+    expect(await statusOf(await batchOf(event))).toMatchObject({
+      state: 'failed',
+      failure: expect.stringContaining("ensemble 'no-such-ensemble' does not exist"),
+    });
+    const deleted = { ...event, action: 'DeleteObject' };
+    await env.BUCKET.delete(event.object.key);
+    expect((await deliver(deps, [deleted, { not: 'a batch message' }])).explicitAcks.length).toBe(2);
+  });
+});

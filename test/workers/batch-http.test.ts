@@ -1,0 +1,114 @@
+/** Producer → consumer through the Worker: POST /v1/batches enqueues, the real queue delivers. */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BatchStatus } from '../../lib/schema';
+import { CHEAP, joinBytes, lineOf, seedCheapEnsemble } from './batch-kit';
+import { ADMIN, call as callAnonymous } from './zoo';
+
+/** Batch routes need the `batch` scope: the bootstrap admin token has every scope. */
+const call = (path: string, init: RequestInit = {}) =>
+  callAnonymous(path, { ...init, headers: { ...ADMIN, ...(init.headers as Record<string, string>) } });
+
+beforeAll(async () => {
+  await seedCheapEnsemble();
+});
+
+const upload = (body: BodyInit, query = `ensemble=${CHEAP}`, type = 'application/x-ndjson') =>
+  call(`/v1/batches?${query}`, { method: 'POST', headers: { 'content-type': type }, body });
+
+async function accepted(res: Response) {
+  expect(res.status).toBe(202);
+  return (await res.json()) as { id: string; key: string; eTag: string; links: Record<string, string> };
+}
+
+async function finished(id: string, timeout = 30_000): Promise<BatchStatus> {
+  return vi.waitUntil(
+    async () => {
+      const s = (await (await call(`/v1/batches/${id}`)).json()) as BatchStatus;
+      return s.state === 'done' || s.state === 'failed' ? s : undefined;
+    },
+    { timeout, interval: 100 },
+  );
+}
+
+/** JSONL bodies as text (workerd warns on .text() of a type it does not know as text). */
+const textOf = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
+
+const problem = async (res: Response, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(((await res.json()) as { code: string }).code).toBe(code);
+};
+
+describe('POST /v1/batches through the queue', () => {
+  it('upload, poll, stream results and errors', async () => {
+    const body = joinBytes([lineOf(1), '{"id":"bad"', lineOf(3)]);
+    const a = await accepted(await upload(body, `ensemble=${CHEAP}&name=http-basic`));
+    expect(a.key).toBe(`batches/incoming/${CHEAP}/http-basic.jsonl`);
+    const status = await finished(a.id);
+    expect(status).toMatchObject({
+      state: 'done',
+      counts: { lines: 3, ok: 2, errors: 1 },
+      parts: { done: 1, total: 1 },
+    });
+    const results = await call(a.links.results ?? '');
+    expect(results.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(
+      (await textOf(results))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['r1', 'r3']);
+    const errors = (await textOf(await call(a.links.errors ?? ''))).trim().split('\n');
+    const [error] = errors.map((l) => JSON.parse(l));
+    expect(error).toMatchObject({ line: 2, code: 'invalid_json', raw: '{"id":"bad"' });
+    expect(error).not.toHaveProperty('id'); // not readable from invalid JSON
+  });
+
+  it('the same bytes under the same name are the same batch; other bytes a new one', async () => {
+    const first = await accepted(await upload(joinBytes([lineOf(1)]), `ensemble=${CHEAP}&name=http-again`));
+    await finished(first.id);
+    const same = await accepted(await upload(joinBytes([lineOf(1)]), `ensemble=${CHEAP}&name=http-again`));
+    expect(same.id).toBe(first.id);
+    const other = await accepted(await upload(joinBytes([lineOf(1), lineOf(2)]), `ensemble=${CHEAP}&name=http-again`));
+    expect(other.id).not.toBe(first.id);
+    expect((await finished(other.id)).counts).toEqual({ lines: 2, ok: 2, errors: 0 });
+    expect((await finished(first.id)).counts).toEqual({ lines: 1, ok: 1, errors: 0 });
+  });
+
+  it('a file over BATCH_PART_BYTES fans out into part messages on the real queue', async () => {
+    const pad = 'x'.repeat(900);
+    const lines = Array.from({ length: 5_000 }, (_, k) => lineOf(k + 1).replace('hello', `hello ${pad}`));
+    const body = joinBytes(lines);
+    expect(body.length).toBeGreaterThan(Number(env.BATCH_PART_BYTES));
+    const a = await accepted(await upload(body));
+    const status = await finished(a.id, 55_000);
+    expect(status).toMatchObject({ state: 'done', counts: { lines: 5_000, ok: 5_000, errors: 0 } });
+    expect(status.parts.total).toBe(2);
+    const ids = (await textOf(await call(a.links.results ?? '')))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).line);
+    expect(ids).toEqual(Array.from({ length: 5_000 }, (_, k) => k + 1));
+  }, 60_000);
+
+  it('answers problems with stable codes', async () => {
+    await problem(await upload('x', 'ensemble=no-such-ensemble'), 404, 'not_found');
+    await problem(await upload('x', `ensemble=${CHEAP}`, 'image/png'), 415, 'unsupported_media_type');
+    await problem(await upload('x', 'name=missing-ensemble'), 400, 'validation_failed');
+    await problem(await call('/v1/batches/not-an-id'), 400, 'validation_failed');
+    await problem(await call(`/v1/batches/${'0'.repeat(32)}`), 404, 'not_found');
+    await problem(await call(`/v1/batches/${'0'.repeat(32)}/results`), 404, 'not_found');
+    const running = 'f'.repeat(32);
+    await env.BATCHES.get(env.BATCHES.idFromName(running)).plan({
+      id: running,
+      key: `batches/incoming/${CHEAP}/running.jsonl`,
+      eTag: 'e',
+      ensemble: CHEAP,
+      version: 1,
+      bytes: 1,
+      parts: 2,
+    });
+    await problem(await call(`/v1/batches/${running}/errors`), 409, 'batch_not_ready');
+  });
+});
