@@ -1,13 +1,16 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { InferenceBackend } from '../../lib/ensemble';
+import { requireScope } from './auth';
 import { type AppEnv, provideRuntime } from './context';
 import { allowedMethodsOf } from './methods';
 import { ApiError, onError, problemResponse } from './problem';
 import { batches } from './routes/batches';
 import { ensembles } from './routes/ensembles';
 import { jobs } from './routes/jobs';
+import { keys, publicEnsembles } from './routes/keys';
 import { models } from './routes/models';
+import { usage } from './routes/usage';
 
 const healthRoute = createRoute({
   method: 'get',
@@ -57,7 +60,12 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
   app.route('/v1/ensembles', ensembles);
   app.route('/v1/models', models);
   app.route('/v1/jobs', jobs);
+  app.use('/v1/batches', requireScope('batch'));
+  app.use('/v1/batches/*', requireScope('batch'));
   app.route('/v1/batches', batches);
+  app.route('/v1/keys', keys);
+  app.route('/v1/public-ensembles', publicEnsembles);
+  app.route('/v1/usage', usage);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

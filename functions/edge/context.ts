@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { type InferenceBackend, SessionCache } from '../../lib/ensemble';
 import type { BlobStore } from '../../lib/store';
+import type { Principal } from './auth';
 import { type EdgeEnv, numberVar, storeFromEnv } from './env';
 import { ManifestResolver } from './manifests';
 
@@ -12,8 +13,8 @@ export interface Runtime {
   manifests: ManifestResolver;
 }
 
-/** What every route of the edge sees: the Worker's bindings and `c.var.runtime`. */
-export type AppEnv = { Bindings: EdgeEnv; Variables: { runtime: Runtime } };
+/** What every route of the edge sees: the Worker's bindings, `c.var.runtime`, and who calls (auth.ts). */
+export type AppEnv = { Bindings: EdgeEnv; Variables: { runtime: Runtime; principal?: Principal } };
 
 const runtimes = new WeakMap<InferenceBackend, Runtime>();
 

@@ -6,6 +6,7 @@ import { createWebBackend } from '../../lib/backends/onnx-web';
 import { createEdgeApp } from './app';
 import { batchQueueHandler } from './batch';
 import type { EdgeEnv } from './env';
+import { exportClosedHour } from './metering/service';
 
 const backend = createWebBackend({ wasmModule: ortWasm });
 const app = createEdgeApp(backend);
@@ -13,6 +14,10 @@ const app = createEdgeApp(backend);
 export default {
   fetch: app.fetch,
   queue: batchQueueHandler(backend),
+  // the cron ([triggers] in wrangler.toml): the hour that just closed, as billing meter events under usage/
+  scheduled: (controller, env, ctx) => ctx.waitUntil(exportClosedHour(env, controller.scheduledTime)),
 } satisfies ExportedHandler<EdgeEnv>;
 export { BatchCoordinator } from './batch';
+export { KeyDirectory } from './metering/directory';
+export { KeyMeter } from './metering/key-meter';
 export { EnsembleRegistry } from './registry';

@@ -5,7 +5,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { SIGNATURE_HEADER, secretsEqual, verifyRequest } from '../../lib/jobs';
+import { requireScope } from './auth';
 import type { AppEnv } from './context';
 import type { EdgeEnv } from './env';
 import { ApiError } from './problem';
@@ -14,26 +14,11 @@ import { ApiError } from './problem';
 export const ADMIN_JSON_BYTES = 1 << 20;
 
 /**
- * Admin routes: the admin bearer token, or a request signed by the container with JOB_SECRET
- * (how jobs publish). Routes list it after `limitBody`: cap, then verify (a signature covers the
- * body, so it is read here, once, within the cap), then parse.
+ * Admin routes: an API key with the `admin` scope, the bootstrap admin token, or a request signed
+ * by the container with JOB_SECRET (how jobs publish). Kept as a name for requireScope('admin'):
+ * list it after `limitBody` (cap, then verify a signature over the body, then parse).
  */
-export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const signature = c.req.header(SIGNATURE_HEADER);
-  if (signature && c.env.JOB_SECRET) {
-    const check = await verifyRequest(c.env.JOB_SECRET, signature, c.req.method, c.req.path, await c.req.text());
-    if (!check.ok) throw new ApiError(401, 'unauthorized', `request signature ${check.reason}`);
-    return next();
-  }
-  const header = c.req.header('authorization');
-  if (!header) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer token');
-  const token = c.env.ADMIN_TOKEN;
-  const given = /^bearer\s+(.+)$/i.exec(header)?.[1] ?? '';
-  if (!token || !(await secretsEqual(given, token))) {
-    throw new ApiError(403, 'forbidden', 'token does not grant admin access');
-  }
-  await next();
-};
+export const requireAdmin: MiddlewareHandler<AppEnv> = requireScope('admin', { signed: true });
 
 /** 413 past `maxBytes` (a number, or read from the bindings: limits are vars). */
 export function limitBody(maxBytes: number | ((env: EdgeEnv) => number)): MiddlewareHandler<AppEnv> {

@@ -61,3 +61,11 @@ export function rateLimitHeaders(policy: BucketPolicy, result: Take, name = 'def
     ...(result.allowed ? {} : { 'Retry-After': String(result.retryAfterSeconds) }),
   };
 }
+
+/** `"600/60"` (requests per seconds) → a policy; `fallback` for anything else. */
+export function parsePolicy(text: string | undefined, fallback: BucketPolicy): BucketPolicy {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text ?? '');
+  const requests = Number(m?.[1]);
+  const windowSeconds = Number(m?.[2]);
+  return requests >= 1 && windowSeconds >= 1 ? { requests, windowSeconds } : fallback;
+}

@@ -1,5 +1,13 @@
 /** API keys, scopes, quotas, usage units and billing records: pure logic, no runtime globals. */
-export { type BucketPolicy, type BucketState, rateLimitHeaders, refill, type Take, take } from './bucket';
+export {
+  type BucketPolicy,
+  type BucketState,
+  parsePolicy,
+  rateLimitHeaders,
+  refill,
+  type Take,
+  take,
+} from './bucket';
 export {
   base58,
   DISPLAY_CHARS,

@@ -14,6 +14,8 @@ export interface ChargeRequest {
   units: number;
   /** idempotency reference: a second charge with the same reference is not counted again */
   ref?: string;
+  /** rows of a batch part (its requests in usage reports); a prediction counts one request */
+  rows?: number;
   /** charge even past the budget (work already done, e.g. a counted batch part) */
   overdraft?: boolean;
 }
@@ -34,7 +36,15 @@ export interface Meter {
  * pair (batchId, part) is the idempotency key, so a part delivered twice is charged once.
  */
 export interface UsageSink {
-  partCounted(keyId: string, batchId: string, part: number, rows: number, units: number): Promise<ChargeResult>;
+  partCounted(
+    keyId: string,
+    batchId: string,
+    part: number,
+    rows: number,
+    units: number,
+    /** the ensemble the batch ran, for per-ensemble usage */
+    ensemble?: string,
+  ): Promise<ChargeResult>;
   /** a job's compute seconds, charged once per job id */
   jobFinished(keyId: string, jobId: string, ensemble: string, computeSeconds: number): Promise<ChargeResult>;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { call, postJson, reference, seedZoo } from './zoo';
+import { ADMIN, call, postJson, reference, seedZoo } from './zoo';
 
 const errors = vi.spyOn(console, 'error');
 
@@ -79,12 +79,16 @@ describe('bad input over HTTP answers problem+json with a stable code', () => {
   });
 
   it('an unknown ensemble', async () => {
-    await expectProblem(await postJson('/v1/ensembles/nope/predict', { inputs: [{ message: 'x' }] }), 404, 'not_found');
+    await expectProblem(
+      await postJson('/v1/ensembles/nope/predict', { inputs: [{ message: 'x' }] }, ADMIN),
+      404,
+      'not_found',
+    );
   });
 
   it('an invalid ensemble name', async () => {
     await expectProblem(
-      await postJson('/v1/ensembles/NOPE!/predict', { inputs: [{ message: 'x' }] }),
+      await postJson('/v1/ensembles/NOPE!/predict', { inputs: [{ message: 'x' }] }, ADMIN),
       400,
       'validation_failed',
     );

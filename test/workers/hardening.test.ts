@@ -112,7 +112,7 @@ describe('publish refuses manifests that could never answer', () => {
       'validation_failed',
     );
     // nothing above was published: the current version is still 1
-    const res = await call('/v1/ensembles/tensors');
+    const res = await call('/v1/ensembles/tensors', { headers: ADMIN });
     expect(((await res.json()) as { version: number }).version).toBe(1);
   });
 });

@@ -40,21 +40,21 @@ describe('job status and report', () => {
 
   it('serves the status the container wrote, 404 for an unknown job, 400 for an invalid id', async () => {
     await env.BUCKET.put(jobKeys(id).status, JSON.stringify(status(id)));
-    const res = await call(`/v1/jobs/${id}`);
+    const res = await call(`/v1/jobs/${id}`, { headers: ADMIN });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(status(id));
-    const unknown = await call('/v1/jobs/no-such-job');
+    const unknown = await call('/v1/jobs/no-such-job', { headers: ADMIN });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('not_found');
-    const invalid = await call('/v1/jobs/NOT_AN_ID');
+    const invalid = await call('/v1/jobs/NOT_AN_ID', { headers: ADMIN });
     expect(invalid.status).toBe(400);
     expect(((await invalid.json()) as { code: string }).code).toBe('validation_failed');
   });
 
   it('serves the report page once it exists', async () => {
-    expect((await call(`/v1/jobs/${id}/report`)).status).toBe(404);
+    expect((await call(`/v1/jobs/${id}/report`, { headers: ADMIN })).status).toBe(404);
     await env.BUCKET.put(jobKeys(id).reportHtml, '<!doctype html><title>report</title>');
-    const res = await call(`/v1/jobs/${id}/report`);
+    const res = await call(`/v1/jobs/${id}/report`, { headers: ADMIN });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await res.text()).toContain('<title>report</title>');

@@ -45,8 +45,35 @@ export function putJson(path: string, body: unknown, headers: Record<string, str
   });
 }
 
+/**
+ * Ensembles the suites call without a key: marked public, so those calls go through the anonymous
+ * path (per-client rate limit); test/workers/keys*.test.ts and metering*.test.ts call with keys.
+ */
+export const PUBLIC_TEST_ENSEMBLES = [
+  'spam',
+  'spam-degraded',
+  'spam-quorum',
+  'spam-cascade',
+  'spam-reg',
+  'breast-cancer',
+  'tensors',
+];
+
+export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+
+/** Creates an API key with the bootstrap admin token; answers the key (shown once) and its id. */
+export async function createKey(request: Record<string, unknown>): Promise<{ key: string; id: string }> {
+  const res = await postJson('/v1/keys', request, ADMIN);
+  if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { key: string; id: string };
+}
+
 /** Puts the zoo's models into the bucket and publishes `manifest` (the spam ensemble by default). */
 export async function seedZoo(manifest: EnsembleManifest = spamManifest): Promise<void> {
+  for (const name of PUBLIC_TEST_ENSEMBLES) {
+    const res = await call(`/v1/public-ensembles/${name}`, { method: 'PUT', headers: ADMIN });
+    if (res.status !== 200) throw new Error(`marking ${name} public failed: ${res.status} ${await res.text()}`);
+  }
   for (const member of spamManifest.members) {
     const bytes = modelBytes[member.id];
     if (!bytes) throw new Error(`no fixture for ${member.id}`);

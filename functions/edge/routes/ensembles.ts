@@ -1,15 +1,18 @@
 /** /v1/ensembles: list, read, publish and roll back manifest versions, and predict. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { checkManifestGraphs, predictEnsemble } from '../../../lib/ensemble';
+import { maxUnits } from '../../../lib/metering';
 import {
   EnsembleManifestSchema,
   EnsembleNameSchema,
   PredictRequestSchema,
   PredictResponseSchema,
 } from '../../../lib/schema';
+import { requireScope } from '../auth';
 import type { AppEnv } from '../context';
 import { numberVar } from '../env';
-import { ADMIN_JSON_BYTES, limitBody, requireAdmin, requireJson } from '../middleware';
+import { metered } from '../metering/charge';
+import { ADMIN_JSON_BYTES, limitBody, requireJson } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
 
 const NameParam = z.object({ name: EnsembleNameSchema });
@@ -27,8 +30,10 @@ const listRoute = createRoute({
   method: 'get',
   path: '/',
   summary: 'Ensembles and their current versions',
+  middleware: [requireScope('predict', { signed: true })],
   responses: {
     200: { description: 'ensembles', content: { 'application/json': { schema: EnsembleListSchema } } },
+    ...problemResponses(401, 403, 429),
   },
 });
 
@@ -36,10 +41,11 @@ const getRoute = createRoute({
   method: 'get',
   path: '/{name}',
   summary: 'The current (or a given) manifest version; x-chorus-latest-version names the latest',
+  middleware: [requireScope('predict', { signed: true, ensembleParam: 'name' })],
   request: { params: NameParam, query: z.object({ version: z.coerce.number().int().positive().optional() }) },
   responses: {
     200: { description: 'manifest', content: { 'application/json': { schema: EnsembleManifestSchema } } },
-    ...problemResponses(400, 404),
+    ...problemResponses(400, 401, 403, 404, 429),
   },
 });
 
@@ -47,14 +53,14 @@ const publishRoute = createRoute({
   method: 'put',
   path: '/{name}',
   summary: 'Publish a new manifest version (version must be latest + 1)',
-  middleware: [limitBody(ADMIN_JSON_BYTES), requireAdmin, requireJson],
+  middleware: [limitBody(ADMIN_JSON_BYTES), requireScope('admin', { signed: true }), requireJson],
   request: {
     params: NameParam,
     body: { content: { 'application/json': { schema: EnsembleManifestSchema } }, required: true },
   },
   responses: {
     201: { description: 'published', content: { 'application/json': { schema: PointerMoveSchema } } },
-    ...problemResponses(400, 401, 403, 409, 413, 415),
+    ...problemResponses(400, 401, 403, 409, 413, 415, 429),
   },
 });
 
@@ -62,14 +68,14 @@ const rollbackRoute = createRoute({
   method: 'post',
   path: '/{name}/rollback',
   summary: 'Point the ensemble at an earlier version',
-  middleware: [limitBody(ADMIN_JSON_BYTES), requireAdmin, requireJson],
+  middleware: [limitBody(ADMIN_JSON_BYTES), requireScope('admin', { signed: true }), requireJson],
   request: {
     params: NameParam,
     body: { content: { 'application/json': { schema: RollbackRequestSchema } }, required: true },
   },
   responses: {
     200: { description: 'rolled back', content: { 'application/json': { schema: PointerMoveSchema } } },
-    ...problemResponses(400, 401, 403, 404, 413, 415),
+    ...problemResponses(400, 401, 403, 404, 413, 415, 429),
   },
 });
 
@@ -77,14 +83,18 @@ const predictRoute = createRoute({
   method: 'post',
   path: '/{name}/predict',
   summary: 'Fused prediction for a batch of inputs',
-  middleware: [limitBody((env) => numberVar(env.MAX_PREDICT_BYTES, 1 << 20)), requireJson],
+  middleware: [
+    limitBody((env) => numberVar(env.MAX_PREDICT_BYTES, 1 << 20)),
+    requireScope('predict', { ensembleParam: 'name', publicAccess: true }),
+    requireJson,
+  ],
   request: {
     params: NameParam,
     body: { content: { 'application/json': { schema: PredictRequestSchema } }, required: true },
   },
   responses: {
     200: { description: 'fused answers', content: { 'application/json': { schema: PredictResponseSchema } } },
-    ...problemResponses(400, 404, 413, 415, 503),
+    ...problemResponses(400, 401, 402, 403, 404, 413, 415, 429, 503),
   },
 });
 
@@ -139,9 +149,13 @@ export const ensembles = new OpenAPIHono<AppEnv>()
     const { name } = c.req.valid('param');
     const body = c.req.valid('json');
     const { manifests, sessions } = c.var.runtime;
-    const answer = await predictEnsemble(await manifests.manifest(name), body.inputs, sessions, {
-      ...(body.strategy ? { strategy: body.strategy } : {}),
-      returnMembers: body.return_members,
-    });
+    const manifest = await manifests.manifest(name);
+    // charged the most it can cost before it runs; what a cascade or abstention skipped is refunded
+    const answer = await metered(c, name, maxUnits(manifest.members, body.inputs.length), () =>
+      predictEnsemble(manifest, body.inputs, sessions, {
+        ...(body.strategy ? { strategy: body.strategy } : {}),
+        returnMembers: body.return_members,
+      }),
+    );
     return c.json(answer, 200);
   });

@@ -2,9 +2,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { JobIdSchema, JobSpecSchema, JobStatusSchema } from '../../../lib/schema';
 import { getJson, getText, jobKeys } from '../../../lib/store';
+import { requireScope } from '../auth';
 import { ContainerClient } from '../container-client';
 import type { AppEnv } from '../context';
-import { ADMIN_JSON_BYTES, limitBody, requireAdmin, requireJson } from '../middleware';
+import { ADMIN_JSON_BYTES, limitBody, requireJson } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
 
 const JobIdParam = z.object({ id: JobIdSchema });
@@ -20,11 +21,11 @@ const submitRoute = createRoute({
   method: 'post',
   path: '/',
   summary: 'Validate, sign and hand a job to the container function',
-  middleware: [limitBody(ADMIN_JSON_BYTES), requireAdmin, requireJson],
+  middleware: [limitBody(ADMIN_JSON_BYTES), requireScope('jobs'), requireJson],
   request: { body: { content: { 'application/json': { schema: JobSpecSchema } }, required: true } },
   responses: {
     202: { description: 'accepted', content: { 'application/json': { schema: JobAcceptedSchema } } },
-    ...problemResponses(400, 401, 403, 413, 415, 503),
+    ...problemResponses(400, 401, 403, 413, 415, 429, 503),
   },
 });
 
@@ -32,10 +33,11 @@ const statusRoute = createRoute({
   method: 'get',
   path: '/{id}',
   summary: "A job's phase, progress and gate",
+  middleware: [requireScope('jobs')],
   request: { params: JobIdParam },
   responses: {
     200: { description: 'status', content: { 'application/json': { schema: JobStatusSchema } } },
-    ...problemResponses(400, 404),
+    ...problemResponses(400, 401, 403, 404, 429),
   },
 });
 
@@ -43,10 +45,11 @@ const reportRoute = createRoute({
   method: 'get',
   path: '/{id}/report',
   summary: "A finished job's report as an HTML page",
+  middleware: [requireScope('jobs')],
   request: { params: JobIdParam },
   responses: {
     200: { description: 'report page', content: { 'text/html': { schema: z.string() } } },
-    ...problemResponses(400, 404),
+    ...problemResponses(400, 401, 403, 404, 429),
   },
 });
 

@@ -3,9 +3,10 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { InferenceBackend } from '../../../lib/ensemble';
 import { ModelKeySchema, Sha256Schema } from '../../../lib/schema';
 import { modelKey, sha256Hex } from '../../../lib/store';
+import { requireScope } from '../auth';
 import type { AppEnv } from '../context';
 import { numberVar } from '../env';
-import { limitBody, requireAdmin, requireMediaType } from '../middleware';
+import { limitBody, requireMediaType } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
 
 const ModelUploadSchema = z.object({
@@ -22,7 +23,7 @@ const uploadRoute = createRoute({
   summary: 'Upload an ONNX model; stored content-addressed at models/{sha256}.onnx',
   middleware: [
     limitBody((env) => numberVar(env.MAX_MODEL_BYTES, 32 << 20)),
-    requireAdmin,
+    requireScope('admin'),
     requireMediaType(/^application\/(?:octet-stream|onnx)\b/i, 'upload the model as application/octet-stream'),
   ],
   request: {
@@ -30,7 +31,7 @@ const uploadRoute = createRoute({
   },
   responses: {
     201: { description: 'stored', content: { 'application/json': { schema: ModelUploadSchema } } },
-    ...problemResponses(400, 401, 403, 413, 415),
+    ...problemResponses(400, 401, 403, 413, 415, 429),
   },
 });
 
