@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { EnsembleManifestSchema } from '../lib/schema';
 import { S3BlobStore } from '../lib/store';
+import { createApiKey } from './keys';
 
 const require = createRequire(import.meta.url);
 const S3rver = require('s3rver') as new (
@@ -40,6 +41,9 @@ export interface Stack {
   s3Endpoint: string;
   bucket: string;
   adminToken: string;
+  /** API keys made at start (shown once): one with every scope, one that may only predict with spam */
+  adminKey: string;
+  demoKey: string;
   store: S3BlobStore;
   stop(): Promise<void>;
 }
@@ -73,7 +77,7 @@ export async function seedZoo(store: S3BlobStore, root: string, edgeUrl: string,
     const bytes = await readFile(join(root, 'models/spam', `${member.id}.${member.variant ?? 'int8'}.onnx`));
     await store.put(member.model.key, bytes);
   }
-  const current = await fetch(`${edgeUrl}/v1/ensembles/spam`);
+  const current = await fetch(`${edgeUrl}/v1/ensembles/spam`, { headers: { authorization: `Bearer ${adminToken}` } });
   if (current.ok) return;
   const res = await fetch(`${edgeUrl}/v1/ensembles/spam`, {
     method: 'PUT',
@@ -200,11 +204,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     await s3.close();
   };
+  let adminKey = '';
+  let demoKey = '';
   try {
     await waitFor(`${edgeUrl}/healthz`, 90_000, edge);
     log(`edge Worker (wrangler dev) on ${edgeUrl}`);
     await seedZoo(store, options.root, edgeUrl, adminToken);
     log('bucket seeded with the example zoo; spam ensemble published');
+    adminKey = await createApiKey(edgeUrl, adminToken, { name: 'local admin (npm start)', scopes: ['admin'] });
+    demoKey = await createApiKey(edgeUrl, adminToken, {
+      name: 'demo (npm start)',
+      scopes: ['predict'],
+      ensembles: ['spam'],
+    });
     await startContainer();
     log(`container function on ${containerUrl}`);
   } catch (e) {
@@ -213,5 +225,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       `${e instanceof Error ? e.message : String(e)}\n--- wrangler output ---\n${lines.join('\n')}\n--- container output ---\n${containerLines.join('\n')}`,
     );
   }
-  return { edgeUrl, containerUrl, killContainer, startContainer, s3Endpoint, bucket: BUCKET, adminToken, store, stop };
+  const urls = { edgeUrl, containerUrl, s3Endpoint, bucket: BUCKET };
+  return { ...urls, killContainer, startContainer, adminToken, adminKey, demoKey, store, stop };
 }

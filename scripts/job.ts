@@ -33,7 +33,8 @@ const { id } = (await res.json()) as { id: string };
 console.log(`job ${id} (${parsed.data.kind} on ${parsed.data.ensemble})`);
 let last = '';
 for (;;) {
-  const status = JobStatusSchema.parse(await (await fetch(`${base}/v1/jobs/${id}`)).json());
+  const polled = await fetch(`${base}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  const status = JobStatusSchema.parse(await polled.json());
   const line = `${status.phase.padEnd(10)} ${(100 * status.progress).toFixed(0).padStart(3)} %  ${status.step}`;
   if (line !== last) console.log(line);
   last = line;

@@ -31,12 +31,18 @@ Chorus is up.
   edge API     ${stack.edgeUrl}   (OpenAPI: ${stack.edgeUrl}/openapi.json, docs: ${stack.edgeUrl}/docs)
   local S3     ${stack.s3Endpoint}  bucket '${stack.bucket}' (access key / secret: S3RVER / S3RVER)
   container    ${stack.containerUrl}  (jobs, HMAC-signed by the edge)
-  admin token  ${stack.adminToken}
+  admin token  ${stack.adminToken}   (bootstrap: creates keys; a secret in production)
+  admin key: ${stack.adminKey}
+  demo key: ${stack.demoKey}   (predict on spam only)
 
 Try it:
   curl -s ${stack.edgeUrl}/v1/ensembles/spam/predict \\
+    -H 'authorization: Bearer ${stack.demoKey}' \\
     -H 'content-type: application/json' \\
     -d '{"inputs":[{"message":"${sample}"}],"return_members":true}'
+
+Usage of the demo key (units and requests by day):
+  curl -s ${stack.edgeUrl}/v1/usage -H 'authorization: Bearer ${stack.demoKey}'
 
 Run a job (fits soft-vote weights on validation and publishes them if they do not hurt log-loss):
   npm run job -- '{"kind":"fit-weights","ensemble":"spam","validation":"datasets/spam/validation.jsonl","method":"ensemble-selection"}'

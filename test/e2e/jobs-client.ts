@@ -26,6 +26,8 @@ async function expectStatus(res: Response, status: number, what: string): Promis
 }
 
 export function jobsClient(stack: Pick<Stack, 'edgeUrl' | 'containerUrl' | 'adminToken' | 'store'>) {
+  // the bootstrap admin token holds every scope (reads of ensembles and jobs need a credential)
+  const auth = { authorization: `Bearer ${stack.adminToken}` };
   const admin = (method: string, path: string, body?: unknown): Promise<Response> =>
     fetch(`${stack.edgeUrl}${path}`, {
       method,
@@ -33,7 +35,7 @@ export function jobsClient(stack: Pick<Stack, 'edgeUrl' | 'containerUrl' | 'admi
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   const status = async (id: string): Promise<JobStatus> =>
-    (await (await fetch(`${stack.edgeUrl}/v1/jobs/${id}`)).json()) as JobStatus;
+    (await (await fetch(`${stack.edgeUrl}/v1/jobs/${id}`, { headers: auth })).json()) as JobStatus;
   return {
     admin,
     status,
@@ -54,10 +56,14 @@ export function jobsClient(stack: Pick<Stack, 'edgeUrl' | 'containerUrl' | 'admi
       );
     },
     async manifest(name: string): Promise<EnsembleManifest> {
-      return EnsembleManifestSchema.parse(await (await fetch(`${stack.edgeUrl}/v1/ensembles/${name}`)).json());
+      return EnsembleManifestSchema.parse(
+        await (await fetch(`${stack.edgeUrl}/v1/ensembles/${name}`, { headers: auth })).json(),
+      );
     },
     async version(name: string): Promise<number> {
-      return ((await (await fetch(`${stack.edgeUrl}/v1/ensembles/${name}`)).json()) as { version: number }).version;
+      return (
+        (await (await fetch(`${stack.edgeUrl}/v1/ensembles/${name}`, { headers: auth })).json()) as { version: number }
+      ).version;
     },
     async uploadModel(bytes: Uint8Array): Promise<ModelRef> {
       const res = await fetch(`${stack.edgeUrl}/v1/models`, {

@@ -36,7 +36,7 @@ describe('the local stack: s3rver + the Worker under wrangler dev, over real HTT
   it('predicts through the S3-backed Worker with the reference answers', async () => {
     const res = await fetch(`${stack.edgeUrl}/v1/ensembles/spam/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.demoKey}` },
       body: JSON.stringify({ inputs: reference.map((r) => ({ message: r.message })) }),
     });
     expect(res.status).toBe(200);
@@ -64,9 +64,32 @@ describe('the local stack: s3rver + the Worker under wrangler dev, over real HTT
     expect(put.status).toBe(201);
     const res = await fetch(`${stack.edgeUrl}/v1/ensembles/spam/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.demoKey}` },
       body: JSON.stringify({ inputs: [{ message: reference[0]?.message }] }),
     });
     expect(((await res.json()) as { version: number }).version).toBe(2);
+  });
+
+  it('npm start’s keys: the demo key predicts with spam only and sees its usage; the admin key administers', async () => {
+    expect(stack.demoKey).toMatch(/^chorus_[1-9A-HJ-NP-Za-km-z]{44}$/);
+    expect(stack.adminKey).toMatch(/^chorus_[1-9A-HJ-NP-Za-km-z]{44}$/);
+    const predict = (headers: Record<string, string>) =>
+      fetch(`${stack.edgeUrl}/v1/ensembles/spam/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ inputs: [{ message: reference[0]?.message }] }),
+      });
+    expect((await predict({})).status).toBe(401);
+    const ok = await predict({ authorization: `Bearer ${stack.demoKey}` });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('ratelimit-policy')).toMatch(/^"default";q=\d+;w=\d+$/);
+    const keys = await fetch(`${stack.edgeUrl}/v1/keys`, { headers: { authorization: `Bearer ${stack.demoKey}` } });
+    expect(keys.status).toBe(403);
+    const listed = await fetch(`${stack.edgeUrl}/v1/keys`, { headers: { authorization: `Bearer ${stack.adminKey}` } });
+    expect(listed.status).toBe(200);
+    expect(await listed.text()).not.toContain(stack.demoKey);
+    const usage = await fetch(`${stack.edgeUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.demoKey}` } });
+    const body = (await usage.json()) as { totals: { requests: number } };
+    expect(body.totals.requests).toBeGreaterThanOrEqual(3);
   });
 });
