@@ -93,10 +93,19 @@ export function jobsClient(stack: Pick<Stack, 'edgeUrl' | 'containerUrl' | 'admi
       if (!bytes) throw new Error(`job ${id} has no report`);
       return JobReportSchema.parse(JSON.parse(new TextDecoder().decode(bytes)));
     },
+    /** Which version answers a one-line e-mail, and which members ran. */
+    async predictVersion(name: string): Promise<{ version: number; ran: string[] }> {
+      const res = await fetch(`${stack.edgeUrl}/v1/ensembles/${name}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ inputs: [{ message: 'Subject: hello\r\n\r\nlunch tomorrow?' }] }),
+      });
+      return (await (await expectStatus(res, 200, `predict ${name}`)).json()) as { version: number; ran: string[] };
+    },
     async predict(name: string, inputs: unknown[]): Promise<Response> {
       return fetch(`${stack.edgeUrl}/v1/ensembles/${name}/predict`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ inputs }),
       });
     },

@@ -6,6 +6,7 @@ import type { Stack } from '../../infra/local-stack';
 import { EnsembleManifestSchema } from '../../lib/schema';
 import { jobKeys, scoreCacheKey, sha256Hex } from '../../lib/store';
 import { inspectReport } from '../browser/report-page';
+import { publishTorchEnsemble, unlabeledCopy } from './fixtures';
 import { jobsClient } from './jobs-client';
 import { startTestStack } from './ports';
 
@@ -14,12 +15,6 @@ let client: ReturnType<typeof jobsClient>;
 let data: Record<string, string>;
 let reportUrl = '';
 const zoo = EnsembleManifestSchema.parse(JSON.parse(await readFile('models/spam/manifest.json', 'utf8')));
-
-async function predictVersion(name: string): Promise<{ version: number; ran: string[] }> {
-  const res = await client.predict(name, [{ message: 'Subject: hello\r\n\r\nlunch tomorrow?' }]);
-  expect(res.status).toBe(200);
-  return (await res.json()) as { version: number; ran: string[] };
-}
 
 beforeAll(async () => {
   stack = await startTestStack('jobs');
@@ -86,15 +81,19 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(s.phase, s.error).toBe('succeeded');
     expect(s.executionProvider).toBe('cpu');
     expect(s.publishedVersion).toBe(2);
-    expect((await predictVersion('spam-fw')).version).toBe(2);
+    expect((await client.predictVersion('spam-fw')).version).toBe(2);
     const manifest = await client.manifest('spam-fw');
     expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
     expect(manifest.provenance.jobId).toBe(id);
-    const report = await fetch(`${stack.edgeUrl}/v1/jobs/${id}/report`);
+    const report = await fetch(`${stack.edgeUrl}/v1/jobs/${id}/report`, {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
     expect(report.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await report.text()).toContain('data-chart="pareto"');
+    const html = await report.text();
+    expect(html).toContain('data-chart="pareto"');
     await client.report(id);
-    reportUrl = `${stack.edgeUrl}/v1/jobs/${id}/report`;
+    // the page as the edge served it (reading it needs a credential the browser does not carry)
+    reportUrl = `data:text/html;base64,${Buffer.from(html).toString('base64')}`;
     // member outputs are cached per (model sha256, dataset hash) for the next job
     const validation = await stack.store.get(data.validation as string);
     const hash = await sha256Hex(validation ?? new Uint8Array());
@@ -149,26 +148,18 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     const compressed = manifest.members.find((m) => m.id === 'headers-logreg');
     expect(compressed?.variant).toBe('int8');
     expect(compressed?.model.bytes).toBeLessThan(0.3 * model.bytes);
-    expect((await predictVersion('spam-compress')).version).toBe(2);
+    expect((await client.predictVersion('spam-compress')).version).toBe(2);
   });
 
   it('distill trains a student from the ensemble (with unlabeled transfer data) and publishes it alone', async () => {
     await client.publish({ ...zoo, name: 'spam-distill' });
     // unlabeled transfer rows: the test subset without its labels
-    const unlabeled = new TextDecoder()
-      .decode((await stack.store.get(data.test as string)) ?? new Uint8Array())
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => {
-        const { input } = JSON.parse(l) as { input: unknown };
-        return JSON.stringify({ input });
-      });
-    await stack.store.put('datasets/spam-small/transfer.jsonl', `${unlabeled.join('\n')}\n`);
+    const transfer = await unlabeledCopy(stack.store, data.test as string, 'datasets/spam-small/transfer.jsonl');
     const id = await client.submit({
       kind: 'distill',
       ensemble: 'spam-distill',
       train: data.train as string,
-      transfer: 'datasets/spam-small/transfer.jsonl',
+      transfer,
       validation: data.validation as string,
       initFrom: 'body-chars-fasttext',
       epochs: 2,
@@ -176,7 +167,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     });
     const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
-    const answer = await predictVersion('spam-distill');
+    const answer = await client.predictVersion('spam-distill');
     expect(answer.version).toBe(2);
     expect(answer.ran).toEqual(['student']);
     expect((await client.report(id)).notes.join(' ')).toMatch(/160 unlabeled transfer/);
@@ -203,39 +194,12 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       'urls-logreg-boost2',
     ]);
     expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
-    const answer = await predictVersion('spam-grow');
+    const answer = await client.predictVersion('spam-grow');
     expect(answer.ran).toHaveLength(6);
   });
 
   it('distill makes an MLP student for a tensor-input ensemble (a PyTorch model as teacher)', async () => {
-    const model = await client.uploadModel(await readFile('test/fixtures/byo/breast-cancer-mlp.onnx'));
-    for (const split of ['train', 'validation']) {
-      await stack.store.put(
-        `datasets/bc/${split}.jsonl`,
-        await readFile(`test/fixtures/byo/breast-cancer-${split}.jsonl`),
-      );
-    }
-    await client.publish(
-      EnsembleManifestSchema.parse({
-        name: 'bc',
-        version: 1,
-        task: 'classification',
-        labels: ['malignant', 'benign'],
-        input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [30] } } },
-        members: [
-          {
-            id: 'torch-mlp',
-            model,
-            featurizer: { kind: 'tensor', field: 'x' },
-            inputName: 'x',
-            outputName: 'logits',
-            output: 'logits',
-          },
-        ],
-        fusion: { strategy: 'soft' },
-        provenance: { createdAt: '2026-11-22T00:00:00.000Z' },
-      }),
-    );
+    await publishTorchEnsemble(stack, client);
     const id = await client.submit({
       kind: 'distill',
       ensemble: 'bc',
