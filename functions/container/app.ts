@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { httpOfError, isChorusError } from '../../lib/errors';
 import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
 import { JobEnvelopeSchema, JobIdSchema, PROBLEM_CONTENT_TYPE, type ProblemCode, problemBody } from '../../lib/schema';
@@ -20,12 +21,23 @@ function onError(err: Error, c: Context): Response {
   return problem(c, 500, 'internal', 'internal error');
 }
 
-/** The container's HTTP surface: signed job submission, job status, health. */
-export function createContainerApp(runner: JobRunner, options: { secret: string; executionProvider: string }) {
+/** A job envelope is a small JSON spec; nothing larger is read, signed or not. */
+export const MAX_JOB_BODY_BYTES = 64 << 10;
+
+/**
+ * The container's HTTP surface: signed job submission, job status, health. Bodies are capped,
+ * then the signature verified, then parsed. A replayed signed submission is harmless: the job id
+ * is the idempotency key, so it answers the existing job's status and runs nothing twice.
+ */
+export function createContainerApp(runner: JobRunner, options: { secret: string; executionProvider: () => string }) {
   const app = new Hono();
   app.onError(onError);
-  app.get('/healthz', (c) => c.json({ ok: true, executionProvider: options.executionProvider }));
-  app.post('/jobs', async (c) => {
+  app.get('/healthz', (c) => c.json({ ok: true, executionProvider: options.executionProvider() }));
+  const capBody = bodyLimit({
+    maxSize: MAX_JOB_BODY_BYTES,
+    onError: (c) => problem(c, 413, 'payload_too_large', `a job envelope is at most ${MAX_JOB_BODY_BYTES} bytes`),
+  });
+  app.post('/jobs', capBody, async (c) => {
     const body = await c.req.text();
     const check = await verifyRequest(options.secret, c.req.header(SIGNATURE_HEADER), 'POST', '/jobs', body);
     if (!check.ok) return problem(c, 401, 'unauthorized', `request signature ${check.reason}`);

@@ -43,7 +43,7 @@ const store = new S3BlobStore({
   secretAccessKey: settings.S3_SECRET_ACCESS_KEY,
 });
 const backend = createNodeBackend({ cuda: settings.CHORUS_CUDA === '1' });
-const executionProvider = nodeExecutionProvider(backend);
+const executionProvider = () => nodeExecutionProvider(backend);
 const evaluator = new Evaluator(new SessionCache(backend, store, settings.CHORUS_SESSION_BYTES), { cache: store });
 const runner = new JobRunner(store, evaluator, new EdgeClient(settings.EDGE_URL, settings.JOB_SECRET), {
   maxAttempts: settings.MAX_JOB_ATTEMPTS,
@@ -52,7 +52,7 @@ const runner = new JobRunner(store, evaluator, new EdgeClient(settings.EDGE_URL,
 });
 const app = createContainerApp(runner, { secret: settings.JOB_SECRET, executionProvider });
 serve({ fetch: app.fetch, port: settings.PORT, hostname: settings.HOST }, (info) => {
-  console.log(`[container] listening on http://${settings.HOST}:${info.port} (${executionProvider})`);
+  console.log(`[container] listening on http://${settings.HOST}:${info.port} (${executionProvider()})`);
 });
 const resumed = await runner.resumeInterrupted();
 if (resumed.length > 0) console.log(`[container] resumed ${resumed.join(', ')}`);

@@ -20,8 +20,8 @@ export interface RunnerOptions {
   maxAttempts: number;
   /** tests only: pause after each progress step so a job can be killed mid-way */
   stepDelayMs: number;
-  /** what the evaluator's sessions run on (`cpu`, `cuda`) */
-  executionProvider: string;
+  /** what the evaluator's sessions actually ran on so far (`cpu`, `cuda`, `cuda+cpu`) */
+  executionProvider: () => string;
 }
 
 /**
@@ -62,7 +62,7 @@ export class JobRunner {
       phase: 'queued',
       progress: 0,
       step: 'queued',
-      executionProvider: this.options.executionProvider,
+      executionProvider: this.options.executionProvider(),
       attempts: existing?.attempts ?? 0,
       updatedAt: new Date().toISOString(),
     };
@@ -119,7 +119,7 @@ export class JobRunner {
       baseVersion: base.version,
       ...outcome.report,
       gate: outcome.gate,
-      executionProvider: this.options.executionProvider,
+      executionProvider: this.options.executionProvider(),
       wallSeconds: (Date.now() - started) / 1000,
     });
     await putJson(this.store, keys.report, report);

@@ -25,29 +25,73 @@ export function cudaAvailable(): boolean {
   }
 }
 
-/** The execution provider a backend made by createNodeBackend runs on. */
+/** Makes one session on the given execution providers (onnxruntime's own factory, or a test's). */
+export type OrtSessionFactory = (model: Uint8Array, providers: readonly string[]) => Promise<ort.InferenceSession>;
+
+const ortSessionFactory: OrtSessionFactory = (model, providers) =>
+  ort.InferenceSession.create(model, {
+    executionProviders: [...providers],
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: GRAPH_OPTIMIZATION,
+  });
+
+/**
+ * A session on CUDA when asked for, else CPU — per session: with the provider library present
+ * but no usable GPU or driver, creating the CUDA session throws, and that session falls back to
+ * CPU instead of failing the job. Returns the provider that the session actually runs on.
+ */
+export async function createOnWorkingProvider(
+  create: OrtSessionFactory,
+  model: Uint8Array,
+  cuda: boolean,
+): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallback?: string }> {
+  if (cuda) {
+    try {
+      return { session: await create(model, ['cuda', 'cpu']), provider: 'cuda' };
+    } catch (e) {
+      const fallback = e instanceof Error ? e.message : String(e);
+      return { session: await create(model, ['cpu']), provider: 'cpu', fallback };
+    }
+  }
+  return { session: await create(model, ['cpu']), provider: 'cpu' };
+}
+
+/** A Node backend that also says which provider its sessions actually ran on. */
+export interface NodeBackend extends InferenceBackend {
+  /** `cpu`, `cuda`, or `cuda+cpu` when some sessions fell back */
+  readonly executionProvider: string;
+}
+
+/** The execution provider a backend's sessions ran on (for reports and health). */
 export function nodeExecutionProvider(backend: InferenceBackend): string {
-  return backend.name.split('/')[1] ?? 'cpu';
+  return 'executionProvider' in backend ? String(backend.executionProvider) : (backend.name.split('/')[1] ?? 'cpu');
 }
 
 /**
  * The only module that imports onnxruntime-node (imported by path, never through a barrel, so it
- * cannot reach the Worker bundle). `cuda` is the caller's choice (the container's parsed settings);
- * the CUDA execution provider is used when asked for and this build has it, CPU otherwise — the
- * backend's name says which.
+ * cannot reach the Worker bundle). `cuda` is the caller's choice (the container's parsed settings):
+ * CUDA is tried when asked for and this build ships its provider library; each session that
+ * cannot run there falls back to CPU, and `executionProvider` reports what actually ran.
  */
-export function createNodeBackend(options: { cuda: boolean } = { cuda: false }): InferenceBackend {
-  const cuda = options.cuda && cudaAvailable();
-  const providers = cuda ? ['cuda', 'cpu'] : ['cpu'];
+export function createNodeBackend(
+  options: { cuda: boolean; createSession?: OrtSessionFactory } = { cuda: false },
+): NodeBackend {
+  const create = options.createSession ?? ortSessionFactory;
+  const cuda = options.cuda && (options.createSession !== undefined || cudaAvailable());
+  const used = new Set<'cuda' | 'cpu'>();
+  const provider = () => (used.size === 0 ? (cuda ? 'cuda' : 'cpu') : [...used].sort().reverse().join('+'));
   return {
-    name: `onnxruntime-node/${cuda ? 'cuda' : 'cpu'}`,
+    get name() {
+      return `onnxruntime-node/${provider()}`;
+    },
+    get executionProvider() {
+      return provider();
+    },
     async createSession(model: Uint8Array): Promise<ModelSession> {
-      const session = await ort.InferenceSession.create(model, {
-        executionProviders: providers,
-        intraOpNumThreads: 1,
-        graphOptimizationLevel: GRAPH_OPTIMIZATION,
-      });
-      return wrapOrtSession(session, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
+      const made = await createOnWorkingProvider(create, model, cuda);
+      used.add(made.provider);
+      if (made.fallback) console.warn(`[onnxruntime-node] CUDA session failed, running on CPU: ${made.fallback}`);
+      return wrapOrtSession(made.session, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
     },
   };
 }

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSpamDatasets } from '../../infra/datasets';
 import type { Stack } from '../../infra/local-stack';
+import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
 import { EnsembleManifestSchema } from '../../lib/schema';
 import { jobKeys, scoreCacheKey, sha256Hex } from '../../lib/store';
 import { inspectReport } from '../browser/report-page';
 import { publishTorchEnsemble, unlabeledCopy } from './fixtures';
-import { jobsClient } from './jobs-client';
+import { DEV_JOB_SECRET, jobsClient } from './jobs-client';
 import { startTestStack } from './ports';
 
 let stack: Stack;
@@ -37,6 +38,29 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     const stale = await client.container('POST', '/jobs', body, Date.now() - 3_600_000);
     expect(stale.status).toBe(401);
     expect(((await stale.json()) as { detail: string }).detail).toMatch(/stale/);
+  });
+
+  it('the container caps a body before reading it, and a replayed signed submission runs nothing twice', async () => {
+    const huge = await fetch(`${stack.containerUrl}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(16 << 20),
+    });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { code: string }).code).toBe('payload_too_large');
+    const body = JSON.stringify({
+      id: 'replayed-job-1',
+      spec: { kind: 'fit-weights', ensemble: 'spam', validation: data.validation, method: 'accuracy', publish: false },
+    });
+    const signature = await signRequest(DEV_JOB_SECRET, 'POST', '/jobs', body);
+    const send = () =>
+      fetch(`${stack.containerUrl}/jobs`, { method: 'POST', headers: { [SIGNATURE_HEADER]: signature }, body });
+    const [first, replay] = [await send(), await send()];
+    expect([first.status, replay.status]).toEqual([202, 202]);
+    const done = await client.waitUntil('replayed-job-1');
+    expect(done.attempts).toBe(1);
+    const late = await send(); // the same bytes after the job finished: its status, no new run
+    expect(((await late.json()) as { phase: string; attempts: number }).attempts).toBe(1);
   });
 
   it('the container answers problem+json from the shared problemBody: 400 for a bad spec, 404 for an unknown job', async () => {
