@@ -27,6 +27,8 @@ export {
   type ChargeResult,
   jobRef,
   type Meter,
+  type Reservation,
+  type Settlement,
   type UsageSink,
 } from './meter';
 export { authorize, type Decision, type Grant, hasScope } from './scopes';

@@ -24,11 +24,28 @@ export type ChargeResult =
   | { ok: true; chargeId: number; duplicate: boolean; remainingUnits: number | null }
   | { ok: false; code: 'budget_exhausted'; remainingUnits: number };
 
-/** One key's meter: charge before the work, refund what did not run. */
+export type Reservation =
+  | { ok: true; reservation: number; remainingUnits: number | null }
+  | { ok: false; code: 'budget_exhausted'; remainingUnits: number };
+
+/** What the work actually cost, once it is done (0 units when it failed). */
+export interface Settlement {
+  kind: ChargeKind;
+  ensemble: string;
+  units: number;
+  requests: number;
+}
+
+/**
+ * One key's meter. Online work reserves the most it can cost before it starts (atomic with the
+ * budget check) and settles what it used afterwards: one ledger row per request, and what a
+ * cascade or abstention did not run is never charged. Counted work (batch parts, jobs) is charged
+ * directly, once per idempotency reference.
+ */
 export interface Meter {
+  reserve(units: number): Promise<Reservation>;
+  settle(reservation: number, used: Settlement): Promise<void>;
   charge(request: ChargeRequest): Promise<ChargeResult>;
-  /** gives back `units` of charge `chargeId` (at most once per charge) */
-  refund(chargeId: number, units: number): Promise<void>;
 }
 
 /**

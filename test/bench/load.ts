@@ -14,14 +14,17 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[idx] as number;
 }
 
-/** POSTs `body` as JSON, or GETs when body is undefined. */
+/** POSTs `body` as JSON, or GETs when body is undefined; `headers` (e.g. a credential) go with every request. */
 export async function measure(
   url: string,
   body: string | undefined,
-  options: { requests: number; concurrency: number; warmup: number },
+  options: { requests: number; concurrency: number; warmup: number; headers?: Record<string, string> },
 ): Promise<LatencyStats> {
+  const headers = options.headers ?? {};
   const init: RequestInit =
-    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body };
+    body === undefined
+      ? { headers }
+      : { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body };
   const send = async () => {
     const t = performance.now();
     const res = await fetch(url, init);

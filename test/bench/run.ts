@@ -14,8 +14,10 @@ import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import { type EnsembleManifest, EnsembleManifestSchema } from '../../lib/schema';
 import { freePort } from '../e2e/ports';
+import { batchSection } from './batch';
 import { jobsSection } from './jobs';
 import { type LatencyStats, measure } from './load';
+import { meteringSection } from './metering';
 import { startNativeServer } from './native-server';
 import { writeReport } from './report';
 
@@ -96,12 +98,14 @@ async function main() {
     log,
   });
   const native = startNativeServer(stack.store, {}, await freePort());
+  // every edge predict needs a credential: the bootstrap admin token adds no Durable Object call
+  const auth = { authorization: `Bearer ${stack.adminToken}` };
   try {
     // Cold: the first predict of a fresh isolate loads the wasm, fetches and verifies 4 models.
     let t = performance.now();
     const first = await fetch(`${stack.edgeUrl}/v1/ensembles/spam/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body,
     });
     await first.arrayBuffer();
@@ -110,7 +114,7 @@ async function main() {
     await (
       await fetch(`${stack.edgeUrl}/v1/ensembles/spam/predict`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body,
       })
     ).arrayBuffer();
@@ -139,7 +143,7 @@ async function main() {
       native: await measure(`${nativeServer.url}/healthz`, undefined, opts),
     };
     for (const e of ensembles) {
-      const edge = await measure(`${stack.edgeUrl}/v1/ensembles/${e.name}/predict`, body, opts);
+      const edge = await measure(`${stack.edgeUrl}/v1/ensembles/${e.name}/predict`, body, { ...opts, headers: auth });
       const nat = await measure(`${nativeServer.url}/v1/ensembles/${e.name}/predict`, body, opts);
       rows.push({ name: e.name, edge, native: nat });
       log(`${e.name}: edge p50 ${fmt(edge.p50)} p99 ${fmt(edge.p99)} | native p50 ${fmt(nat.p50)} p99 ${fmt(nat.p99)}`);
@@ -149,8 +153,19 @@ async function main() {
 
     const split = await fusionOverhead(new SessionCache(createNodeBackend(), stack.store, 256 << 20));
     const bundle = await bundleGzipBytes();
+    const metering = await meteringSection(stack, body, opts, log);
+    const batch = await batchSection(stack, manifest, log);
     const jobs = process.env.BENCH_SKIP_JOBS ? '' : await jobsSection(stack, manifest, log);
-    await writeReport({ requests: REQUESTS, concurrency: CONCURRENCY, rows, coldMs, warmMs, split, bundle, jobs });
+    await writeReport({
+      requests: REQUESTS,
+      concurrency: CONCURRENCY,
+      rows,
+      coldMs,
+      warmMs,
+      split,
+      bundle,
+      jobs: metering + batch + jobs,
+    });
     log('wrote BENCHMARKS.md');
   } finally {
     await stack.stop();

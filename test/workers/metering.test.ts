@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import worker from '../../functions/edge/index';
 import { EdgeUsageSink } from '../../functions/edge/metering/service';
 import { HOUR_MS, hourStart } from '../../lib/metering';
@@ -14,6 +14,16 @@ const predict = (key: string, name = 'spam', inputs: unknown[] = [{ message }]) 
   postJson(`/v1/ensembles/${name}/predict`, { inputs }, bearer(key));
 const usageOf = async (key: string) =>
   UsageResponseSchema.parse(await (await call('/v1/usage', { headers: bearer(key) })).json());
+/** A request's ledger row is written once its answer is out: wait until `requests` are booked. */
+const settledUsage = (key: string, requests: number) =>
+  vi.waitFor(
+    async () => {
+      const usage = await usageOf(key);
+      expect(usage.totals.requests).toBe(requests);
+      return usage;
+    },
+    { timeout: 5000, interval: 20 },
+  );
 
 async function exportWindow(format: 'ndjson' | 'csv', customer: string): Promise<string[]> {
   const from = new Date(hourStart(Date.now()) - HOUR_MS).toISOString();
@@ -47,7 +57,7 @@ describe('metering: atomic charges', () => {
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(((await refused.json()) as { code: string }).code).toBe('budget_exhausted');
     for (const r of answers) if (!r.bodyUsed) await r.body?.cancel();
-    const usage = await usageOf(key);
+    const usage = await settledUsage(key, 100);
     expect(usage.totals).toEqual({ units: 100 * FULL, requests: 100 });
     expect(usage.remaining_units).toBe(0);
     expect(usage.days).toEqual([
@@ -75,7 +85,7 @@ describe('metering: atomic charges', () => {
     const body = (await res.json()) as { usage: { units: number } };
     expect(body.usage.units).toBeLessThan(2 * FULL);
     expect(Number(res.headers.get('Chorus-Budget-Remaining'))).toBe(1000 - body.usage.units);
-    const usage = await usageOf(key);
+    const usage = await settledUsage(key, 1);
     expect(usage.totals).toEqual({ units: body.usage.units, requests: 1 });
   });
 
@@ -83,8 +93,9 @@ describe('metering: atomic charges', () => {
     const { key } = await createKey({ name: 'fail', scopes: ['predict'], budget_units: 50 });
     const res = await predict(key, 'spam', [{ nope: 'x' }]);
     expect(res.status).toBe(400);
-    expect((await usageOf(key)).totals).toEqual({ units: 0, requests: 1 });
-    expect((await usageOf(key)).remaining_units).toBe(50);
+    const usage = await settledUsage(key, 1);
+    expect(usage.totals).toEqual({ units: 0, requests: 1 });
+    expect(usage.remaining_units).toBe(50);
   });
 });
 
@@ -114,11 +125,11 @@ describe('usage export', () => {
   it('re-exporting a window gives the same identifiers, and the values sum to /v1/usage', async () => {
     const { key } = await createKey({ name: 'billed', scopes: ['predict'], customer: 'cus_export1' });
     for (let i = 0; i < 3; i++) expect((await predict(key)).status).toBe(200);
+    const usage = await settledUsage(key, 3);
     const first = (await exportWindow('ndjson', 'cus_export1')).map((l) => JSON.parse(l) as MeterEvent);
     const second = (await exportWindow('ndjson', 'cus_export1')).map((l) => JSON.parse(l) as MeterEvent);
     expect(first.length).toBeGreaterThan(0);
     expect(second.map((e) => e.identifier)).toEqual(first.map((e) => e.identifier));
-    const usage = await usageOf(key);
     expect(first.reduce((s, e) => s + Number(e.payload.value), 0)).toBe(usage.totals.units);
     expect(usage.totals.units).toBe(3 * FULL);
     for (const e of first) {
@@ -144,6 +155,7 @@ describe('usage export', () => {
   it('the cron writes the closed hour’s meter events under usage/', async () => {
     const { key } = await createKey({ name: 'cron', scopes: ['predict'], customer: 'cus_cron1' });
     expect((await predict(key)).status).toBe(200);
+    await settledUsage(key, 1);
     const next = hourStart(Date.now()) + HOUR_MS + 5 * 60_000;
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: next, cron: '5 * * * *' }), env, ctx);

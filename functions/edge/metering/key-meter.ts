@@ -2,11 +2,14 @@ import { DurableObject } from 'cloudflare:workers';
 import {
   authorize,
   type BucketPolicy,
+  type BucketState,
   type ChargeRequest,
   type ChargeResult,
   type DailyAggregate,
   type HourlyAggregate,
+  type Reservation,
   rateLimitHeaders,
+  type Settlement,
   type Take,
   take,
   timingSafeEqual,
@@ -14,6 +17,7 @@ import {
 } from '../../../lib/metering';
 import type { Scope } from '../../../lib/schema';
 import type { EdgeEnv } from '../env';
+import { Ledger } from './ledger';
 
 /** What the key's meter is told at creation. The key itself never reaches it: only its hash. */
 export interface KeyMeterConfig {
@@ -27,93 +31,71 @@ export interface KeyMeterConfig {
 }
 
 export type Admission =
-  | {
-      ok: true;
-      keyId: string;
-      scopes: Scope[];
-      ensembles: string[] | null;
-      remainingMilli: number | null;
-      headers: Record<string, string>;
-    }
+  | { ok: true; keyId: string; scopes: Scope[]; remainingMilli: number | null; headers: Record<string, string> }
   | { ok: false; status: 401 | 403 | 429; reason: string; headers: Record<string, string> };
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), key_id TEXT NOT NULL, key_hash TEXT NOT NULL,
-  scopes TEXT NOT NULL, ensembles TEXT, rate_requests INTEGER NOT NULL, rate_window INTEGER NOT NULL,
-  metered INTEGER NOT NULL, revoked_ms INTEGER);
-CREATE TABLE IF NOT EXISTS bucket (id INTEGER PRIMARY KEY CHECK (id = 1), tokens REAL NOT NULL, updated_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, kind TEXT NOT NULL,
-  ensemble TEXT NOT NULL, milli INTEGER NOT NULL, requests INTEGER NOT NULL, ref TEXT UNIQUE);
-CREATE INDEX IF NOT EXISTS ledger_at ON ledger (at_ms);`;
+const unitsOf = (milli: number): number => milli / 1000;
 
-type ConfigRow = {
-  key_id: string;
-  key_hash: string;
-  scopes: string;
-  ensembles: string | null;
-  rate_requests: number;
-  rate_window: number;
-  metered: number;
-  revoked_ms: number | null;
-};
+/** How long settled rows may wait in memory before they are written (bounds what a crash loses). */
+const FLUSH_MS = 200;
 
 /**
  * One key's meter (named by the key's SHA-256) or one anonymous client's rate limit (named
  * `client:<ip>`). Every method runs its SQL synchronously, without awaiting in between, so a
  * check and the charge that follows it are atomic: no two requests can spend the same units.
- * Every charge, refund and credit is a ledger row; the balance is derived from them.
+ * Every settled request, counted charge and credit is a ledger row; the balance is derived from them.
  */
 export class KeyMeter extends DurableObject<EdgeEnv> {
-  private readonly sql: SqlStorage;
+  private readonly ledger: Ledger;
+  private bucket: BucketState | null = null;
+  /** units held by work in flight (reserve → settle), in milli-units, by reservation */
+  private readonly held = new Map<number, number>();
+  private heldMilli = 0;
+  private nextReservation = 1;
+  private flushSoon: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    this.ledger = new Ledger(ctx.storage.sql);
   }
 
-  init(config: KeyMeterConfig): void {
-    this.sql.exec(
-      'INSERT OR REPLACE INTO config VALUES (1, ?, ?, ?, ?, ?, ?, ?, NULL)',
-      config.keyId,
-      config.keyHash,
-      JSON.stringify(config.scopes),
-      config.ensembles === null ? null : JSON.stringify(config.ensembles),
-      config.rate.requests,
-      config.rate.windowSeconds,
-      config.budgetUnits === null ? 0 : 1,
-    );
-    if (config.budgetUnits !== null) this.addCredit(config.budgetUnits);
+  init(c: KeyMeterConfig): void {
+    const { budgetUnits, ...rest } = c;
+    this.ledger.setConfig({ ...rest, metered: budgetUnits !== null, revokedMs: null });
+    if (budgetUnits !== null) this.addCredit(budgetUnits);
   }
 
   revoke(atMs: number): void {
-    this.sql.exec('UPDATE config SET revoked_ms = ? WHERE revoked_ms IS NULL', atMs);
+    const config = this.ledger.config();
+    if (config && config.revokedMs === null) this.ledger.setConfig({ ...config, revokedMs: atMs });
   }
 
   /** Adds prepaid units (a ledger row); answers the units left. */
   addCredit(units: number): number {
-    this.sql.exec(
-      "INSERT INTO ledger (at_ms, kind, ensemble, milli, requests) VALUES (?, 'credit', '', ?, 0)",
-      Date.now(),
-      toMilli(units),
-    );
-    return unitsOf(this.remaining());
+    this.ledger.append({
+      atMs: Date.now(),
+      kind: 'credit',
+      ensemble: '',
+      milli: toMilli(units),
+      requests: 0,
+      ref: null,
+    });
+    return unitsOf(this.ledger.remaining());
   }
 
   /** Authenticate (hash), authorize (scope, ensemble) and take a rate-limit token, in one step. */
   admit(keyHash: string, scope: Scope | 'any', ensemble: string | undefined, nowMs = Date.now()): Admission {
-    const config = this.config();
-    if (!config || !timingSafeEqual(config.key_hash, keyHash))
+    const config = this.ledger.config();
+    if (!config || !timingSafeEqual(config.keyHash, keyHash)) {
       return { ok: false, status: 401, reason: 'unknown API key', headers: {} };
-    if (config.revoked_ms !== null) return { ok: false, status: 401, reason: 'the API key was revoked', headers: {} };
-    const grant = { scopes: JSON.parse(config.scopes) as Scope[], ensembles: parseList(config.ensembles) };
-    const decision = scope === 'any' ? ({ ok: true } as const) : authorize(grant, scope, ensemble);
+    }
+    if (config.revokedMs !== null) return { ok: false, status: 401, reason: 'the API key was revoked', headers: {} };
+    const decision = scope === 'any' ? ({ ok: true } as const) : authorize(config, scope, ensemble);
     if (!decision.ok) return { ok: false, status: 403, reason: decision.reason, headers: {} };
-    const policy = { requests: config.rate_requests, windowSeconds: config.rate_window };
-    const taken = this.takeToken(policy, nowMs);
-    const headers = rateLimitHeaders(policy, taken);
+    const taken = this.takeToken(config.rate, nowMs);
+    const headers = rateLimitHeaders(config.rate, taken);
     if (!taken.allowed) return { ok: false, status: 429, reason: 'rate limit exceeded', headers };
-    return { ok: true, keyId: config.key_id, ...grant, remainingMilli: this.remaining(), headers };
+    return { ok: true, keyId: config.keyId, scopes: config.scopes, remainingMilli: this.available(), headers };
   }
 
   /** An anonymous client of a public ensemble: its rate limit only. */
@@ -122,109 +104,88 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     return { allowed: taken.allowed, headers: rateLimitHeaders(policy, taken) };
   }
 
-  /** Charge before the work; a repeated `ref` is answered with the first charge, not counted again. */
-  charge(request: ChargeRequest): ChargeResult {
-    const config = this.config();
-    const milli = toMilli(request.units);
-    if (request.ref !== undefined) {
-      const seen = this.sql.exec<{ seq: number }>('SELECT seq FROM ledger WHERE ref = ?', request.ref).toArray()[0];
-      if (seen) {
-        const left = config?.metered ? unitsOf(this.remaining()) : null;
-        return { ok: true, chargeId: seen.seq, duplicate: true, remainingUnits: left };
-      }
-    }
-    const remaining = config?.metered ? this.remaining() : null;
-    if (remaining !== null && remaining < milli && !request.overdraft) {
-      return { ok: false, code: 'budget_exhausted', remainingUnits: remaining / 1000 };
-    }
-    const requests = request.kind === 'predict' ? 1 : Math.max(0, Math.round(request.rows ?? 0));
-    this.sql.exec(
-      'INSERT INTO ledger (at_ms, kind, ensemble, milli, requests, ref) VALUES (?, ?, ?, ?, ?, ?)',
-      Date.now(),
-      request.kind,
-      request.ensemble,
-      milli,
-      requests,
-      request.ref ?? null,
-    );
-    const chargeId = this.sql.exec<{ id: number }>('SELECT last_insert_rowid() AS id').one().id;
-    return {
-      ok: true,
-      chargeId,
-      duplicate: false,
-      remainingUnits: remaining === null ? null : (remaining - milli) / 1000,
-    };
+  /** Units left to spend: the balance less what work in flight holds; null without a budget. */
+  private available(): number | null {
+    return this.ledger.config()?.metered ? this.ledger.remaining() - this.heldMilli : null;
   }
 
-  /** Gives back up to what charge `chargeId` took, once, booked in the charge's hour; answers the units left. */
-  refund(chargeId: number, units: number): number | null {
-    const row = this.sql
-      .exec<{ at_ms: number; ensemble: string; milli: number }>(
-        'SELECT at_ms, ensemble, milli FROM ledger WHERE seq = ?',
-        chargeId,
-      )
-      .toArray()[0];
-    const milli = Math.min(row?.milli ?? 0, toMilli(units));
-    if (row && milli > 0) {
-      this.sql.exec(
-        "INSERT OR IGNORE INTO ledger (at_ms, kind, ensemble, milli, requests, ref) VALUES (?, 'refund', ?, ?, 0, ?)",
-        row.at_ms,
-        row.ensemble,
-        -milli,
-        `refund:${chargeId}`,
-      );
+  /**
+   * Holds the most the work can cost, atomically with the budget check, before it starts. The
+   * hold lives in memory (no storage write, so no wait for a commit on the request path); a
+   * meter that restarts between reserve and settle only loses the hold, never the charge.
+   */
+  reserve(units: number): Reservation {
+    const milli = toMilli(units);
+    const available = this.available();
+    if (available !== null && available < milli) {
+      return { ok: false, code: 'budget_exhausted', remainingUnits: unitsOf(Math.max(0, available)) };
     }
-    return this.config()?.metered ? unitsOf(this.remaining()) : null;
+    const reservation = this.nextReservation++;
+    this.held.set(reservation, milli);
+    this.heldMilli += milli;
+    return { ok: true, reservation, remainingUnits: available === null ? null : unitsOf(available - milli) };
+  }
+
+  /**
+   * Releases the hold and books what the work used: one ledger row per request, written with the
+   * others settled within FLUSH_MS in one commit (a storage commit holds every later answer of
+   * this meter until it is durable; one per request would add its latency to each of them).
+   */
+  settle(reservation: number, used: Settlement): void {
+    this.heldMilli -= this.held.get(reservation) ?? 0;
+    this.held.delete(reservation);
+    const { kind, ensemble, requests } = used;
+    this.ledger.appendLater({ atMs: Date.now(), kind, ensemble, milli: toMilli(used.units), requests, ref: null });
+    this.flushSoon ??= setTimeout(() => {
+      this.flushSoon = null;
+      this.ledger.flush();
+    }, FLUSH_MS);
+  }
+
+  /** Charges counted work; a repeated `ref` is answered with the first charge, not counted again. */
+  charge(request: ChargeRequest): ChargeResult {
+    const left = (): number | null => {
+      const available = this.available();
+      return available === null ? null : unitsOf(available);
+    };
+    const seen = request.ref === undefined ? null : this.ledger.byRef(request.ref);
+    if (seen !== null) return { ok: true, chargeId: seen, duplicate: true, remainingUnits: left() };
+    const milli = toMilli(request.units);
+    const available = this.available();
+    if (available !== null && available < milli && !request.overdraft) {
+      return { ok: false, code: 'budget_exhausted', remainingUnits: unitsOf(available) };
+    }
+    const requests = request.kind === 'predict' ? 1 : Math.max(0, Math.round(request.rows ?? 0));
+    const { kind, ensemble } = request;
+    const chargeId = this.ledger.append({
+      atMs: Date.now(),
+      kind,
+      ensemble,
+      milli,
+      requests,
+      ref: request.ref ?? null,
+    });
+    if (chargeId === null) throw new Error('a charge without a new ledger row');
+    return { ok: true, chargeId, duplicate: false, remainingUnits: left() };
   }
 
   /** Net milli-units and requests per UTC day and ensemble, days in [fromMs, toMs). */
   daily(fromMs: number, toMs: number): { remainingMilli: number | null; rows: DailyAggregate[] } {
-    const rows = this.sql
-      .exec<{ day: string; ensemble: string; milli: number; requests: number }>(
-        `SELECT strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch') AS day, ensemble, SUM(milli) AS milli, SUM(requests) AS requests
-         FROM ledger WHERE kind != 'credit' AND at_ms >= ? AND at_ms < ? GROUP BY day, ensemble`,
-        fromMs,
-        toMs,
-      )
-      .toArray();
-    return { remainingMilli: this.config()?.metered ? this.remaining() : null, rows: rows.map((r) => ({ ...r })) };
+    return { remainingMilli: this.available(), rows: this.ledger.daily(fromMs, toMs) };
   }
 
   /** Net milli-units per hour in [fromMs, toMs). */
   hourly(fromMs: number, toMs: number): HourlyAggregate[] {
-    return this.sql
-      .exec<{ hourMs: number; milli: number }>(
-        `SELECT (at_ms / 3600000) * 3600000 AS hourMs, SUM(milli) AS milli FROM ledger
-         WHERE kind != 'credit' AND at_ms >= ? AND at_ms < ? GROUP BY hourMs`,
-        fromMs,
-        toMs,
-      )
-      .toArray()
-      .map((r) => ({ ...r }));
+    return this.ledger.hourly(fromMs, toMs);
   }
 
-  private config(): ConfigRow | undefined {
-    return this.sql.exec<ConfigRow>('SELECT * FROM config WHERE id = 1').toArray()[0];
-  }
-
-  /** Credits minus net usage, in milli-units. */
-  private remaining(): number {
-    return this.sql
-      .exec<{ left: number }>(
-        "SELECT COALESCE(SUM(CASE WHEN kind = 'credit' THEN milli ELSE -milli END), 0) AS left FROM ledger",
-      )
-      .one().left;
-  }
-
+  /**
+   * The token bucket lives in memory: a write per request would wait for the storage commit (the
+   * output gate), and a meter evicted from memory only starts again from a full bucket, one burst.
+   */
   private takeToken(policy: BucketPolicy, nowMs: number): Take {
-    const row = this.sql
-      .exec<{ tokens: number; updated_ms: number }>('SELECT tokens, updated_ms FROM bucket WHERE id = 1')
-      .toArray()[0];
-    const taken = take(row ? { tokens: row.tokens, updatedMs: row.updated_ms } : null, policy, nowMs);
-    this.sql.exec('INSERT OR REPLACE INTO bucket VALUES (1, ?, ?)', taken.state.tokens, taken.state.updatedMs);
+    const taken = take(this.bucket, policy, nowMs);
+    this.bucket = taken.state;
     return taken;
   }
 }
-
-const parseList = (s: string | null): string[] | null => (s === null ? null : (JSON.parse(s) as string[]));
-const unitsOf = (milli: number): number => milli / 1000;

@@ -1,0 +1,173 @@
+/**
+ * A meter's SQLite tables: the key's configuration (one row) and the ledger, one row per charge,
+ * refund or credit. The balance is derived from the ledger (summed once, then kept in step with
+ * every row this instance writes: a Durable Object is the only writer of its own storage).
+ */
+import type { DailyAggregate, HourlyAggregate } from '../../../lib/metering';
+import type { Scope } from '../../../lib/schema';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), key_id TEXT NOT NULL, key_hash TEXT NOT NULL,
+  scopes TEXT NOT NULL, ensembles TEXT, rate_requests INTEGER NOT NULL, rate_window INTEGER NOT NULL,
+  metered INTEGER NOT NULL, revoked_ms INTEGER);
+CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, kind TEXT NOT NULL,
+  ensemble TEXT NOT NULL, milli INTEGER NOT NULL, requests INTEGER NOT NULL, ref TEXT UNIQUE);
+CREATE INDEX IF NOT EXISTS ledger_at ON ledger (at_ms);`;
+
+export interface MeterConfig {
+  keyId: string;
+  keyHash: string;
+  scopes: Scope[];
+  ensembles: string[] | null;
+  rate: { requests: number; windowSeconds: number };
+  metered: boolean;
+  revokedMs: number | null;
+}
+
+type ConfigRow = {
+  key_id: string;
+  key_hash: string;
+  scopes: string;
+  ensembles: string | null;
+  rate_requests: number;
+  rate_window: number;
+  metered: number;
+  revoked_ms: number | null;
+};
+
+export interface Entry {
+  atMs: number;
+  kind: 'credit' | 'predict' | 'batch' | 'job';
+  ensemble: string;
+  /** milli-units: what was used (charges) or added (credits) */
+  milli: number;
+  requests: number;
+  ref: string | null;
+}
+
+export class Ledger {
+  private balance: number | null = null;
+  private cached: MeterConfig | null | undefined;
+  /** rows appended with `appendLater`, written by the next flush (or before any read) */
+  private buffered: Entry[] = [];
+
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(SCHEMA);
+  }
+
+  config(): MeterConfig | null {
+    if (this.cached !== undefined) return this.cached;
+    const r = this.sql.exec<ConfigRow>('SELECT * FROM config WHERE id = 1').toArray()[0];
+    this.cached = r
+      ? {
+          keyId: r.key_id,
+          keyHash: r.key_hash,
+          scopes: JSON.parse(r.scopes) as Scope[],
+          ensembles: r.ensembles === null ? null : (JSON.parse(r.ensembles) as string[]),
+          rate: { requests: r.rate_requests, windowSeconds: r.rate_window },
+          metered: r.metered === 1,
+          revokedMs: r.revoked_ms,
+        }
+      : null;
+    return this.cached;
+  }
+
+  setConfig(c: MeterConfig): void {
+    const ensembles = c.ensembles === null ? null : JSON.stringify(c.ensembles);
+    this.sql.exec(
+      'INSERT OR REPLACE INTO config VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ...[c.keyId, c.keyHash, JSON.stringify(c.scopes), ensembles, c.rate.requests, c.rate.windowSeconds],
+      c.metered ? 1 : 0,
+      c.revokedMs,
+    );
+    this.cached = undefined;
+  }
+
+  /** Credits minus net usage, in milli-units. */
+  remaining(): number {
+    this.balance ??= this.sql
+      .exec<{ left: number }>(
+        "SELECT COALESCE(SUM(CASE WHEN kind = 'credit' THEN milli ELSE -milli END), 0) AS left FROM ledger",
+      )
+      .one().left;
+    return this.balance;
+  }
+
+  /**
+   * Appends a row without writing it yet: the next `flush` writes every buffered row in one
+   * commit, so a busy meter pays one storage commit per flush instead of one per request.
+   */
+  appendLater(e: Entry): void {
+    this.remaining();
+    this.buffered.push(e);
+    this.balance = (this.balance ?? 0) + (e.kind === 'credit' ? e.milli : -e.milli);
+  }
+
+  /** Writes the buffered rows; every read and every immediate append flushes first. */
+  flush(): void {
+    const rows = this.buffered;
+    this.buffered = [];
+    for (const e of rows) this.insert(e);
+  }
+
+  /** Appends a row (ignored when its `ref` is already there); answers its seq, or null when ignored. */
+  append(e: Entry): number | null {
+    this.flush();
+    const seq = this.insert(e);
+    if (seq !== null && this.balance !== null) this.balance += e.kind === 'credit' ? e.milli : -e.milli;
+    return seq;
+  }
+
+  private insert(e: Entry): number | null {
+    const cursor = this.sql.exec(
+      'INSERT OR IGNORE INTO ledger (at_ms, kind, ensemble, milli, requests, ref) VALUES (?, ?, ?, ?, ?, ?)',
+      ...[e.atMs, e.kind, e.ensemble, e.milli, e.requests, e.ref],
+    );
+    if (cursor.rowsWritten === 0) return null;
+    return this.sql.exec<{ id: number }>('SELECT last_insert_rowid() AS id').one().id;
+  }
+
+  bySeq(seq: number): { atMs: number; ensemble: string; milli: number } | null {
+    this.flush();
+    const r = this.sql
+      .exec<{ at_ms: number; ensemble: string; milli: number }>(
+        'SELECT at_ms, ensemble, milli FROM ledger WHERE seq = ?',
+        seq,
+      )
+      .toArray()[0];
+    return r ? { atMs: r.at_ms, ensemble: r.ensemble, milli: r.milli } : null;
+  }
+
+  byRef(ref: string): number | null {
+    this.flush();
+    return this.sql.exec<{ seq: number }>('SELECT seq FROM ledger WHERE ref = ?', ref).toArray()[0]?.seq ?? null;
+  }
+
+  /** Net milli-units and requests per UTC day and ensemble in [fromMs, toMs). */
+  daily(fromMs: number, toMs: number): DailyAggregate[] {
+    this.flush();
+    return this.sql
+      .exec<{ day: string; ensemble: string; milli: number; requests: number }>(
+        `SELECT strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch') AS day, ensemble, SUM(milli) AS milli,
+         SUM(requests) AS requests FROM ledger WHERE kind != 'credit' AND at_ms >= ? AND at_ms < ? GROUP BY day, ensemble`,
+        fromMs,
+        toMs,
+      )
+      .toArray()
+      .map((r) => ({ ...r }));
+  }
+
+  /** Net milli-units per hour in [fromMs, toMs). */
+  hourly(fromMs: number, toMs: number): HourlyAggregate[] {
+    this.flush();
+    return this.sql
+      .exec<{ hourMs: number; milli: number }>(
+        `SELECT (at_ms / 3600000) * 3600000 AS hourMs, SUM(milli) AS milli FROM ledger
+         WHERE kind != 'credit' AND at_ms >= ? AND at_ms < ? GROUP BY hourMs`,
+        fromMs,
+        toMs,
+      )
+      .toArray()
+      .map((r) => ({ ...r }));
+  }
+}
