@@ -13,6 +13,20 @@ export const DatasetRowSchema = z
   })
   .strict();
 
+/**
+ * What one job may cost, bounded by product and not only per knob: a spec whose knobs are each
+ * within range can still imply gigabytes (2^22 buckets × dim 128 ≈ 2 GiB of embeddings).
+ */
+export const JOB_LIMITS = Object.freeze({
+  /** bytes of a student's trained parameters (embedding table + output layer, float32) */
+  studentParameterBytes: 256 << 20,
+  /** bytes of one dataset object a job reads */
+  datasetBytes: 256 << 20,
+});
+
+/** float32 bytes of a fastText student's parameters: (buckets + 1) × dim embeddings, dim × classes out. */
+export const studentParameterBytes = (buckets: number, dim: number): number => (buckets + 1) * dim * 4;
+
 const base = {
   /** ensemble the job reads (its current version) and publishes to */
   ensemble: EnsembleNameSchema,
@@ -50,6 +64,9 @@ export const StackJobSchema = z
   })
   .strict();
 
+/** The default student's bucket count (functions/container/jobs/distill.ts uses the same). */
+export const DEFAULT_STUDENT_BUCKETS = 1 << 16;
+
 export const DistillJobSchema = z
   .object({
     kind: z.literal('distill'),
@@ -71,7 +88,16 @@ export const DistillJobSchema = z
       .strict()
       .default({ minGainRecovered: 0.8 }),
   })
-  .strict();
+  .strict()
+  .refine(
+    (s) =>
+      studentParameterBytes(s.featurizer?.buckets ?? DEFAULT_STUDENT_BUCKETS, s.dim) <=
+      JOB_LIMITS.studentParameterBytes,
+    {
+      message: `featurizer.buckets × dim implies more than ${JOB_LIMITS.studentParameterBytes / 2 ** 20} MiB of student parameters`,
+      path: ['dim'],
+    },
+  );
 
 export const CompressJobSchema = z
   .object({

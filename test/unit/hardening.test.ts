@@ -19,6 +19,7 @@ import {
   type EnsembleManifest,
   EnsembleManifestSchema,
   type InputSpec,
+  JobSpecSchema,
   PredictRequestSchema,
 } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex } from '../../lib/store';
@@ -221,5 +222,37 @@ describe('the session cache checks key and sha256 together', () => {
     await expect(cache.session(liar)).rejects.toMatchObject({ code: 'model_integrity' }); // cold
     await cache.session(member); // warm the sha256's entry
     await expect(cache.session(liar)).rejects.toMatchObject({ code: 'model_integrity' }); // warm
+  });
+});
+
+describe('job specs are bounded by the product of their knobs', () => {
+  const distill = (featurizer: Record<string, unknown> | undefined, dim: number) => ({
+    kind: 'distill',
+    ensemble: 'spam',
+    train: 'datasets/spam/train.jsonl',
+    validation: 'datasets/spam/validation.jsonl',
+    dim,
+    ...(featurizer ? { featurizer } : {}),
+  });
+  const words = (buckets: number) => ({
+    kind: 'hashed-ngrams',
+    field: 'message',
+    unit: 'word',
+    ngram: [1, 2],
+    buckets,
+    seed: 1,
+    maxLength: 1000,
+    output: 'ids',
+    maxIds: 1000,
+  });
+
+  it('2^22 buckets × dim 128 (≈ 2 GiB of embeddings) is refused though each knob is in range', () => {
+    const issues = JobSpecSchema.safeParse(distill(words(1 << 22), 128)).error?.issues ?? [];
+    expect(JSON.stringify(issues)).toContain('MiB of student parameters');
+  });
+
+  it('the default student and a mid-sized one are accepted', () => {
+    expect(JobSpecSchema.safeParse(distill(undefined, 16)).success).toBe(true);
+    expect(JobSpecSchema.safeParse(distill(words(1 << 20), 32)).success).toBe(true);
   });
 });

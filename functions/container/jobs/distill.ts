@@ -1,6 +1,7 @@
 import { ChorusError } from '../../../lib/errors';
 import { applyTemperature, rowsOf } from '../../../lib/fusion';
 import {
+  DEFAULT_STUDENT_BUCKETS,
   type DistillJob,
   type EnsembleManifest,
   type HashedNgramFeaturizer,
@@ -54,7 +55,7 @@ function studentFeaturizer(
     ...(spec.type === 'text' && spec.format === 'rfc822' ? { view: 'all' as const } : {}),
     unit: 'word',
     ngram: [1, 2],
-    buckets: 1 << 16,
+    buckets: DEFAULT_STUDENT_BUCKETS,
     seed: 97,
     maxLength: 3000,
     output: 'ids',

@@ -6,6 +6,7 @@ import {
   DatasetRowSchema,
   type EnsembleManifest,
   type HashedNgramFeaturizer,
+  JOB_LIMITS,
   type PredictInput,
 } from '../../../lib/schema';
 import { type BlobStore, sha256Hex } from '../../../lib/store';
@@ -46,6 +47,11 @@ function parseLines(key: string, bytes: Uint8Array): DatasetRow[] {
 
 /** Reads a JSONL dataset and checks every row against the ensemble's input spec and labels. */
 export async function loadDataset(store: BlobStore, key: string, manifest: EnsembleManifest): Promise<Dataset> {
+  const head = await store.head(key);
+  if (head === null) throw new ChorusError('not_found', `dataset ${key} does not exist`);
+  if (head.size > JOB_LIMITS.datasetBytes) {
+    throw new ChorusError('input_limit', `dataset ${key} has ${head.size} bytes, at most ${JOB_LIMITS.datasetBytes}`);
+  }
   const bytes = await store.get(key);
   if (bytes === null) throw new ChorusError('not_found', `dataset ${key} does not exist`);
   const rows = parseLines(key, bytes);
