@@ -9,6 +9,7 @@ import {
   looksLikeKey,
   maxUnits,
   parseBearer,
+  parsePolicy,
   rateLimitHeaders,
   refundUnits,
   take,
@@ -89,6 +90,14 @@ describe('token bucket', () => {
     expect(denied.retryAfterSeconds).toBe(1);
     expect(take(denied.state, policy, 1000 + denied.retryAfterSeconds * 1000).allowed).toBe(true);
     expect(take(denied.state, policy, 1999).allowed).toBe(false);
+  });
+
+  it('reads policies as requests/seconds', () => {
+    const fallback = { requests: 60, windowSeconds: 60 };
+    expect(parsePolicy('600/60', fallback)).toEqual({ requests: 600, windowSeconds: 60 });
+    expect(parsePolicy(' 5 / 1 ', fallback)).toEqual({ requests: 5, windowSeconds: 1 });
+    for (const bad of [undefined, '', '0/60', '60/0', '60', 'a/b', '-1/5'])
+      expect(parsePolicy(bad, fallback)).toBe(fallback);
   });
 
   it('never refills past capacity and formats the IETF fields', () => {

@@ -2,6 +2,8 @@
  * The edge's side of metering: where each Durable Object lives, key creation and revocation
  * across the directory and the key's meter, the batch/job usage sink, and billing exports.
  */
+
+import type { BatchUsageSink } from '../../../lib/batch';
 import {
   batchPartRef,
   type ChargeResult,
@@ -122,4 +124,14 @@ export class EdgeUsageSink implements UsageSink {
     const units = computeSeconds * Number(this.env.JOB_UNITS_PER_SECOND || 1);
     return meter.charge({ kind: 'job', ensemble, units, rows: 1, ref: jobRef(jobId), overdraft: true });
   }
+}
+
+/** lib/batch's per-batch sink, bound to the key that owns the batch (its uploader). */
+export function batchSinkForKey(env: EdgeEnv, keyId: string, ensemble: string): BatchUsageSink {
+  const sink = new EdgeUsageSink(env);
+  return {
+    partCounted: async (batchId, part, rows, units) => {
+      await sink.partCounted(keyId, batchId, part, rows, units, ensemble);
+    },
+  };
 }
