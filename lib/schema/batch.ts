@@ -110,7 +110,7 @@ export const BatchPartMarkerSchema = z
   })
   .strict();
 
-export const BatchStateSchema = z.enum(['planned', 'running', 'assembling', 'done', 'failed']);
+export const BatchStateSchema = z.enum(['queued', 'running', 'assembling', 'done', 'failed']);
 
 export const BatchStatusSchema = z
   .object({

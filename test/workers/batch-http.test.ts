@@ -45,6 +45,8 @@ describe('POST /v1/batches through the queue', () => {
     const body = joinBytes([lineOf(1), '{"id":"bad"', lineOf(3)]);
     const a = await accepted(await upload(body, `ensemble=${CHEAP}&name=http-basic`));
     expect(a.key).toBe(`batches/incoming/${CHEAP}/http-basic.jsonl`);
+    // known from the moment the upload answers: queued until the consumer plans it
+    expect((await call(`/v1/batches/${a.id}`)).status).toBe(200);
     const status = await finished(a.id);
     expect(status).toMatchObject({
       state: 'done',

@@ -1,8 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { BatchAssembler, type BatchUsageSink, NOOP_BATCH_USAGE_SINK } from '../../../lib/batch';
-import type { BatchPartMarker, BatchState, BatchStatus } from '../../../lib/schema';
+import type { BatchPartMarker, BatchStatus } from '../../../lib/schema';
 import { type BlobStore, batchKeys, getText } from '../../../lib/store';
 import { type EdgeEnv, storeFromEnv } from '../env';
+import { type BatchRow, SCHEMA, statusOf } from './table';
 
 /** What the consumer knows when it plans a batch. */
 export interface BatchPlan {
@@ -20,45 +21,19 @@ export function batchUsageSinkFor(_env: EdgeEnv): BatchUsageSink {
   return NOOP_BATCH_USAGE_SINK;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS batch (
-  id TEXT PRIMARY KEY, key TEXT NOT NULL, etag TEXT NOT NULL, ensemble TEXT NOT NULL, version INTEGER NOT NULL,
-  bytes INTEGER NOT NULL, parts INTEGER NOT NULL, state TEXT NOT NULL, failure TEXT,
-  lines INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS parts (
-  part INTEGER PRIMARY KEY, done INTEGER NOT NULL DEFAULT 0, lines INTEGER NOT NULL DEFAULT 0,
-  ok INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0, units REAL NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);`;
-
-type BatchRow = {
-  id: string;
-  key: string;
-  etag: string;
-  ensemble: string;
-  version: number;
-  bytes: number;
-  parts: number;
-  state: string;
-  failure: string | null;
-  lines: number;
-  ok: number;
-  errors: number;
-  created_at: string;
-  updated_at: string;
-};
-
 /**
  * One batch's state in SQLite: the plan, which parts are done with their counts, the last error
  * of each part, and the outcome. Parts report in any order and any number of times; the first
  * report of a part counts (rows are metered then), and the report that completes the set
- * assembles the final files in part order. Calls run one at a time (blockConcurrencyWhile), so
- * a part reported twice at once is counted and assembled once.
+ * assembles the final files in part order. SQL calls are synchronous, so a check and its write
+ * never interleave with another call; assembly (bucket I/O, no 30 s blockConcurrencyWhile limit)
+ * runs once however many reports wait on it.
  */
 export class BatchCoordinator extends DurableObject<EdgeEnv> {
   private readonly sql: SqlStorage;
   private readonly store: BlobStore;
   private readonly usage: BatchUsageSink;
+  private assembling: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
@@ -75,24 +50,24 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
   status(): BatchStatus | null {
     const b = this.row();
     if (!b) return null;
-    const done = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM parts WHERE done = 1').one().n;
-    const keys = batchKeys(b.id);
-    return {
-      id: b.id,
-      state: b.state as BatchState,
-      ensemble: b.ensemble,
-      version: b.version,
-      key: b.key,
-      eTag: b.etag,
-      bytes: b.bytes,
-      counts: { lines: b.lines, ok: b.ok, errors: b.errors },
-      parts: { done, total: b.parts },
-      resultsKey: keys.results,
-      errorsKey: keys.errors,
-      ...(b.failure === null ? {} : { failure: b.failure }),
-      createdAt: b.created_at,
-      updatedAt: b.updated_at,
-    };
+    return statusOf(b, this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM parts WHERE done = 1').one().n);
+  }
+
+  /** The upload route's record of a stored file, so its status answers before the consumer plans it. */
+  accept(plan: Omit<BatchPlan, 'version' | 'parts'>): BatchStatus {
+    const now = new Date().toISOString();
+    this.sql.exec(
+      `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 0, ?, 0, 'queued', ?, ?)`,
+      plan.id,
+      plan.key,
+      plan.eTag,
+      plan.ensemble,
+      plan.bytes,
+      now,
+      now,
+    );
+    return this.status() as BatchStatus;
   }
 
   /** Records the plan once (a re-delivered notification keeps the first); says which parts are done. */
@@ -100,7 +75,9 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     const now = new Date().toISOString();
     this.sql.exec(
       `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)
+       ON CONFLICT(id) DO UPDATE SET version = excluded.version, parts = excluded.parts, state = 'running',
+         updated_at = excluded.updated_at WHERE batch.state = 'queued'`,
       plan.id,
       plan.key,
       plan.eTag,
@@ -118,31 +95,34 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     return { status: this.status() as BatchStatus, doneParts };
   }
 
-  partDone(marker: BatchPartMarker): Promise<BatchStatus | null> {
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const b = this.row();
-      if (!b || b.state === 'done' || b.state === 'failed') return this.status();
-      const already = this.sql
-        .exec<{ done: number }>('SELECT done FROM parts WHERE part = ?', marker.part)
-        .toArray()[0];
-      if (already?.done !== 1) {
-        this.sql.exec(
-          `INSERT INTO parts (part, done, lines, ok, errors, units) VALUES (?, 1, ?, ?, ?, ?)
-           ON CONFLICT(part) DO UPDATE SET done = 1, lines = excluded.lines, ok = excluded.ok,
-             errors = excluded.errors, units = excluded.units`,
-          marker.part,
-          marker.lines,
-          marker.ok,
-          marker.errors,
-          marker.units,
-        );
-        this.touch();
-        await this.usage.partCounted(b.id, marker.part, marker.ok, marker.units);
-      }
-      const done = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM parts WHERE done = 1').one().n;
-      if (done === b.parts) await this.assemble(b);
-      return this.status();
-    });
+  async partDone(marker: BatchPartMarker): Promise<BatchStatus | null> {
+    const b = this.row();
+    if (!b || b.state === 'done' || b.state === 'failed') return this.status();
+    const already = this.sql.exec<{ done: number }>('SELECT done FROM parts WHERE part = ?', marker.part).toArray()[0];
+    if (already?.done !== 1) {
+      // Metered before it is marked: a sink failure retries the part; the sink dedupes on (batch, part).
+      await this.usage.partCounted(b.id, marker.part, marker.ok, marker.units);
+      this.sql.exec(
+        `INSERT INTO parts (part, done, lines, ok, errors, units) VALUES (?, 1, ?, ?, ?, ?)
+         ON CONFLICT(part) DO UPDATE SET done = 1, lines = excluded.lines, ok = excluded.ok,
+           errors = excluded.errors, units = excluded.units`,
+        marker.part,
+        marker.lines,
+        marker.ok,
+        marker.errors,
+        marker.units,
+      );
+      this.touch();
+    }
+    const done = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM parts WHERE done = 1').one().n;
+    if (done === b.parts) {
+      // One assembly at a time: reports that arrive meanwhile wait for it instead of starting another.
+      this.assembling ??= this.assemble(b).finally(() => {
+        this.assembling = undefined;
+      });
+      await this.assembling;
+    }
+    return this.status();
   }
 
   /** The last error of a part, kept so the dead-letter consumer can say why the batch failed. */

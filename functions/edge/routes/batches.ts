@@ -98,6 +98,14 @@ export const batches = new OpenAPIHono<AppEnv>()
         : await c.req.arrayBuffer().then((b) => [new Blob([b]).stream(), b.byteLength] as const);
     const stored = await batchObjectsFromEnv(c.env).writeStream(key, body, length, JSONL);
     const id = await batchIdOf(key, stored.eTag);
+    const deps = batchDepsFromEnv(c.env, runtime);
+    await deps.coordinators.get(deps.coordinators.idFromName(id)).accept({
+      id,
+      key,
+      eTag: stored.eTag,
+      ensemble,
+      bytes: stored.size,
+    });
     if (c.env.BATCH_ENQUEUE_ON_UPLOAD !== 'false') {
       // R2's own notification in production; the same body here, so the consumer cannot tell them apart.
       const event: R2ObjectEvent = {

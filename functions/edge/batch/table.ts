@@ -1,0 +1,52 @@
+import type { BatchState, BatchStatus } from '../../../lib/schema';
+import { batchKeys } from '../../../lib/store';
+
+/** The coordinator's tables: one batch row, and one row per part (done, counts, last error). */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS batch (
+  id TEXT PRIMARY KEY, key TEXT NOT NULL, etag TEXT NOT NULL, ensemble TEXT NOT NULL, version INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, parts INTEGER NOT NULL, state TEXT NOT NULL, failure TEXT,
+  lines INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parts (
+  part INTEGER PRIMARY KEY, done INTEGER NOT NULL DEFAULT 0, lines INTEGER NOT NULL DEFAULT 0,
+  ok INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0, units REAL NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);`;
+
+export type BatchRow = {
+  id: string;
+  key: string;
+  etag: string;
+  ensemble: string;
+  version: number;
+  bytes: number;
+  parts: number;
+  state: string;
+  failure: string | null;
+  lines: number;
+  ok: number;
+  errors: number;
+  created_at: string;
+  updated_at: string;
+};
+
+/** The public status of a batch row and its number of finished parts. */
+export function statusOf(b: BatchRow, partsDone: number): BatchStatus {
+  const keys = batchKeys(b.id);
+  return {
+    id: b.id,
+    state: b.state as BatchState,
+    ensemble: b.ensemble,
+    version: b.version,
+    key: b.key,
+    eTag: b.etag,
+    bytes: b.bytes,
+    counts: { lines: b.lines, ok: b.ok, errors: b.errors },
+    parts: { done: partsDone, total: b.parts },
+    resultsKey: keys.results,
+    errorsKey: keys.errors,
+    ...(b.failure === null ? {} : { failure: b.failure }),
+    createdAt: b.created_at,
+    updatedAt: b.updated_at,
+  };
+}
