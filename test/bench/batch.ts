@@ -72,7 +72,7 @@ export async function batchSection(
   if (!member) throw new Error('the spam manifest has no members');
   const one: EnsembleManifest = {
     ...manifest,
-    name: 'bench-batch-one',
+    name: `batch-${member.id}`,
     members: [member],
     fusion: { strategy: 'soft', temperature: 1, quorum: 1 },
   };
