@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Stack } from '../../infra/local-stack';
 import { EnsembleManifestSchema } from '../../lib/schema';
+import { torchMlpManifest } from '../helpers/byo';
 import type { jobsClient } from './jobs-client';
 
 /** A copy of a dataset without its labels (transfer rows for distillation); returns its key. */
@@ -26,25 +27,5 @@ export async function publishTorchEnsemble(stack: Stack, client: ReturnType<type
       `datasets/bc/${split}.jsonl`,
       await readFile(`test/fixtures/byo/breast-cancer-${split}.jsonl`),
     );
-  await client.publish(
-    EnsembleManifestSchema.parse({
-      name: 'bc',
-      version: 1,
-      task: 'classification',
-      labels: ['malignant', 'benign'],
-      input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [30] } } },
-      members: [
-        {
-          id: 'torch-mlp',
-          model,
-          featurizer: { kind: 'tensor', field: 'x' },
-          inputName: 'x',
-          outputName: 'logits',
-          output: 'logits',
-        },
-      ],
-      fusion: { strategy: 'soft' },
-      provenance: { createdAt: '2026-11-22T00:00:00.000Z' },
-    }),
-  );
+  await client.publish(EnsembleManifestSchema.parse(torchMlpManifest('bc', model, ['malignant', 'benign'])));
 }

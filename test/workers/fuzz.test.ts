@@ -6,38 +6,11 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isProblemCode } from '../../lib/schema';
-import { modelKey } from '../../lib/store';
-import byoModel from '../fixtures/byo/breast-cancer-mlp.onnx';
-import { ADMIN, call, putJson, seedZoo } from './zoo';
+import { call, publishTorchMlp, seedZoo } from './zoo';
 
 beforeAll(async () => {
   await seedZoo();
-  const res = await call('/v1/models', {
-    method: 'PUT',
-    headers: { ...ADMIN, 'content-type': 'application/octet-stream' },
-    body: byoModel,
-  });
-  const { sha256 } = (await res.json()) as { sha256: string };
-  const manifest = {
-    name: 'fuzz-tensors',
-    version: 1,
-    task: 'classification',
-    labels: ['benign', 'malignant'],
-    input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [30] } } },
-    members: [
-      {
-        id: 'torch-mlp',
-        model: { key: modelKey(sha256), sha256, bytes: byoModel.byteLength },
-        featurizer: { kind: 'tensor', field: 'x' },
-        inputName: 'x',
-        outputName: 'logits',
-        output: 'logits',
-      },
-    ],
-    fusion: { strategy: 'soft' },
-    provenance: { createdAt: '2026-11-22T00:00:00.000Z' },
-  };
-  expect((await putJson('/v1/ensembles/fuzz-tensors', manifest)).status).toBe(201);
+  await publishTorchMlp('fuzz-tensors');
 }, 60_000);
 
 /** Answers must be 2xx/4xx; a 4xx must be problem+json with a documented code. */

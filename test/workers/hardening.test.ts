@@ -7,9 +7,8 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
 import { type EnsembleManifestInput, isProblemCode } from '../../lib/schema';
-import { modelKey } from '../../lib/store';
-import byoModel from '../fixtures/byo/breast-cancer-mlp.onnx';
-import { ADMIN, call, postJson, putJson, seedZoo, spamManifest } from './zoo';
+import { torchMlpManifest } from '../helpers/byo';
+import { ADMIN, call, postJson, publishTorchMlp, putJson, seedZoo, spamManifest } from './zoo';
 
 async function problem(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -20,36 +19,11 @@ async function problem(res: Response, status: number, code: string) {
   return body;
 }
 
-const tensorManifest = (sha: string, name = 'tensors'): EnsembleManifestInput => ({
-  name,
-  version: 1,
-  task: 'classification',
-  labels: ['benign', 'malignant'],
-  input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [30] } } },
-  members: [
-    {
-      id: 'torch-mlp',
-      model: { key: modelKey(sha), sha256: sha, bytes: byoModel.byteLength },
-      featurizer: { kind: 'tensor', field: 'x' },
-      inputName: 'x',
-      outputName: 'logits',
-      output: 'logits',
-    },
-  ],
-  fusion: { strategy: 'soft' },
-  provenance: { createdAt: '2026-11-22T00:00:00.000Z' },
-});
-
-let sha = '';
+let model: Awaited<ReturnType<typeof publishTorchMlp>>;
+const tensorManifest = () => torchMlpManifest('tensors', model, ['benign', 'malignant']);
 beforeAll(async () => {
   await seedZoo();
-  const res = await call('/v1/models', {
-    method: 'PUT',
-    headers: { ...ADMIN, 'content-type': 'application/octet-stream' },
-    body: byoModel,
-  });
-  sha = ((await res.json()) as { sha256: string }).sha256;
-  expect((await putJson('/v1/ensembles/tensors', tensorManifest(sha))).status).toBe(201);
+  model = await publishTorchMlp('tensors');
 });
 
 describe('keys a request names stay under their prefix', () => {
@@ -70,7 +44,7 @@ describe('keys a request names stay under their prefix', () => {
 
 describe('publish refuses manifests that could never answer', () => {
   const next = (edit: (m: ReturnType<typeof tensorManifest>) => void) => {
-    const m = tensorManifest(sha);
+    const m = tensorManifest();
     m.version = 2;
     edit(m);
     return putJson('/v1/ensembles/tensors', m);

@@ -1,11 +1,11 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EnsembleManifestInput } from '../../lib/schema';
 import { modelKey } from '../../lib/store';
 import byoJson from '../fixtures/byo/breast-cancer-mlp.json';
 import byoModel from '../fixtures/byo/breast-cancer-mlp.onnx';
+import { torchMlpManifest } from '../helpers/byo';
 import { expectClose } from '../helpers/close';
-import { ADMIN, call, postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
+import { ADMIN, call, postJson, putJson, reference, seedZoo, spamManifest, uploadModel } from './zoo';
 
 const byo = byoJson as {
   labels: string[];
@@ -16,14 +16,6 @@ const byo = byoJson as {
 beforeAll(async () => {
   await seedZoo();
 });
-
-function uploadModel(bytes: ArrayBuffer | Uint8Array | string, headers: Record<string, string> = ADMIN) {
-  return call('/v1/models', {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream', ...headers },
-    body: bytes,
-  });
-}
 
 describe('model upload', () => {
   it('stores an ONNX model content-addressed and reports its inputs and outputs', async () => {
@@ -66,25 +58,8 @@ describe('bring your own model: a PyTorch MLP exported by torch.onnx, with a ten
   let sha = '';
   beforeAll(async () => {
     sha = ((await (await uploadModel(byoModel)).json()) as { sha256: string }).sha256;
-    const manifest: EnsembleManifestInput = {
-      name: 'breast-cancer',
-      version: 1,
-      task: 'classification',
-      labels: byo.labels,
-      input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [byo.features] } } },
-      members: [
-        {
-          id: 'torch-mlp',
-          model: { key: modelKey(sha), sha256: sha, bytes: byoModel.byteLength },
-          featurizer: { kind: 'tensor', field: 'x' },
-          inputName: 'x',
-          outputName: 'logits',
-          output: 'logits',
-        },
-      ],
-      fusion: { strategy: 'soft' },
-      provenance: { createdAt: '2026-11-22T00:00:00.000Z', tool: 'torch.onnx.export' },
-    };
+    const model = { key: modelKey(sha), sha256: sha, bytes: byoModel.byteLength };
+    const manifest = torchMlpManifest('breast-cancer', model, byo.labels);
     const res = await putJson('/v1/ensembles/breast-cancer', manifest);
     expect(res.status).toBe(201);
   });

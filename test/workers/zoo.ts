@@ -1,12 +1,15 @@
 /** The committed spam zoo as test fixtures inside workerd, and helpers to call the Worker. */
 import { env, exports } from 'cloudflare:workers';
 import type { EnsembleManifest } from '../../lib/schema';
+import { modelKey } from '../../lib/store';
 import bodyChars from '../../models/spam/body-chars-fasttext.int8.onnx';
 import bodyNb from '../../models/spam/body-nb.int8.onnx';
 import headers from '../../models/spam/headers-logreg.int8.onnx';
 import manifestJson from '../../models/spam/manifest.json';
 import referenceJson from '../../models/spam/reference.json';
 import urls from '../../models/spam/urls-logreg.int8.onnx';
+import byoModel from '../fixtures/byo/breast-cancer-mlp.onnx';
+import { torchMlpManifest } from '../helpers/byo';
 
 export const ADMIN = { authorization: 'Bearer dev-admin-token' };
 export const spamManifest = manifestJson as unknown as EnsembleManifest;
@@ -66,6 +69,25 @@ export async function createKey(request: Record<string, unknown>): Promise<{ key
   const res = await postJson('/v1/keys', request, ADMIN);
   if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as { key: string; id: string };
+}
+
+/** PUT /v1/models as an admin (or with `headers`). */
+export function uploadModel(bytes: ArrayBuffer | Uint8Array | string, headers: Record<string, string> = ADMIN) {
+  return call('/v1/models', {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+    body: bytes,
+  });
+}
+
+/** Uploads test/fixtures/byo's PyTorch MLP and publishes it alone as `name`; returns its model ref. */
+export async function publishTorchMlp(name: string, labels = ['benign', 'malignant']) {
+  const res = await uploadModel(byoModel);
+  const { sha256 } = (await res.json()) as { sha256: string };
+  const model = { key: modelKey(sha256), sha256, bytes: byoModel.byteLength };
+  const published = await putJson(`/v1/ensembles/${name}`, torchMlpManifest(name, model, labels));
+  if (published.status !== 201) throw new Error(`publish ${name}: ${published.status} ${await published.text()}`);
+  return model;
 }
 
 /** Puts the zoo's models into the bucket and publishes `manifest` (the spam ensemble by default). */
