@@ -1,12 +1,14 @@
 import { validateInputs } from '../ensemble/validate-inputs';
 import { isChorusError } from '../errors';
-import type {
-  BatchErrorRecord,
-  BatchPartMarker,
-  BatchResultRecord,
-  InputSpec,
-  PredictInput,
-  PredictResponse,
+import {
+  BatchAbstainedSchema,
+  type BatchErrorRecord,
+  type BatchPartMarker,
+  type BatchResultRecord,
+  type InputSpec,
+  type PredictInput,
+  type Prediction,
+  type PredictResponse,
 } from '../schema';
 import { parseLine, splitLines } from './lines';
 
@@ -15,6 +17,12 @@ export type PredictRows = (inputs: PredictInput[]) => Promise<PredictResponse>;
 
 /** A result as a part stores it: `line` is 1-based within the part; raw is kept for a later duplicate. */
 export type PartResult = BatchResultRecord & { raw?: string; rawTruncated?: boolean };
+
+/** Who abstained on a prediction; an engine that does not report abstention means nobody did. */
+function abstainedOf(p: Prediction): BatchResultRecord['abstained'] {
+  const read = BatchAbstainedSchema.safeParse((p as { abstained?: unknown }).abstained);
+  return read.success ? read.data : [];
+}
 
 export interface PartOutput {
   results: PartResult[];
@@ -83,7 +91,7 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
         probabilities: p.probabilities,
         uncertainty: p.uncertainty,
         ran: answer.ran,
-        abstained: [],
+        abstained: abstainedOf(p),
         degraded: answer.degraded,
       });
     });

@@ -72,6 +72,9 @@ export const BatchLineErrorCodeSchema = z.enum(
   Object.keys(BATCH_LINE_ERRORS) as [BatchLineErrorCode, ...BatchLineErrorCode[]],
 );
 
+/** Who abstained on a row, as the engine reports it per prediction. */
+export const BatchAbstainedSchema = z.union([z.array(z.string()), z.literal('all')]);
+
 export const BatchResultRecordSchema = z
   .object({
     /** 1-based line number in the incoming file */
@@ -81,8 +84,8 @@ export const BatchResultRecordSchema = z
     probabilities: z.record(z.string(), z.number()),
     uncertainty: UncertaintySchema,
     ran: z.array(z.string()),
-    /** members with no evidence for this input (none until the engine reports abstention) */
-    abstained: z.array(z.string()),
+    /** members with no evidence for this input; `all` when every member abstained (the prior answered) */
+    abstained: BatchAbstainedSchema,
     degraded: z.array(z.object({ member: z.string(), reason: z.string() }).strict()),
   })
   .strict();

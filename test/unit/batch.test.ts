@@ -205,6 +205,21 @@ describe('a part and its assembly', () => {
     expect([asm.lines, asm.ok, asm.errors]).toEqual([7, 3, 4]);
   });
 
+  it('records who abstained on each row, as the engine reports it', async () => {
+    const abstaining: PredictRows = async (inputs) => {
+      const answer = await predict(inputs);
+      const who = (i: number) => ({ abstained: i === 0 ? ('all' as const) : ['m'] });
+      return { ...answer, predictions: answer.predictions.map((p, i) => Object.assign({}, p, who(i))) };
+    };
+    const out = await runPart(enc(`${lines[0]}\n${lines[2]}`), {
+      part: 0,
+      maxLineBytes: 1000,
+      spec,
+      predict: abstaining,
+    });
+    expect(out.results.map((r) => r.abstained)).toEqual(['all', ['m']]);
+  });
+
   it('a failing engine call fails the whole part (it is retried, nothing partial)', async () => {
     const failing: PredictRows = async () => {
       throw new Error('no healthy member');

@@ -96,6 +96,15 @@ describe('batch edge cases', () => {
     expect(await filesOf(await batchOf(one))).toEqual(before);
   });
 
+  it('CopyObject and CompleteMultipartUpload notifications start a batch like PutObject', async () => {
+    const { deps } = testDeps();
+    for (const action of ['CopyObject', 'CompleteMultipartUpload'] as const) {
+      const event = { ...(await dropFile(`action-${action}`, lineOf(1))), action };
+      await deliver(deps, [event]);
+      expect((await statusOf(await batchOf(event)))?.state).toBe('done');
+    }
+  });
+
   it('a notification for a version already replaced is acknowledged and starts nothing', async () => {
     const { deps } = testDeps();
     const stale = await dropFile('replaced', lineOf(1));
