@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
 import { hashKey } from '../../lib/metering';
 import { ADMIN, bearer, call, createKey, postJson, seedZoo, spamManifest } from './zoo';
 
@@ -116,6 +117,19 @@ describe('API keys: authentication and scopes', () => {
     await expectProblem(await predict(), 401, 'unauthorized');
     await expectProblem(await call('/v1/usage', { headers: bearer(key) }), 401, 'unauthorized');
     await expectProblem(await call('/v1/keys/key_nosuchkey1', { method: 'DELETE', headers: ADMIN }), 404, 'not_found');
+  });
+
+  it('the container signs the ensemble routes jobs use; a bad signature is 401, and signing grants nothing else', async () => {
+    const secret = env.JOB_SECRET ?? '';
+    const path = '/v1/ensembles/spam';
+    const signed = await call(path, { headers: { [SIGNATURE_HEADER]: await signRequest(secret, 'GET', path, '') } });
+    expect(signed.status).toBe(200);
+    const wrong = await signRequest('another-secret', 'GET', path, '');
+    await expectProblem(await call(path, { headers: { [SIGNATURE_HEADER]: wrong } }), 401, 'unauthorized');
+    const keys = await call('/v1/keys', {
+      headers: { [SIGNATURE_HEADER]: await signRequest(secret, 'GET', '/v1/keys', '') },
+    });
+    await expectProblem(keys, 401, 'unauthorized');
   });
 
   it('anonymous callers reach public ensembles only, and only to predict', async () => {
