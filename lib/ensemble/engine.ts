@@ -1,5 +1,5 @@
 import { ChorusError, isChorusError } from '../errors';
-import { type FuseOptions, fuse, softmax } from '../fusion';
+import { type DecisionRule, type FuseOptions, fuse, softmax } from '../fusion';
 import type {
   EnsembleManifest,
   FusionStrategy,
@@ -25,8 +25,12 @@ export interface PredictOptions {
 
 interface MemberResult {
   member: MemberSpec;
-  /** per example, a distribution over the manifest's labels */
+  /** per example, a distribution over the manifest's labels (uniform where it abstained) */
   probs: Float64Array[];
+  /** per example, whether the member abstained (no evidence in its view) */
+  abstained: boolean[];
+  /** abstained for every example, so it was not run */
+  skipped: boolean;
 }
 
 function describe(e: unknown): string {
@@ -41,6 +45,14 @@ async function runMember(
   n: number,
   classes: number,
 ): Promise<MemberResult> {
+  const abstained = await featurizer.abstentions(member);
+  if (abstained.length > 0 && abstained.every(Boolean)) {
+    // Not run, not charged; its session is still loaded (and so verified) so that a member whose
+    // model is missing or damaged counts as degraded, as it would on any other input.
+    await sessions.session(member);
+    const uniform = () => new Float64Array(classes).fill(1 / classes);
+    return { member, probs: Array.from({ length: n }, uniform), abstained, skipped: true };
+  }
   const [session, tensor] = await Promise.all([sessions.session(member), featurizer.tensorFor(member)]);
   const out = await session.run({ [member.inputName]: tensor }, member.outputName);
   if (out.dims.length !== 2 || out.dims[0] !== n || out.dims[1] !== classes) {
@@ -58,13 +70,34 @@ async function runMember(
     if (Math.abs(sum - 1) > 1e-3) throw new ChorusError('invalid_argument', `output row ${i} sums to ${sum}`);
     probs.push(p);
   }
-  return { member, probs };
+  return { member, probs, abstained, skipped: false };
+}
+
+/**
+ * A strategy's own temperature and decision (`fusion.calibration[strategy]`); a manifest without
+ * one for the strategy scales only its default strategy by `fusion.temperature`.
+ */
+export function strategyCalibration(
+  manifest: EnsembleManifest,
+  strategy: FusionStrategy,
+): { temperature: number; decision?: DecisionRule } {
+  const { fusion } = manifest;
+  const cal = fusion.calibration?.[strategy];
+  const temperature = cal?.temperature ?? (strategy === fusion.strategy ? fusion.temperature : 1);
+  const d = cal?.decision;
+  if (!d) return { temperature };
+  if (d.kind === 'costs') return { temperature, decision: { kind: 'costs', costs: d.costs } };
+  return {
+    temperature,
+    decision: { kind: 'threshold', positive: manifest.labels.indexOf(d.positive), threshold: d.threshold },
+  };
 }
 
 /**
  * How the members that answered are fused, from the manifest's fusion spec: weights by member id
  * (renormalised over those present), stacking only when every meta-learner member answered (else
- * soft), the manifest's temperature. Shared by serving and by jobs that evaluate a manifest.
+ * soft), the strategy's own temperature and decision, the prior for inputs every member abstains
+ * on. Shared by serving and by jobs that evaluate a manifest.
  */
 export function fusionPlan(
   manifest: EnsembleManifest,
@@ -73,10 +106,11 @@ export function fusionPlan(
 ): { strategy: FusionStrategy; options: FuseOptions } {
   const { fusion } = manifest;
   const meta = fusion.metaLearner;
+  const prior = fusion.prior ? { prior: fusion.prior } : {};
   if (strategy === 'stacking') {
     // The meta-learner needs every member it was fitted on, in its order; without them, degrade to soft.
     if (meta && meta.members.length === ids.length && meta.members.every((id, k) => ids[k] === id)) {
-      return { strategy, options: { metaLearner: meta, temperature: fusion.temperature } };
+      return { strategy, options: { metaLearner: meta, ...strategyCalibration(manifest, strategy), ...prior } };
     }
     strategy = 'soft';
   }
@@ -85,7 +119,10 @@ export function fusionPlan(
     weights = ids.map((id) => fusion.weights?.[id] ?? 0);
     if (weights.every((w) => w === 0)) weights = undefined; // only zero-weight members left: equal weights
   }
-  return { strategy, options: { ...(weights ? { weights } : {}), temperature: fusion.temperature } };
+  return {
+    strategy,
+    options: { ...(weights ? { weights } : {}), ...strategyCalibration(manifest, strategy), ...prior },
+  };
 }
 
 function fuseAll(
@@ -103,7 +140,7 @@ function fuseAll(
     fuse(
       plan.strategy,
       ran.map((r) => r.probs[i] as Float64Array),
-      plan.options,
+      { ...plan.options, abstained: ran.map((r) => r.abstained[i] === true) },
     ),
   );
   return { strategy: plan.strategy, answers };
@@ -169,21 +206,30 @@ export async function predictEnsemble(
   const fused = fuseAll(manifest, requested, results, n);
   const labelMap = (p: ArrayLike<number>): Record<string, number> =>
     Object.fromEntries(manifest.labels.map((l, k) => [l, p[k] as number]));
-  const predictions: Prediction[] = fused.answers.map((a, i) => ({
-    label: manifest.labels[a.labelIndex] as string,
-    probabilities: labelMap(a.probabilities),
-    uncertainty: a.uncertainty,
-    ...(options.returnMembers
-      ? { members: Object.fromEntries(results.map((r) => [r.member.id, labelMap(r.probs[i] as Float64Array)])) }
-      : {}),
-  }));
-  const units = results.reduce((s, r) => s + r.member.costUnits, 0) * n;
+  const predictions: Prediction[] = fused.answers.map((a, i) => {
+    const answered = results.filter((r) => r.abstained[i] !== true);
+    return {
+      label: manifest.labels[a.labelIndex] as string,
+      probabilities: labelMap(a.probabilities),
+      uncertainty: a.uncertainty,
+      abstained: a.abstainedAll ? 'all' : results.filter((r) => r.abstained[i] === true).map((r) => r.member.id),
+      ...(options.returnMembers
+        ? { members: Object.fromEntries(answered.map((r) => [r.member.id, labelMap(r.probs[i] as Float64Array)])) }
+        : {}),
+    };
+  });
+  // Charged: per input, the members that ran and did not abstain for it.
+  let units = 0;
+  for (const r of results) {
+    if (r.skipped) continue;
+    for (let i = 0; i < n; i++) if (r.abstained[i] !== true) units += r.member.costUnits;
+  }
   return {
     ensemble: manifest.name,
     version: manifest.version,
     strategy: fused.strategy,
     predictions,
-    ran: results.map((r) => r.member.id),
+    ran: results.filter((r) => !r.skipped).map((r) => r.member.id),
     degraded,
     usage: { units, inputs: n },
   };

@@ -1,3 +1,4 @@
+export { abstainsOn } from './abstain';
 export type {
   InferenceBackend,
   InputTensor,
@@ -7,7 +8,13 @@ export type {
   TensorDtype,
   ValueInfo,
 } from './backend';
-export { fusionPlan, type PredictOptions, predictEnsemble, type SessionSource } from './engine';
+export {
+  fusionPlan,
+  type PredictOptions,
+  predictEnsemble,
+  type SessionSource,
+  strategyCalibration,
+} from './engine';
 export { checkManifestGraphs, memberGraphProblems } from './graph-check';
 export { Featurizer } from './inputs';
 export { type OrtSessionLike, wrapOrtSession } from './ort-session';

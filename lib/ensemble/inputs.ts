@@ -1,6 +1,7 @@
 import { ChorusError, isChorusError } from '../errors';
 import { type EmailViews, featurizeText, parseEmail } from '../features';
 import type { FeaturizerSpec, InputSpec, MemberSpec, PredictInput, TensorValue } from '../schema';
+import { abstainsOn } from './abstain';
 import type { InputTensor } from './backend';
 import { type InputIssue, inputError } from './validate-inputs';
 
@@ -57,6 +58,23 @@ export class Featurizer {
     issues.sort((a, b) => a.index - b.index);
     const error = inputError(issues);
     throw limitsOnly ? new ChorusError('input_limit', error.message, { details: error.details }) : error;
+  }
+
+  /** Per input, whether `member` abstains for it (`abstain.minTokens` over the text its featurizer reads). */
+  async abstentions(member: MemberSpec): Promise<boolean[]> {
+    const f = member.featurizer;
+    if (!member.abstain || f.kind !== 'hashed-ngrams') return this.inputs.map(() => false);
+    const field = this.spec.fields[f.field];
+    return Promise.all(
+      this.inputs.map(async (input, i) => {
+        const raw = (input[f.field] as string | undefined) ?? '';
+        const text =
+          field?.type === 'text' && field.format === 'rfc822'
+            ? (await this.views(f.field, i, raw))[f.view ?? 'body']
+            : raw;
+        return abstainsOn(member, text);
+      }),
+    );
   }
 
   private views(field: string, index: number, raw: string): Promise<EmailViews> {

@@ -6,6 +6,8 @@ export interface ProbMatrix {
   readonly n: number;
   readonly c: number;
   readonly data: Float64Array;
+  /** 1 where the classifier abstained on that row (its row then holds the prior); absent = never */
+  readonly abstained?: Uint8Array;
 }
 
 export function checkProbMatrix(m: ProbMatrix, labels?: ArrayLike<number>): void {

@@ -5,10 +5,14 @@ import type { MemberProbabilities } from './validate';
 /**
  * Uncertainty of one fused answer: entropy of the fused distribution, margin between its top two
  * classes (for a hard vote, the vote-share margin), and the fraction of members whose argmax
- * differs from the fused label.
+ * differs from the answered label (`label`, default the fused argmax). Pass only the members that
+ * answered (not those that abstained).
  */
-export function uncertaintyOf(fused: ArrayLike<number>, members: MemberProbabilities): Uncertainty {
-  const label = argmax(fused);
+export function uncertaintyOf(
+  fused: ArrayLike<number>,
+  members: MemberProbabilities,
+  label = argmax(fused),
+): Uncertainty {
   let top1 = Number.NEGATIVE_INFINITY;
   let top2 = Number.NEGATIVE_INFINITY;
   for (let k = 0; k < fused.length; k++) {

@@ -1,5 +1,5 @@
 import { ChorusError } from '../errors';
-import type { MetaLearner } from '../schema';
+import type { MetaFeatures, MetaLearner } from '../schema';
 import { argmax, LOG_EPS, softmax } from './math';
 import { checkMemberProbabilities, type MemberProbabilities, normalizeWeights } from './validate';
 
@@ -44,11 +44,53 @@ export function geometricPool(probs: MemberProbabilities, weights?: ArrayLike<nu
   return softmax(logits);
 }
 
+/** Log-odds meta-features are clipped to ±this, so one member's hard 0 or 1 cannot dominate. */
+export const LOG_ODDS_CLIP = 12;
+
 /**
- * Stacking: multinomial logistic regression over the concatenated member probabilities, in the
- * member order the meta-learner was fitted with.
+ * One row of meta-features, member after member, C values each. `probabilities` (legacy): the
+ * member's distribution. `log-odds`: log p_k − log p_0 for k = 1…C−1 (class 0 is the reference,
+ * so a binary member gives one column, none redundant), then an abstention indicator; an
+ * abstaining member contributes zeros and indicator 1, so it carries no evidence either way.
  */
-export function stackingApply(probs: MemberProbabilities, meta: MetaLearner): Float64Array {
+export function metaFeatureRow(
+  probs: MemberProbabilities,
+  features: MetaFeatures,
+  abstained?: ArrayLike<boolean | number>,
+  out?: Float64Array,
+): Float64Array {
+  const classes = probs[0]?.length ?? 0;
+  const row = out ?? new Float64Array(probs.length * classes);
+  probs.forEach((p, m) => {
+    const base = m * classes;
+    if (features === 'probabilities') {
+      for (let j = 0; j < classes; j++) row[base + j] = p[j] as number;
+      return;
+    }
+    if (abstained?.[m]) {
+      for (let j = 0; j < classes - 1; j++) row[base + j] = 0;
+      row[base + classes - 1] = 1;
+      return;
+    }
+    const ref = Math.log(Math.max(p[0] as number, LOG_EPS));
+    for (let j = 1; j < classes; j++) {
+      const z = Math.log(Math.max(p[j] as number, LOG_EPS)) - ref;
+      row[base + j - 1] = Math.min(LOG_ODDS_CLIP, Math.max(-LOG_ODDS_CLIP, z));
+    }
+    row[base + classes - 1] = 0;
+  });
+  return row;
+}
+
+/**
+ * Stacking: multinomial logistic regression over the members' meta-features (`metaFeatureRow`),
+ * in the member order the meta-learner was fitted with.
+ */
+export function stackingApply(
+  probs: MemberProbabilities,
+  meta: MetaLearner,
+  abstained?: ArrayLike<boolean | number>,
+): Float64Array {
   const classes = checkMemberProbabilities(probs);
   const features = probs.length * classes;
   if (meta.members.length !== probs.length) {
@@ -57,6 +99,7 @@ export function stackingApply(probs: MemberProbabilities, meta: MetaLearner): Fl
   if (meta.intercept.length !== classes || meta.coef.length !== classes) {
     throw new ChorusError('shape_mismatch', `meta-learner has ${meta.coef.length} classes, members ${classes}`);
   }
+  const x = metaFeatureRow(probs, meta.features ?? 'probabilities', abstained);
   const logits = new Float64Array(classes);
   for (let k = 0; k < classes; k++) {
     const row = meta.coef[k] as number[];
@@ -67,9 +110,7 @@ export function stackingApply(probs: MemberProbabilities, meta: MetaLearner): Fl
       );
     }
     let z = meta.intercept[k] as number;
-    probs.forEach((p, m) => {
-      for (let j = 0; j < classes; j++) z += (row[m * classes + j] as number) * (p[j] as number);
-    });
+    for (let j = 0; j < features; j++) z += (row[j] as number) * (x[j] as number);
     logits[k] = z;
   }
   return softmax(logits);

@@ -30,12 +30,16 @@ export interface EnsembleSelectionResult {
   path: number[];
   /** validation log-loss after each step */
   losses: number[];
+  /** the step whose ensemble `weights` describe: the lowest loss on the path (earliest on ties) */
+  best: number;
 }
 
 /**
  * Greedy ensemble selection with replacement on validation log-loss (Caruana et al. 2004):
  * start from the best single member, then repeatedly add the member (possibly again) whose
- * addition to the running average lowers log-loss most. Weights are selection counts / total.
+ * addition to the running average lowers log-loss most. Weights are the selection counts up to
+ * the best point of the path (lowest validation log-loss; a later round can only add noise), over
+ * the number of picks up to there.
  */
 export function ensembleSelection(
   members: readonly ProbMatrix[],
@@ -76,6 +80,9 @@ export function ensembleSelection(
     path.push(bestIdx);
     losses.push(bestLoss);
   }
-  const total = rounds + 1;
-  return { weights: counts.map((c) => c / total), path, losses };
+  let best = 0;
+  for (let s = 1; s < losses.length; s++) if ((losses[s] as number) < (losses[best] as number)) best = s;
+  counts.fill(0);
+  for (let s = 0; s <= best; s++) counts[path[s] as number] = (counts[path[s] as number] as number) + 1;
+  return { weights: counts.map((c) => c / (best + 1)), path, losses, best };
 }

@@ -92,21 +92,71 @@ export const MemberSpecSchema = z
     output: z.enum(['probabilities', 'logits']),
     /** relative cost of running the member; the cascade runs cheapest first */
     costUnits: z.number().positive().default(1),
+    /**
+     * when the member has no evidence for an input it abstains: no weight in any strategy, not
+     * charged, listed in the answer's `abstained`. `minTokens`: the member's view (or text field)
+     * holds fewer word tokens than this (lib/ensemble/abstain.ts).
+     */
+    abstain: z
+      .object({ minTokens: z.number().int().positive().max(10_000) })
+      .strict()
+      .optional(),
     metrics: ClassificationMetricsSchema.optional(),
   })
   .strict();
 
 export const FusionStrategySchema = z.enum(['hard', 'soft', 'geometric', 'stacking']);
 
-/** Multinomial logistic regression over concatenated member probabilities. */
+/**
+ * What a meta-learner reads per member (C values each): `probabilities` (legacy) or `log-odds`
+ * (log p_k − log p_0 for k ≥ 1, then an abstention indicator; lib/fusion metaFeatureRow).
+ */
+export const MetaFeaturesSchema = z.enum(['probabilities', 'log-odds']);
+
+/** Multinomial logistic regression over the members' meta-features, side by side. */
 export const MetaLearnerSchema = z
   .object({
     kind: z.literal('logistic'),
+    /** absent = `probabilities` */
+    features: MetaFeaturesSchema.optional(),
     /** member order of the concatenated features */
     members: z.array(z.string()).min(1),
     /** [classes][members × classes] */
     coef: z.array(z.array(BoundedNumber)),
     intercept: z.array(BoundedNumber),
+  })
+  .strict();
+
+/**
+ * How the label is read from a strategy's calibrated distribution. `threshold` (binary or
+ * one-vs-rest): `positive` when its probability is above `threshold`, else the most probable other
+ * label. `costs`: the label of least expected cost, costs[true label][answered label] in label
+ * order. `target` says, for humans, what the decision was fitted for.
+ */
+export const DecisionSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('threshold'),
+      positive: z.string().min(1),
+      threshold: z.number().gt(0).lt(1),
+      target: z.string().max(500).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('costs'),
+      costs: z.array(z.array(z.number().nonnegative().max(MANIFEST_LIMITS.weight))),
+      target: z.string().max(500).optional(),
+    })
+    .strict(),
+]);
+
+/** A strategy's own temperature and decision, fitted for that strategy. */
+export const StrategyCalibrationSchema = z
+  .object({
+    /** applied to the fused distribution (1 = none; never to hard-vote shares) */
+    temperature: z.number().min(1e-3).max(1e3).default(1),
+    decision: DecisionSchema.optional(),
   })
   .strict();
 
@@ -118,8 +168,23 @@ export const FusionSpecSchema = z
     /** how the weights were obtained, for humans */
     weightsFrom: z.enum(['equal', 'manual', 'accuracy', 'ensemble-selection']).optional(),
     metaLearner: MetaLearnerSchema.optional(),
-    /** temperature applied to the fused distribution (1 = none) */
+    /**
+     * temperature applied to the default strategy's fused distribution (1 = none), when
+     * `calibration` has no entry for it; other strategies a request asks for are not scaled by it
+     */
     temperature: z.number().min(1e-3).max(1e3).default(1),
+    /** per strategy: its temperature and decision (operating point) */
+    calibration: z
+      .object({
+        hard: StrategyCalibrationSchema.optional(),
+        soft: StrategyCalibrationSchema.optional(),
+        geometric: StrategyCalibrationSchema.optional(),
+        stacking: StrategyCalibrationSchema.optional(),
+      })
+      .strict()
+      .optional(),
+    /** class distribution answered when every member abstains (label order; uniform when absent) */
+    prior: z.array(z.number().nonnegative().max(1)).optional(),
     /** run members cheapest first and stop once the fused margin reaches this */
     cascadeThreshold: z.number().min(0).max(1).optional(),
     /** fewest surviving members that may answer */
@@ -179,6 +244,30 @@ export const EnsembleManifestSchema = z
     }
     const meta = m.fusion.metaLearner;
     if (meta) checkMetaLearnerShape(meta, ids, m.labels.length, ctx);
+    if (m.fusion.prior) {
+      const sum = m.fusion.prior.reduce((a, b) => a + b, 0);
+      if (m.fusion.prior.length !== m.labels.length || Math.abs(sum - 1) > 1e-6)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fusion', 'prior'],
+          message: `prior must have ${m.labels.length} values summing to 1`,
+        });
+    }
+    for (const [strategy, cal] of Object.entries(m.fusion.calibration ?? {})) {
+      const d = cal?.decision;
+      const path = ['fusion', 'calibration', strategy, 'decision'];
+      if (d?.kind === 'threshold' && !m.labels.includes(d.positive))
+        ctx.addIssue({ code: 'custom', path: [...path, 'positive'], message: `unknown label '${d.positive}'` });
+      if (
+        d?.kind === 'costs' &&
+        (d.costs.length !== m.labels.length || d.costs.some((r) => r.length !== m.labels.length))
+      )
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'costs'],
+          message: `costs must be ${m.labels.length} × ${m.labels.length}`,
+        });
+    }
     if (m.fusion.quorum > m.members.length) {
       ctx.addIssue({ code: 'custom', path: ['fusion', 'quorum'], message: 'quorum exceeds member count' });
     }
@@ -218,5 +307,8 @@ export type MemberSpec = z.infer<typeof MemberSpecSchema>;
 export type FusionStrategy = z.infer<typeof FusionStrategySchema>;
 export type FusionSpec = z.infer<typeof FusionSpecSchema>;
 export type MetaLearner = z.infer<typeof MetaLearnerSchema>;
+export type MetaFeatures = z.infer<typeof MetaFeaturesSchema>;
+export type Decision = z.infer<typeof DecisionSchema>;
+export type StrategyCalibration = z.infer<typeof StrategyCalibrationSchema>;
 export type EnsembleManifest = z.infer<typeof EnsembleManifestSchema>;
 export type EnsembleManifestInput = z.input<typeof EnsembleManifestSchema>;

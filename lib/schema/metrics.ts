@@ -10,6 +10,8 @@ export const ClassificationMetricsSchema = z
     ece: z.number().min(0).max(1),
     /** fraction of negatives (ham) predicted positive (spam); absent when undefined */
     falsePositiveRate: z.number().min(0).max(1).optional(),
+    /** fraction of positives (spam) predicted positive: spam recall; absent when undefined */
+    truePositiveRate: z.number().min(0).max(1).optional(),
   })
   .strict();
 
@@ -23,6 +25,10 @@ export const MetricsRowSchema = z
     variant: z.enum(['fp32', 'int8']).optional(),
     bytes: z.number().int().nonnegative().optional(),
     bodyOnly: z.boolean().optional(),
+    /** operating point (spam when p(spam) is above it), fitted on validation */
+    threshold: z.number().min(0).max(1).optional(),
+    /** temperature fitted on validation */
+    temperature: z.number().positive().optional(),
     slices: SliceMetricsSchema,
   })
   .strict();
@@ -36,6 +42,37 @@ export const MetricsReportSchema = z
         counts: z.record(z.string(), z.number().int().nonnegative()),
       })
       .strict(),
+    /** robustness slices: name → how each message is rewritten */
+    slices: z.record(z.string(), z.string()).optional(),
+    /** the served default: how it was chosen, its operating point and its test ROC / PR curve */
+    default: z
+      .object({
+        name: z.string(),
+        strategy: z.string(),
+        temperature: z.number().positive(),
+        threshold: z.number().min(0).max(1),
+        target: z.string(),
+        rule: z.string(),
+        choice: z.array(
+          z
+            .object({
+              name: z.string(),
+              eligible: z.boolean(),
+              accuracy: z.number(),
+              logLoss: z.number(),
+              fpr: z.number(),
+              worstSliceFpr: z.number(),
+              worstSliceRecall: z.number(),
+            })
+            .strict(),
+        ),
+        rocAuc: z.number().min(0).max(1),
+        curve: z.array(
+          z.object({ threshold: z.number(), fpr: z.number(), tpr: z.number(), precision: z.number() }).strict(),
+        ),
+      })
+      .strict()
+      .optional(),
     rows: z.array(MetricsRowSchema),
   })
   .strict();

@@ -41,6 +41,13 @@ export const PredictionSchema = z
     label: z.string(),
     probabilities: z.record(z.string(), z.number()),
     uncertainty: UncertaintySchema,
+    /**
+     * members that abstained for this input (no evidence in their view; no weight, not charged);
+     * `all` when every member that answered abstained: the answer is then the ensemble's prior
+     * (`fusion.prior`, uniform when absent) with the label its decision gives, not a member's view
+     */
+    abstained: z.union([z.array(z.string()), z.literal('all')]),
+    /** per member that answered this input (abstaining members are left out) */
     members: z.record(z.string(), z.record(z.string(), z.number())).optional(),
   })
   .strict();
@@ -51,10 +58,11 @@ export const PredictResponseSchema = z
     version: z.number().int().positive(),
     strategy: FusionStrategySchema,
     predictions: z.array(PredictionSchema),
-    /** members that ran */
+    /** members that ran (a member that abstained for every input is not run) */
     ran: z.array(z.string()),
     /** members dropped because they failed to load or run, with the reason */
     degraded: z.array(z.object({ member: z.string(), reason: z.string() }).strict()),
+    /** units: Σ over inputs of the costUnits of members that ran and did not abstain for it */
     usage: z.object({ units: z.number().nonnegative(), inputs: z.number().int() }).strict(),
   })
   .strict();

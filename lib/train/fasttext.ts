@@ -14,6 +14,10 @@ export interface FastTextOptions {
   epochs?: number;
   learningRate?: number;
   seed?: number;
+  /**
+   * per-example weights (boosting): each epoch visits `docs.length` examples drawn with
+   * replacement with probability ∝ weight (weighted resampling), at the usual learning rate
+   */
   sampleWeights?: ArrayLike<number>;
   /** start from this model's parameters (transfer); must have the same shape */
   init?: FastTextModel;
@@ -23,6 +27,36 @@ export interface FastTextOptions {
    * (transfer data) learn from the teacher alone.
    */
   distill?: { teacher: readonly ArrayLike<number>[]; temperature: number; alpha: number; labeled?: ArrayLike<boolean> };
+}
+
+/**
+ * Draws `n` indices with replacement, index i with probability ∝ weights[i] (inverse CDF over the
+ * cumulative weights), so boosting reweights which examples are seen rather than the step size.
+ */
+function weightedSampler(weights: ArrayLike<number>, n: number, rng: () => number): () => Int32Array {
+  if (weights.length !== n)
+    throw new ChorusError('shape_mismatch', `${weights.length} sample weights for ${n} examples`);
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights[i] as number;
+    if (!(w >= 0) || !Number.isFinite(w)) throw new ChorusError('invalid_argument', `sample weight ${i} is ${w}`);
+    sum += w;
+    cdf[i] = sum;
+  }
+  if (sum <= 0) throw new ChorusError('invalid_argument', 'sample weights sum to 0');
+  return () =>
+    Int32Array.from({ length: n }, () => {
+      const u = rng() * sum;
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((cdf[mid] as number) > u) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    });
 }
 
 /**
@@ -86,15 +120,15 @@ export function trainFastText(
       throw new ChorusError('invalid_argument', `alpha must be in [0, 1], got ${kd.alpha}`);
   }
   const total = epochs * docs.length;
+  const sampler = o.sampleWeights ? weightedSampler(o.sampleWeights, docs.length, rng) : undefined;
   const grad = new Float64Array(dim);
   let seen = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = shuffledIndices(docs.length, rng);
+    const order = sampler ? sampler() : shuffledIndices(docs.length, rng);
     for (let t = 0; t < order.length; t++, seen++) {
       const i = order[t] as number;
       const doc = ids[i] as Int32Array;
-      const sw = o.sampleWeights ? (o.sampleWeights[i] as number) : 1;
-      const lr = lr0 * (1 - seen / total) * sw;
+      const lr = lr0 * (1 - seen / total);
       const { hidden, count } = fastTextHidden(model, doc);
       const z = new Float64Array(C);
       for (let k = 0; k < C; k++) {

@@ -19,6 +19,7 @@ export {
   falsePositiveRate,
   macroF1,
   selectRows,
+  truePositiveRate,
 } from './metrics';
 export { type MlpOptions, trainMlp } from './mlp';
 export {

@@ -2,13 +2,22 @@ import { ChorusError } from '../errors';
 import { argmax, checkProbMatrix, meanLogLoss, type ProbMatrix } from '../fusion';
 import type { ClassificationMetrics } from '../schema';
 
-/** Fraction of rows whose argmax equals the label. */
-export function accuracy(probs: ProbMatrix, labels: ArrayLike<number>): number {
-  checkProbMatrix(probs, labels);
-  let correct = 0;
-  for (let i = 0; i < probs.n; i++) {
-    if (argmax(probs.data.subarray(i * probs.c, (i + 1) * probs.c)) === labels[i]) correct++;
+/** The answered label of each row: `predicted` where given (a decision rule's), else the argmax. */
+function answered(probs: ProbMatrix, predicted?: ArrayLike<number>): ArrayLike<number> {
+  if (predicted !== undefined) {
+    if (predicted.length !== probs.n)
+      throw new ChorusError('shape_mismatch', `${predicted.length} predicted labels for ${probs.n} rows`);
+    return predicted;
   }
+  return Int32Array.from({ length: probs.n }, (_, i) => argmax(probs.data.subarray(i * probs.c, (i + 1) * probs.c)));
+}
+
+/** Fraction of rows whose answered label (argmax, or `predicted`) equals the label. */
+export function accuracy(probs: ProbMatrix, labels: ArrayLike<number>, predicted?: ArrayLike<number>): number {
+  checkProbMatrix(probs, labels);
+  const pred = answered(probs, predicted);
+  let correct = 0;
+  for (let i = 0; i < probs.n; i++) if (pred[i] === labels[i]) correct++;
   return correct / probs.n;
 }
 
@@ -16,13 +25,14 @@ export function accuracy(probs: ProbMatrix, labels: ArrayLike<number>): number {
  * Unweighted mean of per-class F1 over the classes that occur in the labels or the predictions
  * (scikit-learn's `f1_score(average='macro')`), so a one-class slice is not halved by the absent class.
  */
-export function macroF1(probs: ProbMatrix, labels: ArrayLike<number>): number {
+export function macroF1(probs: ProbMatrix, labels: ArrayLike<number>, predicted?: ArrayLike<number>): number {
   checkProbMatrix(probs, labels);
+  const answers = answered(probs, predicted);
   const tp = new Float64Array(probs.c);
   const fp = new Float64Array(probs.c);
   const fn = new Float64Array(probs.c);
   for (let i = 0; i < probs.n; i++) {
-    const pred = argmax(probs.data.subarray(i * probs.c, (i + 1) * probs.c));
+    const pred = answers[i] as number;
     const y = labels[i] as number;
     if (pred === y) tp[y] = (tp[y] as number) + 1;
     else {
@@ -82,32 +92,60 @@ export function calibrationBins(
 }
 
 /** Fraction of rows labelled `negative` that are predicted as another class (ham flagged as spam). */
-export function falsePositiveRate(probs: ProbMatrix, labels: ArrayLike<number>, negative: number): number | undefined {
+export function falsePositiveRate(
+  probs: ProbMatrix,
+  labels: ArrayLike<number>,
+  negative: number,
+  predicted?: ArrayLike<number>,
+): number | undefined {
   checkProbMatrix(probs, labels);
+  const pred = answered(probs, predicted);
   let negatives = 0;
   let flagged = 0;
   for (let i = 0; i < probs.n; i++) {
     if (labels[i] !== negative) continue;
     negatives++;
-    if (argmax(probs.data.subarray(i * probs.c, (i + 1) * probs.c)) !== negative) flagged++;
+    if (pred[i] !== negative) flagged++;
   }
   return negatives === 0 ? undefined : flagged / negatives;
+}
+
+/** Fraction of rows not labelled `negative` answered with a class other than `negative` (spam recall). */
+export function truePositiveRate(
+  probs: ProbMatrix,
+  labels: ArrayLike<number>,
+  negative: number,
+  predicted?: ArrayLike<number>,
+): number | undefined {
+  checkProbMatrix(probs, labels);
+  const pred = answered(probs, predicted);
+  let positives = 0;
+  let caught = 0;
+  for (let i = 0; i < probs.n; i++) {
+    if (labels[i] === negative) continue;
+    positives++;
+    if (pred[i] !== negative) caught++;
+  }
+  return positives === 0 ? undefined : caught / positives;
 }
 
 /** Every metric of the report for one classifier on one slice. */
 export function classificationMetrics(
   probs: ProbMatrix,
   labels: ArrayLike<number>,
-  options: { negativeClass?: number } = {},
+  options: { negativeClass?: number; predicted?: ArrayLike<number> } = {},
 ): ClassificationMetrics {
-  const fpr = options.negativeClass === undefined ? undefined : falsePositiveRate(probs, labels, options.negativeClass);
+  const neg = options.negativeClass;
+  const fpr = neg === undefined ? undefined : falsePositiveRate(probs, labels, neg, options.predicted);
+  const tpr = neg === undefined ? undefined : truePositiveRate(probs, labels, neg, options.predicted);
   return {
     n: probs.n,
-    accuracy: accuracy(probs, labels),
-    macroF1: macroF1(probs, labels),
+    accuracy: accuracy(probs, labels, options.predicted),
+    macroF1: macroF1(probs, labels, options.predicted),
     logLoss: meanLogLoss(probs, labels),
     ece: expectedCalibrationError(probs, labels),
     ...(fpr === undefined ? {} : { falsePositiveRate: fpr }),
+    ...(tpr === undefined ? {} : { truePositiveRate: tpr }),
   };
 }
 
@@ -120,5 +158,13 @@ export function selectRows(probs: ProbMatrix, rows: ArrayLike<number>): ProbMatr
       throw new ChorusError('invalid_argument', `row ${r} out of range`);
     data.set(probs.data.subarray(r * probs.c, (r + 1) * probs.c), i * probs.c);
   }
-  return { n: rows.length, c: probs.c, data };
+  const abstained = probs.abstained;
+  return {
+    n: rows.length,
+    c: probs.c,
+    data,
+    ...(abstained
+      ? { abstained: Uint8Array.from({ length: rows.length }, (_, i) => abstained[rows[i] as number] ?? 0) }
+      : {}),
+  };
 }

@@ -38,6 +38,7 @@ const predict: PredictRows = async (inputs) => ({
       label: p > 0.5 ? 'a' : 'b',
       probabilities: { a: p, b: 1 - p },
       uncertainty: { entropy: 0.5, margin: 0.5, disagreement: 0 },
+      abstained: [],
     };
   }),
 });

@@ -39,7 +39,7 @@ const dataset = (messages: CorpusMessage[]): Dataset => ({
 
 describe('one stacking recipe for models/build.ts and the stack job', () => {
   it('the job groups folds by the same near-duplicate key as the build', async () => {
-    const job = await stackingStep(zoo, dataset(train), dataset(validation), FOLDS, async () => {
+    const job = await stackingStep(zoo, dataset(train), FOLDS, async () => {
       throw new Error('the zoo has no frozen members');
     });
     expect(job.rows.folds).toEqual(
@@ -70,7 +70,7 @@ describe('one stacking recipe for models/build.ts and the stack job', () => {
       ),
     }));
     const built: MetaLearner = await stackZoo(split, members);
-    const job = await stackingStep(zoo, dataset(train), dataset(validation), FOLDS, async () => {
+    const job = await stackingStep(zoo, dataset(train), FOLDS, async () => {
       throw new Error('the zoo has no frozen members');
     });
     expect(zoo.members.map((m) => m.id)).toEqual(ZOO.map((d) => d.id));

@@ -8,7 +8,8 @@ import { type MeterEvent, UsageResponseSchema } from '../../lib/schema';
 import { usageExportKey } from '../../lib/store';
 import { ADMIN, bearer, call, createKey, postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
 
-const message = 'Subject: hello\n\nlunch tomorrow?';
+// every member answers this one (a subject, five body words or more, a URL), so one request is FULL units
+const message = 'Subject: hello\n\nlunch tomorrow? the menu is at https://food.example/menu today';
 const FULL = spamManifest.members.reduce((s, m) => s + m.costUnits, 0);
 const predict = (key: string, name = 'spam', inputs: unknown[] = [{ message }]) =>
   postJson(`/v1/ensembles/${name}/predict`, { inputs }, bearer(key));

@@ -189,14 +189,19 @@ export async function run(ctx: JobContext<'distill'>): Promise<JobOutcome> {
   const ensembleLoss = report.losses.base as number;
   const studentLoss = report.losses['student (int8)'] as number;
   const gain = best - ensembleLoss;
-  const recovered = gain > 0 ? (best - studentLoss) / gain : studentLoss <= ensembleLoss ? 1 : 0;
-  const passed = recovered >= spec.gate.minGainRecovered;
+  // Without a gain over the best member there is nothing to recover: the figure is undefined and the gate fails.
+  const recovered = gain > 0 ? (best - studentLoss) / gain : undefined;
+  const passed = recovered !== undefined && recovered >= spec.gate.minGainRecovered;
+  const losses = `best member ${best.toFixed(4)}, ensemble ${ensembleLoss.toFixed(4)}, student ${studentLoss.toFixed(4)}`;
 
   return {
     candidate,
     gate: {
       passed,
-      detail: `student recovers ${(100 * recovered).toFixed(1)} % of the ensemble's log-loss gain over the best member (best member ${best.toFixed(4)}, ensemble ${ensembleLoss.toFixed(4)}, student ${studentLoss.toFixed(4)}; required ≥ ${(100 * spec.gate.minGainRecovered).toFixed(0)} %)`,
+      detail:
+        recovered === undefined
+          ? `gain recovered is undefined: the ensemble does not beat its best member on validation log-loss (${losses}), so there is no gain to distil; gate failed`
+          : `student recovers ${(100 * recovered).toFixed(1)} % of the ensemble's log-loss gain over the best member (${losses}; required ≥ ${(100 * spec.gate.minGainRecovered).toFixed(0)} %)`,
     },
     report: {
       rows: report.rows,

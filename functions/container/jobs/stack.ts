@@ -1,10 +1,10 @@
+import { abstainsOn } from '../../../lib/ensemble';
 import { fitTemperature, type ProbMatrix } from '../../../lib/fusion';
 import { type EnsembleManifest, JOB_SPEC_SCHEMAS, type MemberSpec } from '../../../lib/schema';
 import {
-  fuseWith,
+  featurizeForFamily,
   groupedFolds,
   isTrainable,
-  metaLearnerCvLoss,
   rowGroupKeys,
   type Stacked,
   type StackingMember,
@@ -13,27 +13,26 @@ import {
   stackMembers,
 } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
-import { type Dataset, featurizeRows, labeled, loadDataset } from '../kit/datasets';
+import { type Dataset, featurizerTexts, labeled, loadDataset } from '../kit/datasets';
 import { logLossOutcome, standardReport } from '../kit/report';
 
 export const schema = JOB_SPEC_SCHEMAS.stack;
 
 /**
- * The job's stacking step on loaded datasets: every trainable member of `base` retrained on k
- * folds of the labelled train rows grouped by near-duplicate key (temperatures on validation),
- * frozen (uploaded) members scored once, then lib/train's meta-learner — the recipe the zoo build
- * runs too.
+ * The job's stacking step on loaded train rows: every trainable member of `base` retrained on k
+ * folds of the labelled train rows grouped by near-duplicate key (where it does not abstain;
+ * temperature on the fold it predicts), frozen (uploaded) members scored once, then lib/train's
+ * meta-learner over log-odds and abstentions — the recipe the zoo build runs too. Validation is
+ * not read: the job reports and gates on it.
  */
 export async function stackingStep(
   base: EnsembleManifest,
   train: Dataset,
-  val: Dataset,
   k: number,
   frozen: (member: MemberSpec) => Promise<ProbMatrix>,
   onMember: (member: StackingMember, index: number) => Promise<void> | void = () => undefined,
 ): Promise<Stacked & { rows: StackingRows; notes: string[] }> {
   const tr = labeled(train);
-  const va = labeled(val);
   const keys = await rowGroupKeys(
     base.input,
     tr.rows.map((r) => train.inputs[r] ?? {}),
@@ -44,14 +43,19 @@ export async function stackingStep(
   const members: StackingMember[] = [];
   for (const m of base.members) {
     if (isTrainable(m)) {
+      const texts = await featurizerTexts(
+        base,
+        m.featurizer,
+        tr.rows.map((r) => train.inputs[r] ?? {}),
+      );
       members.push({
         kind: 'retrain',
         id: m.id,
         family: m.family,
         featurizer: m.featurizer,
         options: m.training,
-        inputs: await featurizeRows(base, m.featurizer, train, tr.rows),
-        calibration: { inputs: await featurizeRows(base, m.featurizer, val, va.rows), labels: va.labels },
+        inputs: featurizeForFamily(texts, m.featurizer),
+        abstained: Uint8Array.from(texts, (t) => (abstainsOn(m, t) ? 1 : 0)),
       });
       notes.push(`${m.id}: retrained on each of ${k} folds grouped by near-duplicate key (${m.family})`);
     } else {
@@ -75,24 +79,28 @@ export async function run(ctx: JobContext<'stack'>): Promise<JobOutcome> {
   const stacked = await stackingStep(
     base,
     train,
-    val,
     spec.folds,
     (m) => ctx.evaluator.member(base, m, train),
     (m, i) => ctx.progress(`out-of-fold predictions: ${m.id}`, 0.1 + (0.5 * i) / base.members.length),
   );
   await ctx.progress('fitting the meta-learner', 0.65);
-  const cvLoss = metaLearnerCvLoss(stacked.oof, stacked.rows);
+  // The temperature comes from the meta-learner's own grouped K-fold predictions on train, so the
+  // validation figures below (report and gate) are held out from every fitted number.
+  const temperature = Number(fitTemperature(stacked.cv, stacked.rows.labels).toPrecision(6));
   const notes = [
     ...stacked.notes,
-    `meta-learner ${spec.folds}-fold cross-validated log-loss on train: ${cvLoss.toFixed(4)}`,
+    `meta-learner L2 by grouped ${spec.folds}-fold log-loss on train: ${stacked.l2Losses.map((l) => `${l.l2} → ${l.logLoss.toFixed(4)}`).join(', ')}`,
+    `temperature ${temperature} fitted on the meta-learner's out-of-fold predictions over train; validation is held out`,
   ];
   await ctx.progress('evaluating on validation', 0.75);
-  const va = labeled(val);
-  const fusion = { ...base.fusion, strategy: 'stacking' as const, metaLearner: stacked.metaLearner, temperature: 1 };
-  const valMembers = await ctx.evaluator.members(base, val);
-  const provisional = fuseWith({ ...base, fusion }, valMembers);
-  const temperature = Number(fitTemperature(selectRows(provisional, va.rows), va.labels).toPrecision(6));
-  const candidate = candidateOf(ctx, { fusion: { ...fusion, temperature } }, train.hash);
+  const fusion = {
+    ...base.fusion,
+    strategy: 'stacking' as const,
+    metaLearner: stacked.metaLearner,
+    temperature,
+    calibration: { ...base.fusion.calibration, stacking: { temperature } },
+  };
+  const candidate = candidateOf(ctx, { fusion }, train.hash);
   const name = `stacking (${spec.folds}-fold OOF), T=${temperature}`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   return logLossOutcome(candidate, report, name, notes, { minGain: spec.gate.minLogLossGain });

@@ -17,12 +17,28 @@ interface CachedScores {
   n: number;
   c: number;
   data: number[];
+  /** rows the member abstained on (its row then holds the prior) */
+  abstained: number[];
 }
 
 function isCached(v: unknown, n: number, c: number): v is CachedScores {
   const s = v as Partial<CachedScores> | null;
-  return s !== null && s.n === n && s.c === c && Array.isArray(s.data) && s.data.length === n * c;
+  return (
+    s !== null &&
+    s.n === n &&
+    s.c === c &&
+    Array.isArray(s.data) &&
+    s.data.length === n * c &&
+    Array.isArray(s.abstained)
+  );
 }
+
+const withAbstentions = (m: ProbMatrix, rows: readonly number[]): ProbMatrix => {
+  if (rows.length === 0) return m;
+  const abstained = new Uint8Array(m.n);
+  for (const r of rows) abstained[r] = 1;
+  return { ...m, abstained };
+};
 
 /**
  * Scores members and manifests over datasets through the serving engine itself
@@ -55,7 +71,7 @@ export class Evaluator {
         : null;
       if (isCached(cached, n, c)) {
         this.hits++;
-        out.set(m.id, { n, c, data: Float64Array.from(cached.data) });
+        out.set(m.id, withAbstentions({ n, c, data: Float64Array.from(cached.data) }, cached.abstained));
       } else if (!missing.some((x) => x.id === m.id)) missing.push(m);
     }
     if (missing.length > 0) {
@@ -69,6 +85,7 @@ export class Evaluator {
             n,
             c,
             data: Array.from(probs.data),
+            abstained: probs.abstained ? [...probs.abstained.keys()].filter((i) => probs.abstained?.[i] === 1) : [],
           });
       }
     }
@@ -84,7 +101,11 @@ export class Evaluator {
     return fuseWith(manifest, await this.members(manifest, dataset));
   }
 
-  /** Runs the members together (each input parsed and featurized once), every member required. */
+  /**
+   * Runs the members together (each input parsed and featurized once), every member required.
+   * Where a member abstains its row holds the manifest's prior (uniform without one) and is
+   * flagged in the matrix's `abstained`.
+   */
   private async score(manifest: EnsembleManifest, members: MemberSpec[], dataset: EvalDataset): Promise<ProbMatrix[]> {
     const all: EnsembleManifest = {
       ...manifest,
@@ -93,7 +114,9 @@ export class Evaluator {
     };
     const n = dataset.inputs.length;
     const c = manifest.labels.length;
+    const prior = manifest.fusion.prior ?? manifest.labels.map(() => 1 / c);
     const data = members.map(() => new Float64Array(n * c));
+    const abstained = members.map(() => [] as number[]);
     for (let start = 0; start < n; start += BATCH) {
       const batch = dataset.inputs.slice(start, start + BATCH);
       const res = await predictEnsemble(all, batch, this.sessions, { returnMembers: true });
@@ -104,14 +127,15 @@ export class Evaluator {
         });
       res.predictions.forEach((p, i) => {
         members.forEach((m, k) => {
-          const probs = p.members?.[m.id] ?? {};
+          const probs = p.members?.[m.id];
+          if (probs === undefined) (abstained[k] as number[]).push(start + i);
           manifest.labels.forEach((label, j) => {
-            (data[k] as Float64Array)[(start + i) * c + j] = probs[label] as number;
+            (data[k] as Float64Array)[(start + i) * c + j] = probs ? (probs[label] as number) : (prior[j] as number);
           });
         });
       });
     }
-    return data.map((d) => ({ n, c, data: d }));
+    return data.map((d, k) => withAbstentions({ n, c, data: d }, abstained[k] as number[]));
   }
 }
 

@@ -5,7 +5,6 @@ export {
   fitMetaLearner,
   META_LEARNER_RECIPE,
   metaFeatures,
-  metaLearnerCvLoss,
   outOfFold,
   type Stacked,
   type StackingMember,

@@ -1,0 +1,16 @@
+import { normalizeText, wordTokens } from '../features';
+import type { MemberSpec } from '../schema';
+
+/**
+ * Whether a member has no evidence in the text its featurizer reads (its e-mail view, or the
+ * text field): fewer word tokens than its manifest's `abstain.minTokens`. The same rule is used
+ * in training (members are fitted on the rows where they answer) and in serving.
+ */
+export function abstainsOn(member: Pick<MemberSpec, 'abstain'>, text: string): boolean {
+  const min = member.abstain?.minTokens;
+  if (min === undefined) return false;
+  // the first min tokens of a prefix are the first min tokens of the text; 64 characters a token is plenty
+  const prefix = text.length > min * 64 ? text.slice(0, min * 64) : text;
+  if (wordTokens(normalizeText(prefix), min).length >= min) return false;
+  return prefix === text || wordTokens(normalizeText(text), min).length < min;
+}
