@@ -1,4 +1,5 @@
 export { BatchAssembler, type PartFiles, toJsonl } from './assemble';
+export { objectCreatedEvent } from './event';
 export { batchIdOf, normalizeEtag, retryDelaySeconds } from './id';
 export { type ParsedLine, parseLine, RAW_KEEP_CHARS, rawOf, splitLines } from './lines';
 export type { BatchObjects, ObjectVersion } from './objects';

@@ -1,8 +1,10 @@
 /** Producer → consumer through the Worker: POST /v1/batches enqueues, the real queue delivers. */
+
+import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BatchStatus } from '../../lib/schema';
-import { CHEAP, joinBytes, lineOf, seedCheapEnsemble } from './batch-kit';
+import { batchOf, CHEAP, dropFile, joinBytes, lineOf, seedCheapEnsemble } from './batch-kit';
 import { ADMIN, call as callAnonymous } from './zoo';
 
 /** Batch routes need the `batch` scope: the bootstrap admin token has every scope. */
@@ -33,6 +35,9 @@ async function finished(id: string, timeout = 30_000): Promise<BatchStatus> {
 
 /** JSONL bodies as text (workerd warns on .text() of a type it does not know as text). */
 const textOf = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
+
+/** The status now, without waiting. */
+const statusNow = async (id: string) => (await (await call(`/v1/batches/${id}`)).json()) as BatchStatus;
 
 const problem = async (res: Response, status: number, code: string) => {
   expect(res.status).toBe(status);
@@ -93,6 +98,16 @@ describe('POST /v1/batches through the queue', () => {
       .map((l) => JSON.parse(l).line);
     expect(ids).toEqual(Array.from({ length: 5_000 }, (_, k) => k + 1));
   }, 60_000);
+
+  it('a batch still queued when its alarm rings is announced again and runs', async () => {
+    const event = await dropFile('lost-notification', joinBytes([lineOf(1), lineOf(2)]));
+    const id = await batchOf(event);
+    const stub = env.BATCHES.get(env.BATCHES.idFromName(id));
+    await stub.accept({ id, key: event.object.key, eTag: event.object.eTag ?? '', ensemble: CHEAP, bytes: 0 });
+    expect((await statusNow(id)).state).toBe('queued');
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await finished(id)).counts).toEqual({ lines: 2, ok: 2, errors: 0 });
+  });
 
   it('answers problems with stable codes', async () => {
     await problem(await upload('x', 'ensemble=no-such-ensemble'), 404, 'not_found');

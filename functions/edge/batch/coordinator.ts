@@ -1,8 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import { BatchAssembler, type BatchUsageSink, NOOP_BATCH_USAGE_SINK } from '../../../lib/batch';
+import { type BatchUsageSink, NOOP_BATCH_USAGE_SINK, objectCreatedEvent } from '../../../lib/batch';
 import type { BatchPartMarker, BatchStatus } from '../../../lib/schema';
-import { type BlobStore, batchKeys, getText } from '../../../lib/store';
+import type { BlobStore } from '../../../lib/store';
 import { type EdgeEnv, storeFromEnv } from '../env';
+import { assembleBatch } from './assemble';
 import { type BatchRow, SCHEMA, statusOf } from './table';
 
 /** What the consumer knows when it plans a batch. */
@@ -15,6 +16,9 @@ export interface BatchPlan {
   bytes: number;
   parts: number;
 }
+
+/** How long a batch may stay queued before its file is announced again. */
+const REANNOUNCE_MS = 60_000;
 
 /** Where batch rows are metered: pay-per-use replaces this default. */
 export function batchUsageSinkFor(_env: EdgeEnv): BatchUsageSink {
@@ -54,7 +58,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
   }
 
   /** The upload route's record of a stored file, so its status answers before the consumer plans it. */
-  accept(plan: Omit<BatchPlan, 'version' | 'parts'>): BatchStatus {
+  async accept(plan: Omit<BatchPlan, 'version' | 'parts'>): Promise<BatchStatus> {
     const now = new Date().toISOString();
     this.sql.exec(
       `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at)
@@ -67,7 +71,20 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
       now,
       now,
     );
+    await this.ctx.storage.setAlarm(Date.now() + REANNOUNCE_MS);
     return this.status() as BatchStatus;
+  }
+
+  /**
+   * A batch still queued after REANNOUNCE_MS never got its notification (a local queue lost in a
+   * reload, a notification gone astray): announce the file again, as R2 would. Planning is
+   * idempotent, so a late original does no harm. Running batches are left to their retries.
+   */
+  override async alarm(): Promise<void> {
+    const b = this.row();
+    if (b?.state !== 'queued') return;
+    await this.env.BATCH_QUEUE.send(objectCreatedEvent(this.env.S3_BUCKET ?? 'chorus-dev', b.key, b.bytes, b.etag));
+    await this.ctx.storage.setAlarm(Date.now() + REANNOUNCE_MS);
   }
 
   /** Records the plan once (a re-delivered notification keeps the first); says which parts are done. */
@@ -159,36 +176,15 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     this.sql.exec('UPDATE batch SET updated_at = ?', new Date().toISOString());
   }
 
-  /**
-   * Sequential concatenation: part outputs are read one at a time and the final files are written
-   * with one put each, so a batch's results and errors must fit the isolate's memory (tens of MB);
-   * larger batches need a multipart upload here.
-   */
   private async assemble(b: BatchRow): Promise<void> {
     this.sql.exec("UPDATE batch SET state = 'assembling'");
-    const keys = batchKeys(b.id);
-    const assembler = new BatchAssembler();
-    const results: string[] = [];
-    const errors: string[] = [];
     const parts = this.sql.exec<{ part: number; lines: number }>('SELECT part, lines FROM parts ORDER BY part');
-    for (const { part, lines } of parts.toArray()) {
-      const [r, e] = await Promise.all([
-        getText(this.store, keys.partResults(part)),
-        getText(this.store, keys.partErrors(part)),
-      ]);
-      if (r === null || e === null) throw new Error(`part ${part} of batch ${b.id} has no stored output`);
-      const out = assembler.add({ lines, results: r, errors: e });
-      results.push(out.results);
-      errors.push(out.errors);
-    }
-    const jsonl = { contentType: 'application/x-ndjson' };
-    await this.store.put(keys.results, results.join(''), jsonl);
-    await this.store.put(keys.errors, errors.join(''), jsonl);
+    const counts = await assembleBatch(this.store, b.id, parts.toArray());
     this.sql.exec(
       "UPDATE batch SET state = 'done', lines = ?, ok = ?, errors = ?, updated_at = ?",
-      assembler.lines,
-      assembler.ok,
-      assembler.errors,
+      counts.lines,
+      counts.ok,
+      counts.errors,
       new Date().toISOString(),
     );
   }

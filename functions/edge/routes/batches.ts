@@ -1,7 +1,7 @@
 /** /v1/batches: upload a JSONL file for batch fusion, poll its state, stream its results and errors. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { batchIdOf } from '../../../lib/batch';
-import { BatchIdSchema, BatchStatusSchema, EnsembleNameSchema, type R2ObjectEvent } from '../../../lib/schema';
+import { batchIdOf, objectCreatedEvent } from '../../../lib/batch';
+import { BatchIdSchema, BatchStatusSchema, EnsembleNameSchema } from '../../../lib/schema';
 import { batchIncomingKey } from '../../../lib/store';
 import { batchDepsFromEnv } from '../batch';
 import { batchObjectsFromEnv } from '../batch/objects';
@@ -108,14 +108,7 @@ export const batches = new OpenAPIHono<AppEnv>()
     });
     if (c.env.BATCH_ENQUEUE_ON_UPLOAD !== 'false') {
       // R2's own notification in production; the same body here, so the consumer cannot tell them apart.
-      const event: R2ObjectEvent = {
-        account: 'local',
-        action: 'PutObject',
-        bucket: c.env.S3_BUCKET ?? 'chorus-dev',
-        object: { key, size: stored.size, eTag: stored.eTag },
-        eventTime: new Date().toISOString(),
-      };
-      await c.env.BATCH_QUEUE.send(event);
+      await c.env.BATCH_QUEUE.send(objectCreatedEvent(c.env.S3_BUCKET ?? 'chorus-dev', key, stored.size, stored.eTag));
     }
     const self = `${c.req.path.replace(/\/$/, '')}/${id}`;
     return c.json(
