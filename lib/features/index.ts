@@ -1,4 +1,13 @@
-export { type EmailViews, parseEmail } from './email';
+export { EMAIL_LIMITS, type EmailLimit, type EmailViews, parseEmail } from './email';
 export { murmur3, murmur3String } from './hash';
-export { featurizeText, hashedBuckets, type SparseVector, sparseFeatures, toDense, toIds } from './hashed';
+export {
+  featurizeInto,
+  featurizeText,
+  hashedBuckets,
+  paddedIds,
+  type SparseVector,
+  sparseFeatures,
+  toDense,
+  toIds,
+} from './hashed';
 export { extractUrls, htmlToText, normalizeText, wordTokens } from './text';
