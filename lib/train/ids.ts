@@ -1,11 +1,10 @@
+import { paddedIds } from '../features';
+
 /**
- * The embedding-bag id rule, in one place for lib/train: bucket b is id b + 1 (row 0 of the
- * embedding is padding and carries nothing), at most `maxIds` ids, in order. Training, the
- * TypeScript reference forward pass and (through lib/features) the serving featurizer agree on
- * it; to be replaced by lib/features' `paddedIds` once that lands.
+ * The embedding-bag ids of a document for training and the TypeScript reference forward pass:
+ * the serving featurizer's own rule (lib/features `paddedIds`: bucket b is id b + 1, row 0 is
+ * padding), without the trailing padding.
  */
 export function bucketIds(buckets: ArrayLike<number>, maxIds: number): Int32Array {
-  const ids = new Int32Array(Math.min(buckets.length, maxIds));
-  for (let j = 0; j < ids.length; j++) ids[j] = (buckets[j] as number) + 1;
-  return ids;
+  return paddedIds(buckets, maxIds).subarray(0, Math.min(buckets.length, maxIds));
 }
