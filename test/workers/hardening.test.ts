@@ -103,6 +103,20 @@ describe('inputs are the caller’s: every offender named, never a 503', () => {
     expect(issues[0]?.reason).toContain('float32');
   });
 
+  it('one message nested past the MIME depth cap in a 64-input request is that input’s 413, not a 503', async () => {
+    let deep = 'Content-Type: text/plain\r\n\r\nhello';
+    for (let d = 0; d < 40; d++) {
+      deep = `Content-Type: multipart/mixed; boundary="b${d}"\r\n\r\n--b${d}\r\n${deep}\r\n--b${d}--`;
+    }
+    const inputs = Array.from({ length: 64 }, (_, i) => ({
+      message: i === 17 ? `Subject: deep\r\n${deep}` : `Subject: note ${i}\r\n\r\nsee you at noon`,
+    }));
+    const body = await problem(await postJson('/v1/ensembles/spam/predict', { inputs }), 413, 'input_limit_exceeded');
+    const issues = (body.details as { issues: { index: number; field: string; reason: string }[] }).issues;
+    expect(issues.map((i) => [i.index, i.field])).toEqual([[17, 'message']]);
+    expect(issues[0]?.reason).toMatch(/at most 32/);
+  });
+
   it('built-in names as input fields are refused, not dropped', async () => {
     for (const name of ['__proto__', 'constructor', 'toString']) {
       const raw = `{"inputs":[{"message":"Subject: hi\\n\\nhello","${name}":"x"}]}`;
