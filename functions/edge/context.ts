@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { type InferenceBackend, SessionCache } from '../../lib/ensemble';
+import { type InferenceBackend, parseFoldPolicy, SessionCache } from '../../lib/ensemble';
 import type { BlobStore } from '../../lib/store';
 import type { Principal } from './auth';
 import { type EdgeEnv, numberVar, storeFromEnv } from './env';
@@ -30,7 +30,12 @@ export function runtimeFor(backend: InferenceBackend, env: EdgeEnv): Runtime {
     runtime = {
       backend,
       store,
-      sessions: new SessionCache(backend, store, numberVar(env.SESSION_CACHE_BYTES, 64 << 20)),
+      sessions: new SessionCache(
+        backend,
+        store,
+        numberVar(env.SESSION_CACHE_BYTES, 64 << 20),
+        parseFoldPolicy(env.FOLD_QUANTIZATION),
+      ),
       manifests: new ManifestResolver(env.REGISTRY, store, numberVar(env.MANIFEST_TTL_MS, 5000)),
     };
     runtimes.set(backend, runtime);

@@ -2,6 +2,8 @@ import { type BlobStore, R2BlobStore, S3BlobStore } from '../../lib/store';
 
 /** Bindings from wrangler.toml (`wrangler types`) plus the optional S3 endpoint of the local stack. */
 export interface EdgeEnv extends Env {
+  /** members whose int8 weights are dequantized at load: `all` (unset), `none`, or member ids */
+  FOLD_QUANTIZATION?: string;
   S3_ENDPOINT?: string;
   S3_BUCKET?: string;
   S3_ACCESS_KEY_ID?: string;

@@ -2,15 +2,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type InferenceBackend, type ModelSession, wrapOrtSession } from '../ensemble';
-
-/**
- * 'basic' (constant folding, redundant-node removal) keeps the model's arithmetic. The 'extended'
- * fusions rewrite int8 DequantizeLinear → MatMul into an integer MatMul that also quantizes the
- * activations, which moves answers ~1e-4 away from what the graph defines (measured); we keep the
- * answer equal to the model's definition (1e-5 across runtimes) instead.
- */
-const GRAPH_OPTIMIZATION = 'basic';
+import {
+  type InferenceBackend,
+  type ModelSession,
+  ortSessionConfig,
+  residentEstimate,
+  type SessionOptions,
+  wrapOrtSession,
+} from '../ensemble';
 
 /**
  * Whether the CUDA execution provider's library was installed beside the binding (the container
@@ -26,13 +25,17 @@ export function cudaAvailable(): boolean {
 }
 
 /** Makes one session on the given execution providers (onnxruntime's own factory, or a test's). */
-export type OrtSessionFactory = (model: Uint8Array, providers: readonly string[]) => Promise<ort.InferenceSession>;
+export type OrtSessionFactory = (
+  model: Uint8Array,
+  providers: readonly string[],
+  options?: SessionOptions,
+) => Promise<ort.InferenceSession>;
 
-const ortSessionFactory: OrtSessionFactory = (model, providers) =>
+const ortSessionFactory: OrtSessionFactory = (model, providers, options) =>
   ort.InferenceSession.create(model, {
     executionProviders: [...providers],
     intraOpNumThreads: 1,
-    graphOptimizationLevel: GRAPH_OPTIMIZATION,
+    ...ortSessionConfig(options),
   });
 
 /**
@@ -44,16 +47,17 @@ export async function createOnWorkingProvider(
   create: OrtSessionFactory,
   model: Uint8Array,
   cuda: boolean,
+  options?: SessionOptions,
 ): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu'; fallback?: string }> {
   if (cuda) {
     try {
-      return { session: await create(model, ['cuda', 'cpu']), provider: 'cuda' };
+      return { session: await create(model, ['cuda', 'cpu'], options), provider: 'cuda' };
     } catch (e) {
       const fallback = e instanceof Error ? e.message : String(e);
-      return { session: await create(model, ['cpu']), provider: 'cpu', fallback };
+      return { session: await create(model, ['cpu'], options), provider: 'cpu', fallback };
     }
   }
-  return { session: await create(model, ['cpu']), provider: 'cpu' };
+  return { session: await create(model, ['cpu'], options), provider: 'cpu' };
 }
 
 /** A Node backend that also says which provider its sessions actually ran on. */
@@ -87,11 +91,15 @@ export function createNodeBackend(
     get executionProvider() {
       return provider();
     },
-    async createSession(model: Uint8Array): Promise<ModelSession> {
-      const made = await createOnWorkingProvider(create, model, cuda);
+    async createSession(model: Uint8Array, sessionOptions?: SessionOptions): Promise<ModelSession> {
+      const made = await createOnWorkingProvider(create, model, cuda, sessionOptions);
       used.add(made.provider);
       if (made.fallback) console.warn(`[onnxruntime-node] CUDA session failed, running on CPU: ${made.fallback}`);
-      return wrapOrtSession(made.session, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
+      return wrapOrtSession(
+        made.session,
+        (t) => new ort.Tensor(t.dtype, t.data, t.dims),
+        residentEstimate(model, sessionOptions),
+      );
     },
   };
 }

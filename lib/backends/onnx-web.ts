@@ -1,5 +1,12 @@
 import * as ort from 'onnxruntime-web/wasm';
-import { type InferenceBackend, type ModelSession, wrapOrtSession } from '../ensemble';
+import {
+  type InferenceBackend,
+  type ModelSession,
+  ortSessionConfig,
+  residentEstimate,
+  type SessionOptions,
+  wrapOrtSession,
+} from '../ensemble';
 
 /** Emscripten's first bytes of a wasm file; ORT is handed this instead of the real binary. */
 const PLACEHOLDER = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
@@ -35,14 +42,17 @@ export function createWebBackend(options: { wasmModule?: WebAssembly.Module } = 
   ort.env.wasm.numThreads = 1; // Workers have no threads; one thread is also the fair comparison
   return {
     name: 'onnxruntime-web/wasm',
-    async createSession(model: Uint8Array): Promise<ModelSession> {
+    async createSession(model: Uint8Array, sessionOptions?: SessionOptions): Promise<ModelSession> {
+      // the same options as the native backend (see ortSessionConfig): 'basic', weights folded
       const session = await ort.InferenceSession.create(model, {
         executionProviders: ['wasm'],
-        // same level as the native backend: 'extended' rewrites int8 weights into integer
-        // MatMuls that also quantize activations and drift ~1e-4 from the graph's definition
-        graphOptimizationLevel: 'basic',
+        ...ortSessionConfig(sessionOptions),
       });
-      return wrapOrtSession(session, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
+      return wrapOrtSession(
+        session,
+        (t) => new ort.Tensor(t.dtype, t.data, t.dims),
+        residentEstimate(model, sessionOptions),
+      );
     },
   };
 }

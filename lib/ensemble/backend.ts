@@ -34,12 +34,26 @@ export interface ModelSession {
   /** declared inputs and outputs, for checking a manifest against the graph at publish */
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
+  /**
+   * Bytes this session keeps resident (weights as the runtime holds them), an estimate from the
+   * graph; absent when the backend cannot say, and the cache then counts the model file's bytes.
+   */
+  readonly residentBytes?: number;
   run(inputs: Record<string, InputTensor>, outputName: string): Promise<OutputTensor>;
   release(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /**
+   * Dequantize int8 weights once at load (constant-fold each weight's DequantizeLinear) instead of
+   * on every run: about twice as fast per message, with the weights resident as fp32 (≈ 4× the
+   * int8 bytes). Outputs stay within 2e-7 of the unfolded graph. Default true.
+   */
+  readonly foldQuantization?: boolean;
 }
 
 export interface InferenceBackend {
   /** e.g. `onnxruntime-web/wasm`, `onnxruntime-node/cpu`, `onnxruntime-node/cuda` */
   readonly name: string;
-  createSession(model: Uint8Array): Promise<ModelSession>;
+  createSession(model: Uint8Array, options?: SessionOptions): Promise<ModelSession>;
 }

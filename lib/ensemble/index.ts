@@ -4,6 +4,7 @@ export type {
   InputTensor,
   ModelSession,
   OutputTensor,
+  SessionOptions,
   TensorData,
   TensorDtype,
   ValueInfo,
@@ -17,6 +18,12 @@ export {
 } from './engine';
 export { checkManifestGraphs, memberGraphProblems } from './graph-check';
 export { Featurizer } from './inputs';
-export { type OrtSessionLike, wrapOrtSession } from './ort-session';
-export { SessionCache } from './sessions';
+export {
+  isRuntimeAbort,
+  type OrtSessionLike,
+  ortSessionConfig,
+  residentEstimate,
+  wrapOrtSession,
+} from './ort-session';
+export { type FoldPolicy, parseFoldPolicy, SessionCache } from './sessions';
 export { type InputIssue, inputError, validateInputs } from './validate-inputs';

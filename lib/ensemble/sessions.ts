@@ -1,26 +1,52 @@
 import { ChorusError } from '../errors';
 import type { MemberSpec } from '../schema';
 import { type BlobStore, modelKey, sha256Hex } from '../store';
-import type { InferenceBackend, ModelSession } from './backend';
+import type { InferenceBackend, InputTensor, ModelSession, SessionOptions } from './backend';
+import { isRuntimeAbort } from './ort-session';
+
+/**
+ * Which members get their int8 weights dequantized once at load (fast, fp32 resident) rather than
+ * on every run (slow, int8 resident): every member, none, or the listed member ids.
+ */
+export type FoldPolicy = 'all' | 'none' | readonly string[];
+
+/** `all`, `none` or comma-separated member ids (the Worker's `FOLD_QUANTIZATION`); unset is `all`. */
+export function parseFoldPolicy(value: string | undefined): FoldPolicy {
+  const v = value?.trim() ?? '';
+  if (v === '' || v === 'all') return 'all';
+  if (v === 'none') return 'none';
+  return v
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+}
+
+const foldsMember = (policy: FoldPolicy, memberId: string) =>
+  policy === 'all' ? true : policy === 'none' ? false : policy.includes(memberId);
 
 interface Entry {
   session: Promise<ModelSession>;
+  /** resident bytes: the file's bytes until the session says what it holds */
   bytes: number;
 }
 
 /**
- * Sessions cached per isolate, keyed by model sha256, evicted least-recently-used once the
- * models' bytes exceed `maxBytes`. Every model's bytes are hashed before a session is made, so a
- * corrupted or swapped object never runs.
+ * Sessions cached per isolate, keyed by model sha256, evicted least-recently-used once their
+ * resident bytes (weights as the runtime holds them: ≈ 4× an int8 file when quantization is
+ * folded at load) exceed `maxBytes`. Every model's bytes are hashed before a session is made, so
+ * a corrupted or swapped object never runs. A run that aborts the runtime (a wasm abort or trap)
+ * drops every cached session, so the next request builds them again instead of failing forever.
  */
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
   private total = 0;
+  private aborts = 0;
 
   constructor(
     private readonly backend: InferenceBackend,
     private readonly store: BlobStore,
     private readonly maxBytes: number,
+    private readonly fold: FoldPolicy = 'all',
   ) {}
 
   /**
@@ -28,7 +54,12 @@ export class SessionCache {
    * warm nor poison the serving cache; `clear()` it when done.
    */
   detached(): SessionCache {
-    return new SessionCache(this.backend, this.store, this.maxBytes);
+    return new SessionCache(this.backend, this.store, this.maxBytes, this.fold);
+  }
+
+  /** How many runs aborted the runtime since this cache was made (each one emptied it). */
+  get runtimeAborts(): number {
+    return this.aborts;
   }
 
   /** Releases every session and forgets them. */
@@ -52,8 +83,11 @@ export class SessionCache {
   }
 
   session(member: MemberSpec): Promise<ModelSession> {
-    const { sha256, key } = member.model;
-    if (key !== modelKey(sha256)) return this.load(key, sha256);
+    const { sha256: hash, key } = member.model;
+    const options: SessionOptions = { foldQuantization: foldsMember(this.fold, member.id) };
+    if (key !== modelKey(hash)) return this.load(key, hash, options);
+    // one session per model and weight layout
+    const sha256 = options.foldQuantization ? hash : `${hash}:unfolded`;
     const hit = this.entries.get(sha256);
     if (hit) {
       // Map order is recency order: re-insert on use.
@@ -61,22 +95,52 @@ export class SessionCache {
       this.entries.set(sha256, hit);
       return hit.session;
     }
-    const session = this.load(key, sha256);
+    const session = this.load(key, hash, options).then((s) => this.guarded(s));
     const entry: Entry = { session, bytes: member.model.bytes };
     this.entries.set(sha256, entry);
     this.total += entry.bytes;
-    // A failed load must not stay cached: the next request retries.
-    session.catch(() => {
-      if (this.entries.get(sha256) === entry) {
-        this.entries.delete(sha256);
-        this.total -= entry.bytes;
-      }
-    });
+    session.then(
+      (s) => {
+        // count what the session holds, not what the file weighs
+        if (this.entries.get(sha256) !== entry || s.residentBytes === undefined) return;
+        this.total += s.residentBytes - entry.bytes;
+        entry.bytes = s.residentBytes;
+        this.evict(sha256);
+      },
+      // A failed load must not stay cached: the next request retries.
+      () => {
+        if (this.entries.get(sha256) === entry) {
+          this.entries.delete(sha256);
+          this.total -= entry.bytes;
+        }
+      },
+    );
     this.evict(sha256);
     return session;
   }
 
-  private async load(key: string, sha256: string): Promise<ModelSession> {
+  /** The session, with a run that aborts the runtime emptying the cache (see the class note). */
+  private guarded(session: ModelSession): ModelSession {
+    const run = async (inputs: Record<string, InputTensor>, outputName: string) => {
+      try {
+        return await session.run(inputs, outputName);
+      } catch (e) {
+        if (isRuntimeAbort(e)) this.dropAll();
+        throw e;
+      }
+    };
+    return { ...session, run, release: () => session.release() };
+  }
+
+  private dropAll(): void {
+    this.aborts++;
+    const dead = [...this.entries.values()];
+    this.entries.clear();
+    this.total = 0;
+    for (const e of dead) e.session.then((s) => s.release()).catch(() => undefined);
+  }
+
+  private async load(key: string, sha256: string, options: SessionOptions): Promise<ModelSession> {
     // Key and hash are one identity: a member naming another object under a known sha256 must
     // not be served that sha256's cached session in a warm isolate and fail in a cold one.
     if (key !== modelKey(sha256)) {
@@ -88,7 +152,7 @@ export class SessionCache {
     if (actual !== sha256) {
       throw new ChorusError('model_integrity', `model ${key} has sha256 ${actual}, manifest says ${sha256}`);
     }
-    return this.backend.createSession(bytes);
+    return this.backend.createSession(bytes, options);
   }
 
   private evict(keep: string): void {
