@@ -2,14 +2,15 @@
  * Reproducible build of the example zoo: `npm run build:models`.
  * Trains every member on the fixed split, exports fp32 + int8 ONNX, scores the exported files
  * through the serving engine (onnxruntime-node), fits every fusion strategy (stacking on K-fold
- * out-of-fold predictions, lib/train's shared recipe), and writes models/spam/ (ONNX + manifest +
+ * out-of-fold log-odds, lib/train's shared recipe), fits every row's temperature and operating
+ * point on validation and its robustness slices, and writes models/spam/ (ONNX + manifest +
  * reference answers) and models/METRICS.{md,json}. Everything is seeded and no timestamp is
  * written, so a rebuild is byte-identical. The steps live in models/steps/.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCorpus } from './corpus';
+import { augmentTrain, loadCorpus } from './corpus';
 import { fitFusion } from './steps/fusion';
 import { buildMembers } from './steps/members';
 import { referenceAnswers, writeMetrics, zooManifest } from './steps/outputs';
@@ -26,21 +27,21 @@ const log = (...a: unknown[]): void => console.error('[build:models]', ...a);
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const split = splitCorpus(await loadCorpus());
+  const split = splitCorpus(await augmentTrain(await loadCorpus()));
   log(
     `corpus ${split.corpus.length}: train ${split.train.length}, validation ${split.validation.length}, test ${split.test.length}`,
   );
   await mkdir(OUT, { recursive: true });
-  const members = await buildMembers(split, OUT, log);
+  const { members, slices } = await buildMembers(split, OUT, log);
   const metaLearner = await stackZoo(split, members, log);
-  const fusion = fitFusion(members, split, metaLearner);
+  const fusion = fitFusion(members, split, metaLearner, slices);
   const manifest = await zooManifest(members, split, fusion, metaLearner, CREATED_AT);
   await writeFile(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  const reference = referenceAnswers(members, split, fusion, metaLearner);
+  const reference = referenceAnswers(members, split, manifest, slices);
   await writeFile(join(OUT, 'reference.json'), `${JSON.stringify(reference, null, 1)}\n`);
   await writeMetrics(HERE, members, split, fusion);
   log(
-    `done in ${((Date.now() - started) / 1000).toFixed(1)} s; default fusion: ${fusion.chosen.name}, T=${fusion.temperature}`,
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s; default fusion: ${fusion.chosen.name}, T=${fusion.fitted.temperature}, threshold ${fusion.fitted.threshold}`,
   );
 }
 

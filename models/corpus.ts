@@ -53,3 +53,25 @@ export async function loadCorpus(): Promise<CorpusMessage[]> {
   }
   return out;
 }
+
+/** Suffix of the ids of augmented train rows. */
+export const AUGMENTED = '#first-sentence';
+
+/**
+ * Train-only augmentation: every train message again as the first sentence of its body (at most
+ * 20 words, the From/To/Subject/Date headers kept), with its label. Short mail is then not spam for
+ * being short: members see short ham and short spam in training. Validation and test are untouched;
+ * an augmented row is keyed by its own body, as a job would key it.
+ */
+export async function augmentTrain(corpus: CorpusMessage[]): Promise<CorpusMessage[]> {
+  const { sliceMessage } = await import('./steps/slices');
+  const extra: CorpusMessage[] = [];
+  for (const m of corpus) {
+    if (m.split !== 'train') continue;
+    const raw = sliceMessage('first-sentence', m);
+    const views = await parseEmail(raw);
+    const id = `${m.id}${AUGMENTED}`;
+    extra.push({ ...m, id, raw, views, dupKey: groupKey(views.body, id), split: 'train' });
+  }
+  return [...corpus, ...extra];
+}

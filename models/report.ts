@@ -1,31 +1,44 @@
 /** Renders models/METRICS.md from the JSON report, with the comparisons the zoo is judged on. */
-import type { MetricsReport, MetricsRow } from '../lib/schema';
+import type { ClassificationMetrics, MetricsReport, MetricsRow } from '../lib/schema';
 
 const pct = (v: number | undefined): string => (v === undefined ? '—' : (100 * v).toFixed(2));
-const num = (v: number): string => v.toFixed(4);
+const num = (v: number | undefined): string => (v === undefined ? '—' : v.toFixed(4));
 const kb = (b: number | undefined): string => (b === undefined ? '—' : `${(b / 1024).toFixed(0)} KiB`);
+const label = (r: MetricsRow): string => (r.bodyOnly ? `${r.name} (body-only)` : r.name);
 
 function table(rows: readonly MetricsRow[], slice: string): string {
   const head =
-    '| name | kind | variant | bytes | accuracy % | macro-F1 % | log-loss | ECE | ham FPR % |\n|---|---|---|---:|---:|---:|---:|---:|---:|';
-  const body = rows
-    .map((r) => {
-      const m = r.slices[slice];
-      if (!m) return '';
-      const name = r.bodyOnly ? `${r.name} (body-only)` : r.name;
-      return `| ${name} | ${r.kind} | ${r.variant ?? ''} | ${kb(r.bytes)} | ${pct(m.accuracy)} | ${pct(m.macroF1)} | ${num(m.logLoss)} | ${num(m.ece)} | ${pct(m.falsePositiveRate)} |`;
-    })
-    .filter((l) => l.length > 0);
+    '| name | kind | variant | bytes | threshold | accuracy % | ham FPR % | spam recall % | macro-F1 % | log-loss | ECE |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const body = rows.flatMap((r) => {
+    const m = r.slices[slice];
+    if (!m) return [];
+    return [
+      `| ${label(r)} | ${r.kind} | ${r.variant ?? ''} | ${kb(r.bytes)} | ${r.threshold?.toFixed(3) ?? '—'} | ${pct(m.accuracy)} | ${pct(m.falsePositiveRate)} | ${pct(m.truePositiveRate)} | ${pct(m.macroF1)} | ${num(m.logLoss)} | ${num(m.ece)} |`,
+    ];
+  });
+  return [head, ...body].join('\n');
+}
+
+function sliceTable(rows: readonly MetricsRow[], slice: string): string {
+  const head = '| name | ham FPR % | spam recall % | accuracy % | log-loss |\n|---|---:|---:|---:|---:|';
+  const body = rows.flatMap((r) => {
+    const m = r.slices[slice];
+    if (!m) return [];
+    return [
+      `| ${label(r)} | ${pct(m.falsePositiveRate)} | ${pct(m.truePositiveRate)} | ${pct(m.accuracy)} | ${num(m.logLoss)} |`,
+    ];
+  });
   return [head, ...body].join('\n');
 }
 
 export function renderMetricsMarkdown(
   report: MetricsReport,
-  info: { chosen: string; selection: string; members: string[] },
+  info: { selection: string; members: string[]; prior: number[] },
 ): string {
-  const test = (r: MetricsRow) => r.slices.test;
-  const members = report.rows.filter((r) => r.kind === 'member' && r.variant === 'int8');
-  const fusions = report.rows.filter((r) => r.kind !== 'member' && !r.bodyOnly);
+  const test = (r: MetricsRow) => r.slices.test as ClassificationMetrics;
+  const served = report.rows.filter((r) => r.variant === 'int8');
+  const members = served.filter((r) => r.kind === 'member');
+  const fusions = served.filter((r) => r.kind !== 'member' && !r.bodyOnly && !r.name.startsWith('default answer'));
   const bestBy = (rows: MetricsRow[], f: (r: MetricsRow) => number, lower: boolean) =>
     rows.reduce((a, b) => ((lower ? f(b) < f(a) : f(b) > f(a)) ? b : a));
   const loss = (r: MetricsRow) => test(r)?.logLoss ?? Number.POSITIVE_INFINITY;
@@ -34,14 +47,48 @@ export function renderMetricsMarkdown(
   const bestFusionLoss = bestBy(fusions, loss, true);
   const bestMemberAcc = bestBy(members, acc, false);
   const bestFusionAcc = bestBy(fusions, acc, false);
-  const int8Loss = report.rows
-    .filter((r) => r.kind === 'member' && r.variant === 'int8')
-    .map((r) => {
-      const fp = report.rows.find((x) => x.kind === 'member' && x.variant === 'fp32' && x.name === r.name);
-      return `\`${r.name}\` ${kb(fp?.bytes)} → ${kb(r.bytes)} (${((100 * (r.bytes ?? 0)) / (fp?.bytes ?? 1)).toFixed(0)} %), accuracy ${pct(fp && test(fp)?.accuracy)} → ${pct(test(r)?.accuracy)}`;
-    });
+  const int8Loss = members.map((r) => {
+    const fp = report.rows.find((x) => x.kind === 'member' && x.variant === 'fp32' && x.name === r.name);
+    return `\`${r.name}\` ${kb(fp?.bytes)} → ${kb(r.bytes)} (${((100 * (r.bytes ?? 0)) / (fp?.bytes ?? 1)).toFixed(0)} %), log-loss ${num(fp && test(fp)?.logLoss)} → ${num(test(r)?.logLoss)}`;
+  });
   const c = report.split.counts;
-  const testN = c.test ?? 0;
+  const d = report.default;
+  const defaultRow = report.rows.find((r) => r.name.startsWith('default answer'));
+  const slices = Object.entries(report.slices ?? {});
+  const defaultLines = defaultRow
+    ? [
+        '| slice | n | accuracy % | ham FPR % | spam recall % | log-loss |',
+        '|---|---:|---:|---:|---:|---:|',
+        ...['test', 'test/hard-ham', ...slices.map(([s]) => `test/${s}`)].flatMap((s) => {
+          const m = defaultRow.slices[s];
+          return m
+            ? [
+                `| ${s} | ${m.n} | ${pct(m.accuracy)} | ${pct(m.falsePositiveRate)} | ${pct(m.truePositiveRate)} | ${num(m.logLoss)} |`,
+              ]
+            : [];
+        }),
+      ].join('\n')
+    : '';
+  const choice = d
+    ? [
+        '| candidate | pooled cost | eligible | validation accuracy % | validation ham FPR % | worst slice ham FPR % | worst content-slice spam recall % | validation log-loss |',
+        '|---|---:|---|---:|---:|---:|---:|---:|',
+        ...d.choice.map(
+          (x) =>
+            `| ${x.name} | ${x.cost.toFixed(4)} | ${x.eligible ? 'yes' : 'no'} | ${pct(x.accuracy)} | ${pct(x.fpr)} | ${pct(x.worstSliceFpr)} | ${pct(x.worstSliceRecall)} | ${num(x.logLoss)} |`,
+        ),
+      ].join('\n')
+    : '';
+  const curve = d
+    ? [
+        '| threshold | ham FPR % | spam recall (TPR) % | precision % |',
+        '|---:|---:|---:|---:|',
+        ...d.curve.map(
+          (p, i) =>
+            `| ${p.threshold.toFixed(4)}${i === d.curve.findIndex((q) => q.threshold <= d.threshold) ? ' ← served' : ''} | ${pct(p.fpr)} | ${pct(p.tpr)} | ${pct(p.precision)} |`,
+        ),
+      ].join('\n')
+    : '';
   return `# Example zoo metrics (\`spam\` ensemble)
 
 Generated by \`npm run build:models\` from ${report.dataset}; do not edit by hand. The build is
@@ -50,27 +97,50 @@ seeded and writes no timestamps, so running it again reproduces this file and th
 ## Data and split
 
 - Split: ${report.split.method}. Train ${c.train}, validation ${c.validation}, test ${c.test}
-  (hard-ham in test: ${c['test/hard-ham']}).
+  (ham ${c['test/ham']}, spam ${c['test/spam']}, hard-ham ${c['test/hard-ham']}).
 - Duplicates: the split hashes a near-duplicate key — the body reduced to its letters (URLs,
   digits, punctuation, case and spacing dropped; first 2,000 letters) — instead of the message
-  id. ${c.duplicateGroups} groups hold ${c.messagesInDuplicateGroups} messages that share a key (exact copies plus
-  copies differing only in links, numbers or spacing); each group lands wholly in one split, so no
-  campaign is in both train and test. Near-duplicates beyond that (reworded spam) are not merged.
-- Members are trained on train; each member's temperature, the fusion weights (accuracy,
-  ensemble selection) and the default strategy are chosen on validation; stacking's
-  meta-learner is fitted on 5-fold out-of-fold predictions over train (members retrained per
-  fold). Everything below is on the test split, which nothing was tuned on.
-- Labels: ham = 0, spam = 1. "ham FPR" = share of ham flagged as spam.
+  id. ${c.duplicateGroups} groups hold ${c.messagesInDuplicateGroups} messages that share a key; each group lands wholly
+  in one split, so no campaign is in both train and test.
+- Members are trained on train (only on the rows where they answer; see abstention below), their
+  temperatures fitted on validation. Stacking's meta-learner reads member log-odds and abstention
+  indicators, fitted on 5-fold out-of-fold predictions over train (folds grouped by the
+  near-duplicate key, members retrained per fold, each fold model's temperature fitted on the fold
+  it predicts), its L2 penalty chosen by grouped 5-fold log-loss. Every row's temperature and
+  operating point (spam threshold), the fusion weights and the default are fitted on validation
+  and its robustness slices. **Everything below is on the test split and its slices, which nothing was fitted on.**
+- Labels: ham = 0, spam = 1. "ham FPR" = share of ham answered spam; "spam recall" = share of
+  spam answered spam; accuracy, FPR and recall are at the row's operating point (its threshold),
+  log-loss and ECE score the calibrated probabilities.
 
 ## Members
 
 ${info.members.map((m) => `- ${m}`).join('\n')}
 
-Members are served as int8 (weights or embedding table stored as int8 with per-column scales,
-dequantized in-graph by \`DequantizeLinear\`); fp32 is reported beside each. Every number here
-comes from running the exported ONNX files in onnxruntime-node.
+A member with no evidence for an input abstains: it carries no weight, the meta-learner sees its
+abstention indicator, the answer lists it in \`abstained\` and it is not charged. A member alone
+answers the train prior (ham ${(info.prior[0] ?? 0).toFixed(2)}) where it abstains. When every member abstains the
+ensemble answers the prior with \`abstained: "all"\` (ham at the operating point).
 
+Members are served as int8 (dequantized in-graph); fp32 is reported beside each. Every number
+comes from running the exported ONNX files in onnxruntime-node through the serving engine.
 int8 vs fp32: ${int8Loss.join('; ')}.
+
+## Default answer
+
+${d ? `**${d.name}**, temperature ${d.temperature}, spam when p(spam) > ${d.threshold} (${d.target}).` : ''}
+Chosen by this rule: ${d?.rule ?? ''}.
+
+${defaultLines}
+
+Candidates on validation (at their own operating points):
+
+${choice}
+
+ROC / precision-recall of the default on test (ROC AUC ${d ? d.rocAuc.toFixed(4) : '—'}); each row calls spam
+above its threshold, and the served point is marked:
+
+${curve}
 
 ## Test split
 
@@ -78,31 +148,28 @@ ${table(report.rows, 'test')}
 
 ## Hard-ham slice of the test split
 
-All messages here are ham, so accuracy = 1 − ham FPR and macro-F1 averages the classes present.
-This is where members disagree most.
+All messages here are ham, so accuracy = 1 − ham FPR.
 
-${table(report.rows, 'test/hard-ham')}
+${sliceTable(served, 'test/hard-ham')}
+
+## Robustness slices of the test split
+
+Each slice rewrites every test message; no outside data. Rows are at their validation-fitted
+operating points (members and strategies alike).
+
+${slices.map(([s, what]) => `### ${s}: ${what}\n\n${sliceTable(served, `test/${s}`)}`).join('\n\n')}
 
 ## Reading the numbers
 
-- Default served strategy (lowest validation log-loss): **${info.chosen}**. Ensemble-selection
-  weights: ${info.selection}.
-- Log-loss: best member \`${bestMemberLoss.name}\` ${num(loss(bestMemberLoss))} vs best fusion
+- Log-loss on test: best member \`${bestMemberLoss.name}\` ${num(loss(bestMemberLoss))} vs best fusion
   \`${bestFusionLoss.name}\` ${num(loss(bestFusionLoss))} — ${loss(bestFusionLoss) < loss(bestMemberLoss) ? 'fusion is better' : 'fusion does NOT beat the best member'}.
-- Accuracy: best member \`${bestMemberAcc.name}\` ${pct(acc(bestMemberAcc))} % vs best fusion
-  \`${bestFusionAcc.name}\` ${pct(acc(bestFusionAcc))} % — ${acc(bestFusionAcc) > acc(bestMemberAcc) ? 'fusion is better' : acc(bestFusionAcc) === acc(bestMemberAcc) ? 'a tie' : 'fusion does NOT beat the best member'}.
-  One test message is ${(100 / testN).toFixed(3)} points of accuracy, so differences of a few
-  messages are within noise at this split size; log-loss, which scores confidence on every
-  message, separates the strategies more reliably. Accuracy gains from fusion are bounded by
-  how differently members err: the body members share a view, and the header and URL members
-  are weak alone (many messages have no URL at all).
-- Hard-ham (ham that looks like spam): the lowest ham FPR among fusions is \`${bestBy(fusions, (r) => r.slices['test/hard-ham']?.falsePositiveRate ?? 1, true).name}\`
-  (${pct(bestBy(fusions, (r) => r.slices['test/hard-ham']?.falsePositiveRate ?? 1, true).slices['test/hard-ham']?.falsePositiveRate)} %). Strategies
-  tuned for overall log-loss (stacking, ensemble selection) lean on the members that are best
-  on average, and those are the ones fooled by hard ham; with only ${c['test/hard-ham']} such messages in test, one
-  message is ${(100 / (c['test/hard-ham'] ?? 1)).toFixed(1)} points. A deployment that cares most about false alarms on hard
-  ham should prefer the hard vote or geometric pooling, or set a higher spam threshold.
-- Header features partly identify the collection a message came from rather than its content
-  (sender domains, structure); the body-only rows show what the content alone supports.
+- Accuracy at the operating point on test: best member \`${bestMemberAcc.name}\` ${pct(acc(bestMemberAcc))} % (ham FPR ${pct(test(bestMemberAcc).falsePositiveRate)} %) vs best fusion
+  \`${bestFusionAcc.name}\` ${pct(acc(bestFusionAcc))} % (ham FPR ${pct(test(bestFusionAcc).falsePositiveRate)} %) — ${acc(bestFusionAcc) > acc(bestMemberAcc) ? 'fusion is better' : acc(bestFusionAcc) === acc(bestMemberAcc) ? 'a tie' : 'fusion does NOT beat the best member'}.
+  One test message is ${(100 / (c.test ?? 1)).toFixed(3)} points of accuracy; one hard-ham message is ${(100 / (c['test/hard-ham'] ?? 1)).toFixed(1)} points.
+- Ensemble-selection weights (best point of the greedy path): ${info.selection}.
+- The header member reads only the subject and the sender's name: sender domains, content types,
+  an HTML flag, priority and recipient counts described the collection and era more than the
+  content (the same note scored differently as plain text and as HTML), and no gain on the
+  robustness slices was measured for them, so they were dropped.
 `;
 }

@@ -9,11 +9,16 @@ export interface MemberDefinition {
   featurizer: HashedNgramFeaturizer;
   options: FamilyOptions;
   costUnits: number;
+  /** the member abstains on inputs whose view has fewer word tokens than this (no evidence) */
+  abstain?: { minTokens: number };
   bodyOnly: boolean;
   description: string;
 }
 
 const field = 'message';
+
+/** Body members abstain on bodies shorter than this many words ("test", a sign-in code): no evidence. */
+const BODY_MIN_TOKENS = 5;
 
 export const ZOO: readonly MemberDefinition[] = [
   {
@@ -32,8 +37,9 @@ export const ZOO: readonly MemberDefinition[] = [
     },
     options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 11 },
     costUnits: 1,
+    abstain: { minTokens: 1 },
     bodyOnly: false,
-    description: 'subject, sender and structural headers; word 1-2 grams; logistic regression',
+    description: 'subject and sender name; word 1-2 grams; logistic regression',
   },
   {
     id: 'body-nb',
@@ -51,6 +57,7 @@ export const ZOO: readonly MemberDefinition[] = [
     },
     options: { alpha: 0.5 },
     costUnits: 2,
+    abstain: { minTokens: BODY_MIN_TOKENS },
     bodyOnly: true,
     description: 'body words 1-2 grams; multinomial naive Bayes',
   },
@@ -71,6 +78,7 @@ export const ZOO: readonly MemberDefinition[] = [
     },
     options: { dim: 16, epochs: 8, learningRate: 0.3, seed: 37 },
     costUnits: 3,
+    abstain: { minTokens: BODY_MIN_TOKENS },
     bodyOnly: true,
     description: 'body character 3-5 grams; fastText-style embedding bag',
   },
@@ -90,8 +98,9 @@ export const ZOO: readonly MemberDefinition[] = [
     },
     options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 41 },
     costUnits: 1,
+    abstain: { minTokens: 1 },
     bodyOnly: false,
-    description: 'URLs and link domains; logistic regression',
+    description: 'URLs and link domains; logistic regression (abstains without a URL)',
   },
 ];
 

@@ -58,6 +58,8 @@ export const MetricsReportSchema = z
             .object({
               name: z.string(),
               eligible: z.boolean(),
+              /** pooled validation cost per message at the operating point */
+              cost: z.number(),
               accuracy: z.number(),
               logLoss: z.number(),
               fpr: z.number(),

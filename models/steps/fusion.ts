@@ -1,15 +1,40 @@
 import {
   accuracyWeights,
+  type CurvePoint,
   ensembleSelection,
   type FuseOptions,
   fitTemperature,
-  fuseMatrices,
+  fuseRows,
+  operatingCurve,
   type ProbMatrix,
+  thresholdForCost,
 } from '../../lib/fusion';
-import type { FusionSpec, FusionStrategy, MetaLearner, MetricsRow } from '../../lib/schema';
+import type { ClassificationMetrics, FusionSpec, FusionStrategy, MetaLearner, MetricsRow } from '../../lib/schema';
 import { classificationMetrics, selectRows } from '../../lib/train';
 import { type BuiltMember, SERVED_VARIANT } from './members';
-import { type Split, valOf } from './split';
+import { SLICES, type SliceName } from './slices';
+import type { Split } from './split';
+
+/** Ham (0) is the negative class, spam (1) the positive one. */
+const SPAM = 1;
+
+/**
+ * The operating-point target every row is fitted for: a cost ratio. The spam threshold (never
+ * below 0.5) minimises `fpCost` × ham called spam + spam missed over the validation messages and
+ * their six robustness slices pooled, so the point holds on mail shaped unlike the collection.
+ */
+export const OPERATING_TARGET = { fpCost: 5 } as const;
+export const OPERATING_TARGET_TEXT = `spam threshold ≥ 0.5 minimising ${OPERATING_TARGET.fpCost} × (ham called spam) + (spam missed) over validation and its six robustness slices pooled`;
+
+/**
+ * The rule that picks the served default among the fusion candidates (hard vote and the
+ * body-only vote excluded: vote shares are not calibrated probabilities; body-only drops members):
+ * each at its own operating point, the lowest cost of OPERATING_TARGET over validation and its six
+ * robustness slices pooled (a ham flagged counts `fpCost` spam missed), then the lower validation
+ * log-loss. The limits below are reported beside it ("eligible"), not used to rank.
+ */
+export const DEFAULT_RULE = { maxFpr: 0.003, maxSliceFpr: 0.02, minSliceRecall: 0.85 } as const;
+const CONTENT_SLICES: readonly SliceName[] = ['headers-min', 'first-sentence', 'html-only', 'no-urls'];
 
 export interface Candidate {
   name: string;
@@ -20,36 +45,129 @@ export interface Candidate {
   memberIdx: number[];
 }
 
-export interface FusionResult {
-  rows: MetricsRow[];
-  /** the served default: lowest validation log-loss, temperature-scaled */
-  chosen: Candidate;
-  temperature: number;
-  selectionWeights: Float64Array;
-  metricsOf(probs: ProbMatrix): MetricsRow['slices'];
+/** Matrices over the scored rows (validation then test): the unmodified messages and each slice. */
+export interface Scored {
+  base: ProbMatrix;
+  slices: Record<SliceName, ProbMatrix>;
 }
 
-/** Test and hard-ham metrics of a matrix over the scored rows. */
-export function sliceMetrics(split: Split): (probs: ProbMatrix) => MetricsRow['slices'] {
-  const slices = { test: split.testPos, 'test/hard-ham': split.testHardHam } as const;
-  return (probs) =>
-    Object.fromEntries(
-      Object.entries(slices).map(([name, rows]) => [
-        name,
-        classificationMetrics(
-          selectRows(probs, rows),
-          rows.map((r) => split.yScored[r] as number),
-          { negativeClass: 0 },
-        ),
-      ]),
+/** A row fitted on validation: its temperature, threshold and decided labels. */
+export interface Fitted {
+  temperature: number;
+  threshold: number;
+  metrics: MetricsRow['slices'];
+  /** test scores and curve (for the default's ROC / PR) */
+  curve: CurvePoint[];
+}
+
+export interface FusionResult {
+  rows: MetricsRow[];
+  /** the served default */
+  chosen: Candidate;
+  fitted: Fitted;
+  /** per strategy, as the manifest serves it (the manifest's weights for hard / soft / geometric) */
+  calibration: Partial<Record<FusionStrategy, { temperature: number; threshold: number }>>;
+  manifestWeights?: Float64Array;
+  selectionWeights: Float64Array;
+  /** validation figures of each default candidate and whether the rule admits it */
+  choice: {
+    name: string;
+    eligible: boolean;
+    accuracy: number;
+    logLoss: number;
+    fpr: number;
+    worstSliceFpr: number;
+    worstSliceRecall: number;
+  }[];
+}
+
+const sliceNames = Object.keys(SLICES) as SliceName[];
+
+/** Every slice's metrics of one row: validation, test, hard ham, and both splits of each robustness slice. */
+function rowMetrics(
+  split: Split,
+  probs: Scored,
+  predicted: { base: Int32Array; slices: Record<SliceName, Int32Array> },
+) {
+  const y = split.yScored;
+  const at = (p: ProbMatrix, pred: Int32Array, rows: number[]): ClassificationMetrics =>
+    classificationMetrics(
+      selectRows(p, rows),
+      rows.map((r) => y[r] as number),
+      { negativeClass: 0, predicted: rows.map((r) => pred[r] as number) },
     );
+  const out: MetricsRow['slices'] = {
+    validation: at(probs.base, predicted.base, split.valPos),
+    test: at(probs.base, predicted.base, split.testPos),
+    'test/hard-ham': at(probs.base, predicted.base, split.testHardHam),
+  };
+  for (const s of sliceNames) {
+    out[`validation/${s}`] = at(probs.slices[s], predicted.slices[s], split.valPos);
+    out[`test/${s}`] = at(probs.slices[s], predicted.slices[s], split.testPos);
+  }
+  return out;
+}
+
+/** Scores of the positive class at the given rows. */
+const scoresAt = (p: ProbMatrix, rows: readonly number[]) => rows.map((r) => p.data[r * p.c + SPAM] as number);
+
+/** The threshold of OPERATING_TARGET on validation and the validation slices, pooled. */
+function fitThreshold(split: Split, probs: Scored): number {
+  const scores: number[] = [];
+  const positives: boolean[] = [];
+  for (const p of [probs.base, ...sliceNames.map((s) => probs.slices[s])]) {
+    scores.push(...scoresAt(p, split.valPos));
+    for (const r of split.valPos) positives.push(split.yScored[r] === SPAM);
+  }
+  return Number(thresholdForCost(scores, positives, OPERATING_TARGET.fpCost).toPrecision(6));
+}
+
+const decideAll = (p: ProbMatrix, threshold: number): Int32Array => {
+  const out = new Int32Array(p.n);
+  for (let i = 0; i < p.n; i++) out[i] = (p.data[i * p.c + SPAM] as number) > threshold ? SPAM : 0;
+  return out;
+};
+
+/**
+ * A classifier's rows fitted on validation: temperature (validation log-loss; 1 for hard votes and
+ * for members, already calibrated), then the threshold, then metrics everywhere.
+ */
+function fitRow(
+  split: Split,
+  fuse: (slice?: SliceName, temperature?: number) => ProbMatrix,
+  withTemperature: boolean,
+): Fitted {
+  let temperature = 1;
+  if (withTemperature) {
+    const raw = fuse(undefined, 1);
+    temperature = Number(
+      fitTemperature(selectRows(raw, split.valPos), split.yScored.slice(0, split.valPos.length)).toPrecision(6),
+    );
+  }
+  const probs: Scored = {
+    base: fuse(undefined, temperature),
+    slices: Object.fromEntries(sliceNames.map((s) => [s, fuse(s, temperature)])) as Record<SliceName, ProbMatrix>,
+  };
+  const threshold = fitThreshold(split, probs);
+  const predicted = {
+    base: decideAll(probs.base, threshold),
+    slices: Object.fromEntries(sliceNames.map((s) => [s, decideAll(probs.slices[s], threshold)])) as Record<
+      SliceName,
+      Int32Array
+    >,
+  };
+  const curve = operatingCurve(
+    scoresAt(probs.base, split.testPos),
+    split.testPos.map((r) => split.yScored[r] === SPAM),
+  );
+  return { temperature, threshold, metrics: rowMetrics(split, probs, predicted), curve };
 }
 
 function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearner) {
   const served = members.map((m) => m.variants[SERVED_VARIANT].probs);
   const accW = accuracyWeights(members.map((m) => m.validationAccuracy));
   const selection = ensembleSelection(
-    served.map((m) => valOf(split, m)),
+    served.map((m) => selectRows(m, split.valPos)),
     split.yVal,
     { rounds: 25 },
   );
@@ -75,7 +193,7 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
     },
     { name: 'geometric', strategy: 'geometric', weightsFrom: 'equal', options: {}, memberIdx: all },
     {
-      name: 'stacking (5-fold OOF)',
+      name: 'stacking (log-odds, 5-fold OOF)',
       strategy: 'stacking',
       weightsFrom: 'equal',
       options: { metaLearner },
@@ -89,58 +207,147 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
     options: {},
     memberIdx: members.flatMap((m, i) => (m.def.bodyOnly ? [i] : [])),
   };
-  return { served, list, bodyOnly, selection };
+  return { list, bodyOnly, selection };
 }
 
 /**
- * Every fusion strategy over the served members, with metrics rows for members and strategies,
- * and the default chosen on validation log-loss.
+ * Every member and fusion strategy over the served members, each fitted on validation (temperature,
+ * then the operating point of OPERATING_TARGET), with metrics on test, hard ham and every
+ * robustness slice; the default chosen by DEFAULT_RULE.
  */
-export function fitFusion(members: BuiltMember[], split: Split, metaLearner: MetaLearner): FusionResult {
-  const metricsOf = sliceMetrics(split);
-  const { served, list, bodyOnly, selection } = candidates(members, split, metaLearner);
-  const rows: MetricsRow[] = members.flatMap((m) =>
-    (['fp32', 'int8'] as const).map((variant) => ({
-      name: m.def.id,
-      kind: 'member' as const,
-      variant,
-      bytes: m.variants[variant].bytes.length,
-      bodyOnly: m.def.bodyOnly,
-      slices: metricsOf(m.variants[variant].probs),
-    })),
-  );
+export function fitFusion(
+  members: BuiltMember[],
+  split: Split,
+  metaLearner: MetaLearner,
+  sliceProbs: Record<SliceName, ProbMatrix[]>,
+): FusionResult {
+  const { list, bodyOnly, selection } = candidates(members, split, metaLearner);
+  const rows: MetricsRow[] = [];
+  for (const [i, m] of members.entries()) {
+    for (const variant of ['fp32', 'int8'] as const) {
+      const probs = m.variants[variant].probs;
+      // slices are scored for the served variant only
+      const fitted = fitRow(split, (s) => (s === undefined ? probs : (sliceProbs[s][i] as ProbMatrix)), false);
+      rows.push({
+        name: m.def.id,
+        kind: 'member',
+        variant,
+        bytes: m.variants[variant].bytes.length,
+        bodyOnly: m.def.bodyOnly,
+        threshold: fitted.threshold,
+        slices:
+          variant === SERVED_VARIANT
+            ? fitted.metrics
+            : {
+                test: fitted.metrics.test as ClassificationMetrics,
+                'test/hard-ham': fitted.metrics['test/hard-ham'] as ClassificationMetrics,
+              },
+      });
+    }
+  }
   const bytesOf = (idx: number[]) =>
     idx.reduce((s, i) => s + (members[i] as BuiltMember).variants[SERVED_VARIANT].bytes.length, 0);
-  let best: { candidate: Candidate; valLoss: number; temperature: number } | undefined;
-  for (const cand of [...list, bodyOnly]) {
-    const fused = fuseMatrices(
-      cand.strategy,
-      cand.memberIdx.map((i) => served[i] as ProbMatrix),
-      cand.options,
+  const fitCandidate = (cand: Candidate): Fitted => {
+    const pick = (ms: readonly ProbMatrix[]) => cand.memberIdx.map((i) => ms[i] as ProbMatrix);
+    const base = pick(members.map((m) => m.variants[SERVED_VARIANT].probs));
+    return fitRow(
+      split,
+      (s, temperature) =>
+        fuseRows(cand.strategy, s === undefined ? base : pick(sliceProbs[s]), { ...cand.options, temperature }).probs,
+      cand.strategy !== 'hard',
     );
+  };
+  const fittedOf = new Map<Candidate, Fitted>();
+  for (const cand of [...list, bodyOnly]) {
+    const fitted = fitCandidate(cand);
+    fittedOf.set(cand, fitted);
     rows.push({
       name: cand.name,
       kind: cand.strategy === 'stacking' ? 'stacking' : 'fusion',
       variant: SERVED_VARIANT,
       bytes: bytesOf(cand.memberIdx),
       bodyOnly: cand === bodyOnly,
-      slices: metricsOf(fused),
+      threshold: fitted.threshold,
+      temperature: fitted.temperature,
+      slices: fitted.metrics,
     });
-    if (cand === bodyOnly || cand.strategy === 'hard') continue;
-    const valFused = valOf(split, fused);
-    const valLoss = classificationMetrics(valFused, split.yVal).logLoss;
-    if (!best || valLoss < best.valLoss)
-      best = { candidate: cand, valLoss, temperature: fitTemperature(valFused, split.yVal) };
   }
+  const choice = list
+    .filter((c) => c.strategy !== 'hard')
+    .map((cand) => {
+      const m = (fittedOf.get(cand) as Fitted).metrics;
+      const v = m.validation as ClassificationMetrics;
+      const worstSliceFpr = Math.max(...sliceNames.map((s) => m[`validation/${s}`]?.falsePositiveRate ?? 0));
+      const worstSliceRecall = Math.min(...CONTENT_SLICES.map((s) => m[`validation/${s}`]?.truePositiveRate ?? 1));
+      // pooled cost per message: fpCost × ham flagged + spam missed, over validation and its slices
+      const hams = split.valPos.filter((r) => split.yScored[r] === 0).length;
+      const spams = split.valPos.length - hams;
+      const keys = ['validation', ...sliceNames.map((s) => `validation/${s}`)];
+      const cost =
+        keys.reduce((sum, k) => {
+          const x = m[k] as ClassificationMetrics;
+          return (
+            sum + OPERATING_TARGET.fpCost * (x.falsePositiveRate ?? 0) * hams + (1 - (x.truePositiveRate ?? 1)) * spams
+          );
+        }, 0) /
+        (keys.length * split.valPos.length);
+      return {
+        cand,
+        name: cand.name,
+        cost,
+        accuracy: v.accuracy,
+        logLoss: v.logLoss,
+        fpr: v.falsePositiveRate ?? 0,
+        worstSliceFpr,
+        worstSliceRecall,
+        eligible:
+          (v.falsePositiveRate ?? 0) <= DEFAULT_RULE.maxFpr &&
+          worstSliceFpr <= DEFAULT_RULE.maxSliceFpr &&
+          worstSliceRecall >= DEFAULT_RULE.minSliceRecall,
+      };
+    });
+  const best = [...choice].sort((a, b) => a.cost - b.cost || a.logLoss - b.logLoss)[0];
   if (!best) throw new Error('no fusion candidate');
-  const chosen = best.candidate;
-  const temperature = Number(best.temperature.toPrecision(6));
+  const chosen = best.cand;
+  const fitted = fittedOf.get(chosen) as Fitted;
   rows.push({
-    name: `${chosen.name} + temperature (default)`,
+    name: `default answer: ${chosen.name} at its operating point`,
     kind: chosen.strategy === 'stacking' ? 'stacking' : 'fusion',
     variant: SERVED_VARIANT,
-    bytes: bytesOf(members.map((_, i) => i)),
-    slices: metricsOf(fuseMatrices(chosen.strategy, served, { ...chosen.options, temperature })),
+    bytes: bytesOf(chosen.memberIdx),
+    threshold: fitted.threshold,
+    temperature: fitted.temperature,
+    slices: fitted.metrics,
   });
-  return { rows, chosen, temperature, selectionWeights: selection.weights, metricsOf };
+
+  // What the manifest serves per strategy: hard / soft / geometric with the manifest's weights.
+  const manifestWeights = chosen.strategy === 'soft' ? chosen.weights : undefined;
+  const calibration: FusionResult['calibration'] = {};
+  for (const strategy of ['hard', 'soft', 'geometric', 'stacking'] as const) {
+    const same = [...list].find(
+      (c) => c.strategy === strategy && (strategy === 'stacking' || c.weights === manifestWeights),
+    );
+    const f = same
+      ? (fittedOf.get(same) as Fitted)
+      : fitCandidate({
+          name: strategy,
+          strategy,
+          weightsFrom: 'manual',
+          options: manifestWeights ? { weights: manifestWeights } : {},
+          memberIdx: members.map((_, i) => i),
+        });
+    calibration[strategy] = { temperature: f.temperature, threshold: f.threshold };
+  }
+  return {
+    rows,
+    chosen,
+    fitted,
+    calibration,
+    ...(manifestWeights ? { manifestWeights } : {}),
+    selectionWeights: selection.weights,
+    choice: choice.map(({ cand: _, ...c }) => c),
+  };
 }
+
+/** DEFAULT_RULE in words, for METRICS.md. */
+export const DEFAULT_RULE_TEXT = `each candidate (soft, weighted soft, geometric, stacking; not the hard vote, whose vote shares are not probabilities) gets its temperature and operating point on validation; the default is the one with the lowest cost at its operating point over validation and its six robustness slices pooled (${OPERATING_TARGET.fpCost} × ham called spam + spam missed, per message), then the lower validation log-loss. "Eligible" is reported beside it: validation ham FPR ≤ ${100 * DEFAULT_RULE.maxFpr} %, ham FPR ≤ ${100 * DEFAULT_RULE.maxSliceFpr} % on every validation slice and spam recall ≥ ${100 * DEFAULT_RULE.minSliceRecall} % on every validation slice that keeps content (${CONTENT_SLICES.join(', ')})`;

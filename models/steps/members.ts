@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
-import { SessionCache } from '../../lib/ensemble';
+import { abstainsOn, SessionCache } from '../../lib/ensemble';
 import type { ProbMatrix } from '../../lib/fusion';
 import type { EnsembleManifest, MemberSpec } from '../../lib/schema';
 import { MemoryBlobStore } from '../../lib/store';
@@ -19,6 +19,7 @@ import {
 } from '../../lib/train';
 import { LABELS } from '../corpus';
 import { type MemberDefinition, ZOO, zooManifestHead } from '../zoo';
+import { type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
 
 /** Members are served as int8 at the edge (memory budget); fp32 is reported beside them. */
@@ -50,7 +51,15 @@ function memberSpec(def: MemberDefinition, variant: Variant, v: ExportedVariant)
     outputName: v.outputName,
     output: 'probabilities',
     costUnits: def.costUnits,
+    ...(def.abstain ? { abstain: def.abstain } : {}),
   };
+}
+
+/** Class shares of the train split: the answer when every member abstains. */
+export function trainPrior(split: Pick<Split, 'train' | 'yOf'>): number[] {
+  const counts = LABELS.map(() => 0);
+  for (const y of split.yOf(split.train)) counts[y] = (counts[y] as number) + 1;
+  return counts.map((c) => Number((c / split.train.length).toPrecision(6)));
 }
 
 /**
@@ -61,7 +70,7 @@ export async function buildMembers(
   split: Split,
   outDir: string,
   log: (...a: unknown[]) => void,
-): Promise<BuiltMember[]> {
+): Promise<{ members: BuiltMember[]; slices: Record<SliceName, ProbMatrix[]> }> {
   const { corpus, train, validation } = split;
   const store = new MemoryBlobStore();
   const trained: { def: MemberDefinition; inputs: FamilyInputs; variants: Record<Variant, ExportedVariant> }[] = [];
@@ -71,15 +80,19 @@ export async function buildMembers(
       corpus.map((m) => m.views[view]),
       def.featurizer,
     );
+    // A member learns and is calibrated only where it answers (it abstains on the other rows).
+    const answers = (r: number) => !abstainsOn(def, (corpus[r] as (typeof corpus)[number]).views[view]);
+    const fitRows = train.filter(answers);
+    const calRows = validation.filter(answers);
     const model = trainFamily(
       def.family,
       def.featurizer,
-      subsetInputs(inputs, train),
-      split.yOf(train),
+      subsetInputs(inputs, fitRows),
+      split.yOf(fitRows),
       LABELS.length,
       def.options,
     );
-    calibrateTemperature(model, subsetInputs(inputs, validation), split.yVal);
+    calibrateTemperature(model, subsetInputs(inputs, calRows), split.yOf(calRows));
     const variants = await exportVariants(model, { labels: LABELS, docString: def.description }, store);
     for (const variant of ['fp32', 'int8'] as const)
       await writeFile(join(outDir, `${def.id}.${variant}.onnx`), variants[variant].bytes);
@@ -98,7 +111,7 @@ export async function buildMembers(
   const scoring: EnsembleManifest = {
     ...zooManifestHead(),
     members: specs,
-    fusion: { strategy: 'soft', temperature: 1, quorum: 1 },
+    fusion: { strategy: 'soft', temperature: 1, quorum: 1, prior: trainPrior(split) },
     provenance: { createdAt: new Date(0).toISOString() },
   };
   const evaluator = new Evaluator(new SessionCache(createNodeBackend(), store, 1 << 30));
@@ -106,7 +119,16 @@ export async function buildMembers(
     hash: 'zoo-scored-rows',
     inputs: split.scored.map((r) => ({ message: (corpus[r] as (typeof corpus)[number]).raw })),
   });
-  return trained.map((t, i) => {
+  const served: EnsembleManifest = {
+    ...scoring,
+    members: trained.map((t) => memberSpec(t.def, SERVED_VARIANT, t.variants[SERVED_VARIANT])),
+  };
+  const slices = {} as Record<SliceName, ProbMatrix[]>;
+  for (const { name, dataset } of sliceDatasets(split)) {
+    log(`scoring slice ${name}`);
+    slices[name] = await evaluator.members(served, dataset);
+  }
+  const built = trained.map((t, i) => {
     const variant = (v: Variant, k: number): BuiltVariant => ({
       ...t.variants[v],
       spec: memberSpec(t.def, v, t.variants[v]),
@@ -116,4 +138,5 @@ export async function buildMembers(
     const validationAccuracy = classificationMetrics(valOf(split, variants[SERVED_VARIANT].probs), split.yVal).accuracy;
     return { def: t.def, inputs: t.inputs, variants, validationAccuracy };
   });
+  return { members: built, slices };
 }

@@ -1,3 +1,4 @@
+import { abstainsOn } from '../../lib/ensemble';
 import type { MetaLearner } from '../../lib/schema';
 import { type FamilyInputs, groupedFolds, type StackingMember, stackMembers, subsetInputs } from '../../lib/train';
 import { type CorpusMessage, LABELS } from '../corpus';
@@ -8,15 +9,16 @@ export const FOLDS = 5;
 
 /**
  * The zoo's stacking step: every member retrained on 5 folds of train grouped by near-duplicate
- * key (temperatures on validation), then the shared meta-learner over the out-of-fold
- * probabilities — the same lib/train recipe the `stack` job runs.
+ * key (on the rows where it answers; temperature on the fold it predicts), then the shared
+ * meta-learner over the out-of-fold log-odds and abstentions — the lib/train recipe the `stack`
+ * job runs.
  */
 export async function stackZoo(
-  split: Pick<Split, 'corpus' | 'train' | 'validation' | 'yOf' | 'yVal'>,
+  split: Pick<Split, 'corpus' | 'train' | 'yOf'>,
   members: readonly { def: MemberDefinition; inputs: FamilyInputs }[],
   log: (...a: unknown[]) => void = () => undefined,
 ): Promise<MetaLearner> {
-  const { corpus, train, validation } = split;
+  const { corpus, train } = split;
   const folds = groupedFolds(
     train.map((r) => (corpus[r] as CorpusMessage).dupKey),
     FOLDS,
@@ -28,7 +30,9 @@ export async function stackZoo(
     featurizer: def.featurizer,
     options: def.options,
     inputs: subsetInputs(inputs, train),
-    calibration: { inputs: subsetInputs(inputs, validation), labels: split.yVal },
+    abstained: Uint8Array.from(train, (r) =>
+      abstainsOn(def, (corpus[r] as CorpusMessage).views[def.featurizer.view ?? 'body']) ? 1 : 0,
+    ),
   }));
   const { metaLearner } = await stackMembers(
     stacking,

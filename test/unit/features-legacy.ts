@@ -60,14 +60,8 @@ export function legacyExtractUrls(text: string, limit = 200): string[] {
   return out;
 }
 
-function domainOf(address: string | undefined): string {
-  if (!address) return 'none';
-  const at = address.lastIndexOf('@');
-  return at >= 0 ? address.slice(at + 1).toLowerCase() : 'none';
-}
-
 function urlView(urls: string[]): string {
-  if (urls.length === 0) return 'nourl';
+  if (urls.length === 0) return '';
   const parts: string[] = [`urlcount:${Math.min(urls.length, 20)}`];
   for (const raw of urls) {
     const withScheme = raw.startsWith('www.') ? `http://${raw}` : raw;
@@ -93,22 +87,8 @@ export async function legacyParseEmail(raw: string): Promise<LegacyViews> {
   const mail = await PostalMime.parse(raw);
   const html = mail.html ?? '';
   const body = mail.text && mail.text.trim().length > 0 ? mail.text : legacyHtmlToText(html);
-  const header = (name: string): string =>
-    mail.headers
-      .find((h) => h.key === name)
-      ?.value.split(/[;\s]/)[0]
-      ?.toLowerCase() ?? 'none';
-  const recipients = (mail.to?.length ?? 0) + (mail.cc?.length ?? 0);
-  const headerTokens = [
-    mail.subject ?? '',
-    mail.from?.name ?? '',
-    `fromdomain:${domainOf(mail.from?.address)}`,
-    `ctype:${header('content-type')}`,
-    `html:${html.length > 0 ? 'yes' : 'no'}`,
-    `attachments:${Math.min(mail.attachments.length, 5)}`,
-    `recipients:${Math.min(recipients, 10)}`,
-    `priority:${header('x-priority')}`,
-  ];
+  // the views' definition as it stands (subject and sender name only); the parser is what is legacy here
+  const headerTokens = [mail.subject ?? '', mail.from?.name ?? ''].map((t) => t.trim()).filter((t) => t.length > 0);
   const urls = legacyExtractUrls(`${mail.text ?? ''}\n${html}`);
   const views = { 'subject+headers': headerTokens.join(' '), body, urls: urlView(urls) };
   return { ...views, all: `${views['subject+headers']}\n${views.urls}\n${body}` };
