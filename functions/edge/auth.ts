@@ -7,13 +7,20 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
 import { hashKey, looksLikeKey, parseBearer, parsePolicy, timingSafeEqual } from '../../lib/metering';
-import type { Scope } from '../../lib/schema';
+import type { ProblemCode, Scope } from '../../lib/schema';
 import type { AppEnv } from './context';
 import { clientMeterOf, directoryOf, meterOf } from './metering/service';
 import { ApiError } from './problem';
 
 export type Principal =
-  | { kind: 'key'; keyId: string; keyHash: string; scopes: Scope[] }
+  | {
+      kind: 'key';
+      keyId: string;
+      keyHash: string;
+      scopes: Scope[];
+      /** units held at admission (`ScopeOptions.hold`) until the work takes them (metering/charge.ts) */
+      hold?: { reservation: number; units: number; remainingUnits: number | null };
+    }
   | { kind: 'bootstrap' }
   | { kind: 'signed' }
   | { kind: 'anonymous'; client: string };
@@ -25,7 +32,16 @@ export interface ScopeOptions {
   signed?: boolean;
   /** without a credential, a public ensemble's callers pass under a per-client rate limit */
   publicAccess?: boolean;
+  /** the most this request can cost, held by the key's meter in the same call as admission */
+  hold?: (c: Context<AppEnv>) => Promise<number | undefined>;
 }
+
+const CODE_OF_DENIAL = {
+  401: 'unauthorized',
+  402: 'budget_exhausted',
+  403: 'forbidden',
+  429: 'rate_limited',
+} as const satisfies Record<number, ProblemCode>;
 
 /** The header that carries a metered key's prepaid units left. */
 export const REMAINING_HEADER = 'Chorus-Budget-Remaining';
@@ -66,15 +82,20 @@ export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): 
       return next();
     }
     if (!looksLikeKey(credential)) throw new ApiError(401, 'unauthorized', 'not an API key');
-    const admission = await meterOf(c.env, hash).admit(hash, scope, ensemble);
+    const meter = meterOf(c.env, hash);
+    const admission = await meter.admit(hash, scope, ensemble, await options.hold?.(c));
     setHeaders(c, admission.headers);
-    if (!admission.ok) {
-      if (admission.status === 429) throw new ApiError(429, 'rate_limited', admission.reason);
-      throw new ApiError(admission.status, admission.status === 401 ? 'unauthorized' : 'forbidden', admission.reason);
-    }
+    if (!admission.ok) throw new ApiError(admission.status, CODE_OF_DENIAL[admission.status], admission.reason);
     if (admission.remainingMilli !== null) c.header(REMAINING_HEADER, String(admission.remainingMilli / 1000));
-    c.set('principal', { kind: 'key', keyId: admission.keyId, keyHash: hash, scopes: admission.scopes });
-    await next();
+    const principal: Principal = { kind: 'key', keyId: admission.keyId, keyHash: hash, scopes: admission.scopes };
+    if (admission.hold) principal.hold = admission.hold;
+    c.set('principal', principal);
+    try {
+      await next();
+    } finally {
+      // a hold the work never took (the request failed validation, say) is given back
+      if (principal.hold) c.executionCtx.waitUntil(meter.release(principal.hold.reservation));
+    }
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { maxUnits } from '../../../lib/metering';
 import { principalOf, REMAINING_HEADER } from '../auth';
 import type { AppEnv } from '../context';
 import { ApiError } from '../problem';
@@ -21,7 +22,11 @@ export async function metered<T extends { usage: { units: number } }>(
   // `return await`: a promise that is already rejected must have its handler attached now (workerd reports it otherwise)
   if (principal?.kind !== 'key') return await work();
   const meter = meterOf(c.env, principal.keyHash);
-  const hold = await meter.reserve(maxUnits);
+  // the hold taken at admission, when it covers this work; otherwise one taken now
+  const taken = principal.hold?.units === maxUnits ? principal.hold : undefined;
+  if (principal.hold && !taken) c.executionCtx.waitUntil(meter.release(principal.hold.reservation));
+  principal.hold = undefined;
+  const hold = taken ? { ok: true as const, ...taken } : await meter.reserve(maxUnits);
   if (!hold.ok) {
     c.header(REMAINING_HEADER, String(hold.remainingUnits));
     throw new ApiError(
@@ -39,5 +44,21 @@ export async function metered<T extends { usage: { units: number } }>(
     return result;
   } finally {
     c.executionCtx.waitUntil(meter.settle(hold.reservation, { kind: 'predict', ensemble, units: used, requests: 1 }));
+  }
+}
+
+/**
+ * The most a predict can cost, read before validation (for the hold at admission): undefined
+ * when the body or the ensemble cannot tell yet — the handler then reserves after validation.
+ */
+export async function predictHold(c: Context<AppEnv>): Promise<number | undefined> {
+  try {
+    const body: unknown = await c.req.json();
+    const inputs = typeof body === 'object' && body !== null ? (body as { inputs?: unknown }).inputs : undefined;
+    if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
+    const manifest = await c.var.runtime.manifests.manifest(c.req.param('name') ?? '');
+    return maxUnits(manifest.members, inputs.length);
+  } catch {
+    return undefined;
   }
 }

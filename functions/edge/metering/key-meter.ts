@@ -18,26 +18,17 @@ import {
 import type { Scope } from '../../../lib/schema';
 import type { EdgeEnv } from '../env';
 import { Ledger } from './ledger';
+import type { Admission, KeyMeterConfig } from './types';
 
-/** What the key's meter is told at creation. The key itself never reaches it: only its hash. */
-export interface KeyMeterConfig {
-  keyId: string;
-  keyHash: string;
-  scopes: Scope[];
-  ensembles: string[] | null;
-  rate: BucketPolicy;
-  /** prepaid units, or null for a key without a budget */
-  budgetUnits: number | null;
-}
-
-export type Admission =
-  | { ok: true; keyId: string; scopes: Scope[]; remainingMilli: number | null; headers: Record<string, string> }
-  | { ok: false; status: 401 | 403 | 429; reason: string; headers: Record<string, string> };
+export type { Admission, KeyMeterConfig } from './types';
 
 const unitsOf = (milli: number): number => milli / 1000;
 
-/** How long settled rows may wait in memory before they are written (bounds what a crash loses). */
-const FLUSH_MS = 200;
+/**
+ * How long settled rows may wait in memory before they are written: bounds what a crash loses
+ * (under-billing, never a double charge) and how often a commit holds this meter's answers.
+ */
+const FLUSH_MS = 1000;
 
 /**
  * One key's meter (named by the key's SHA-256) or one anonymous client's rate limit (named
@@ -83,8 +74,17 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     return unitsOf(this.ledger.remaining());
   }
 
-  /** Authenticate (hash), authorize (scope, ensemble) and take a rate-limit token, in one step. */
-  admit(keyHash: string, scope: Scope | 'any', ensemble: string | undefined, nowMs = Date.now()): Admission {
+  /**
+   * Authenticate (hash), authorize (scope, ensemble), take a rate-limit token and, with
+   * `holdUnits`, reserve them: one call on the request path.
+   */
+  admit(
+    keyHash: string,
+    scope: Scope | 'any',
+    ensemble: string | undefined,
+    holdUnits?: number,
+    nowMs = Date.now(),
+  ): Admission {
     const config = this.ledger.config();
     if (!config || !timingSafeEqual(config.keyHash, keyHash)) {
       return { ok: false, status: 401, reason: 'unknown API key', headers: {} };
@@ -95,7 +95,12 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     const taken = this.takeToken(config.rate, nowMs);
     const headers = rateLimitHeaders(config.rate, taken);
     if (!taken.allowed) return { ok: false, status: 429, reason: 'rate limit exceeded', headers };
-    return { ok: true, keyId: config.keyId, scopes: config.scopes, remainingMilli: this.available(), headers };
+    const base = { ok: true as const, keyId: config.keyId, scopes: config.scopes, headers };
+    if (holdUnits === undefined) return { ...base, remainingMilli: this.available() };
+    const hold = this.reserve(holdUnits);
+    if (!hold.ok) return { ok: false, status: 402, reason: `${hold.remainingUnits} units left`, headers };
+    const { reservation, remainingUnits } = hold;
+    return { ...base, remainingMilli: this.available(), hold: { reservation, units: holdUnits, remainingUnits } };
   }
 
   /** An anonymous client of a public ensemble: its rate limit only. */
@@ -126,14 +131,19 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     return { ok: true, reservation, remainingUnits: available === null ? null : unitsOf(available - milli) };
   }
 
+  /** Releases a hold whose work never started (nothing is booked). */
+  release(reservation: number): void {
+    this.heldMilli -= this.held.get(reservation) ?? 0;
+    this.held.delete(reservation);
+  }
+
   /**
    * Releases the hold and books what the work used: one ledger row per request, written with the
    * others settled within FLUSH_MS in one commit (a storage commit holds every later answer of
    * this meter until it is durable; one per request would add its latency to each of them).
    */
   settle(reservation: number, used: Settlement): void {
-    this.heldMilli -= this.held.get(reservation) ?? 0;
-    this.held.delete(reservation);
+    this.release(reservation);
     const { kind, ensemble, requests } = used;
     this.ledger.appendLater({ atMs: Date.now(), kind, ensemble, milli: toMilli(used.units), requests, ref: null });
     this.flushSoon ??= setTimeout(() => {

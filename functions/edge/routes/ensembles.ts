@@ -11,7 +11,7 @@ import {
 import { requireScope } from '../auth';
 import type { AppEnv } from '../context';
 import { numberVar } from '../env';
-import { metered } from '../metering/charge';
+import { metered, predictHold } from '../metering/charge';
 import { ADMIN_JSON_BYTES, limitBody, requireJson } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
 
@@ -85,7 +85,7 @@ const predictRoute = createRoute({
   summary: 'Fused prediction for a batch of inputs',
   middleware: [
     limitBody((env) => numberVar(env.MAX_PREDICT_BYTES, 1 << 20)),
-    requireScope('predict', { ensembleParam: 'name', publicAccess: true }),
+    requireScope('predict', { ensembleParam: 'name', publicAccess: true, hold: predictHold }),
     requireJson,
   ],
   request: {

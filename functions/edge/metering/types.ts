@@ -1,0 +1,26 @@
+/** What a key's meter is told and answers (functions/edge/metering/key-meter.ts). */
+import type { BucketPolicy } from '../../../lib/metering';
+import type { Scope } from '../../../lib/schema';
+
+/** What the key's meter is told at creation. The key itself never reaches it: only its hash. */
+export interface KeyMeterConfig {
+  keyId: string;
+  keyHash: string;
+  scopes: Scope[];
+  ensembles: string[] | null;
+  rate: BucketPolicy;
+  /** prepaid units, or null for a key without a budget */
+  budgetUnits: number | null;
+}
+
+export type Admission =
+  | {
+      ok: true;
+      keyId: string;
+      scopes: Scope[];
+      remainingMilli: number | null;
+      /** the hold asked for with `holdUnits` (see reserve) */
+      hold?: { reservation: number; units: number; remainingUnits: number | null };
+      headers: Record<string, string>;
+    }
+  | { ok: false; status: 401 | 402 | 403 | 429; reason: string; headers: Record<string, string> };
