@@ -72,14 +72,25 @@ describe('predict request', () => {
 });
 
 describe('metrics report', () => {
-  it('models/METRICS.json is valid and covers members, every fusion strategy and both slices', () => {
+  it('models/METRICS.json is valid and covers members, every fusion strategy and every slice', () => {
     const report = MetricsReportSchema.parse(JSON.parse(readFileSync('models/METRICS.json', 'utf8')));
     const names = report.rows.map((r) => r.name);
     for (const n of ['hard vote', 'soft vote', 'soft, accuracy weights', 'soft, ensemble selection', 'geometric']) {
       expect(names).toContain(n);
     }
     expect(report.rows.some((r) => r.kind === 'stacking')).toBe(true);
-    for (const r of report.rows) expect(Object.keys(r.slices)).toEqual(['test', 'test/hard-ham']);
+    const robustness = Object.keys(report.slices ?? {});
+    expect(robustness.length).toBeGreaterThanOrEqual(6);
+    for (const r of report.rows) {
+      expect(Object.keys(r.slices)).toEqual(expect.arrayContaining(['test', 'test/hard-ham']));
+      expect(r.threshold).toBeGreaterThanOrEqual(0.5);
+      // the served variant is measured on every robustness slice, of validation and of test
+      if (r.variant === 'int8')
+        for (const s of robustness)
+          expect(Object.keys(r.slices)).toEqual(expect.arrayContaining([`test/${s}`, `validation/${s}`]));
+    }
+    expect(report.default?.curve.length).toBeGreaterThan(10);
+    expect(report.rows.some((r) => r.name.startsWith('default answer'))).toBe(true);
     // The issue's bar: the best fusion beats the best single member on test log-loss.
     const loss = (k: (kind: string) => boolean) =>
       Math.min(...report.rows.filter((r) => k(r.kind)).map((r) => r.slices.test?.logLoss ?? Number.POSITIVE_INFINITY));
