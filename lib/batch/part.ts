@@ -1,14 +1,12 @@
 import { validateInputs } from '../ensemble/validate-inputs';
 import { isChorusError } from '../errors';
-import {
-  BatchAbstainedSchema,
-  type BatchErrorRecord,
-  type BatchPartMarker,
-  type BatchResultRecord,
-  type InputSpec,
-  type PredictInput,
-  type Prediction,
-  type PredictResponse,
+import type {
+  BatchErrorRecord,
+  BatchPartMarker,
+  BatchResultRecord,
+  InputSpec,
+  PredictInput,
+  PredictResponse,
 } from '../schema';
 import { parseLine, splitLines } from './lines';
 
@@ -17,12 +15,6 @@ export type PredictRows = (inputs: PredictInput[]) => Promise<PredictResponse>;
 
 /** A result as a part stores it: `line` is 1-based within the part; raw is kept for a later duplicate. */
 export type PartResult = BatchResultRecord & { raw?: string; rawTruncated?: boolean };
-
-/** Who abstained on a prediction; an engine that does not report abstention means nobody did. */
-function abstainedOf(p: Prediction): BatchResultRecord['abstained'] {
-  const read = BatchAbstainedSchema.safeParse((p as { abstained?: unknown }).abstained);
-  return read.success ? read.data : [];
-}
 
 export interface PartOutput {
   results: PartResult[];
@@ -91,7 +83,7 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
         probabilities: p.probabilities,
         uncertainty: p.uncertainty,
         ran: answer.ran,
-        abstained: abstainedOf(p),
+        abstained: p.abstained,
         degraded: answer.degraded,
       });
     });
