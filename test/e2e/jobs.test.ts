@@ -98,8 +98,8 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       kind: 'fit-weights',
       ensemble: 'spam-fw',
       validation: data.validation as string,
-      method: 'ensemble-selection',
-      gate: { maxLogLossIncrease: 1 },
+      method: 'accuracy',
+      gate: { maxLogLossIncrease: 0 },
     });
     const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
@@ -107,7 +107,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(s.publishedVersion).toBe(2);
     expect((await client.predictVersion('spam-fw')).version).toBe(2);
     const manifest = await client.manifest('spam-fw');
-    expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
+    expect(manifest.fusion.weightsFrom).toBe('accuracy');
     expect(manifest.provenance.jobId).toBe(id);
     const report = await fetch(`${stack.edgeUrl}/v1/jobs/${id}/report`, {
       headers: { authorization: `Bearer ${stack.adminToken}` },
@@ -187,7 +187,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       validation: data.validation as string,
       initFrom: 'body-chars-fasttext',
       epochs: 2,
-      gate: { minGainRecovered: -100 },
+      gate: { minGainRecovered: 0 },
     });
     const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
@@ -207,7 +207,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       validation: data.validation as string,
       method: 'boosting',
       count: 2,
-      gate: { maxLogLossIncrease: 1 },
+      gate: { maxLogLossIncrease: 0.05 },
     });
     const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('succeeded');
@@ -248,6 +248,56 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     const row = (await readFile('test/fixtures/byo/breast-cancer-validation.jsonl', 'utf8')).split('\n')[0] as string;
     const res = await client.predict('bc', [JSON.parse(row).input]);
     expect(res.status).toBe(200);
+  });
+
+  it("every job kind's gate also fails when its bar is not met: gated, version unchanged, reason stated", async () => {
+    const cases = [
+      {
+        // ensemble-selection weights on this small validation set do worse than the served default
+        kind: 'fit-weights' as const,
+        validation: data.validation as string,
+        method: 'ensemble-selection' as const,
+        gate: { maxLogLossIncrease: 0 },
+      },
+      {
+        kind: 'compress' as const,
+        member: 'headers-logreg',
+        validation: data.validation as string,
+        prune: 0.95,
+        gate: { maxAccuracyLoss: 0 },
+      },
+      {
+        kind: 'build-members' as const,
+        like: 'urls-logreg',
+        train: data.train as string,
+        validation: data.validation as string,
+        method: 'bagging' as const,
+        count: 1,
+        gate: { maxLogLossIncrease: 0 },
+      },
+      {
+        kind: 'distill' as const,
+        train: data.train as string,
+        validation: data.validation as string,
+        epochs: 1,
+        gate: { minGainRecovered: 1 },
+      },
+    ];
+    const fp32 = await client.uploadModel(await readFile('models/spam/headers-logreg.fp32.onnx'));
+    for (const spec of cases) {
+      const ensemble = `spam-fail-${spec.kind}`;
+      // compress needs an fp32 member to quantize
+      const members =
+        spec.kind === 'compress'
+          ? zoo.members.map((m) => (m.id === 'headers-logreg' ? { ...m, model: fp32, variant: 'fp32' as const } : m))
+          : zoo.members;
+      await client.publish({ ...zoo, name: ensemble, members });
+      const s = await client.waitUntil(await client.submit({ ...spec, ensemble }));
+      expect(s.phase, `${spec.kind}: ${s.error ?? s.gate?.detail}`).toBe('gated');
+      expect(s.gate?.passed).toBe(false);
+      expect(s.gate?.detail.length).toBeGreaterThan(0);
+      expect(await client.version(ensemble)).toBe(1);
+    }
   });
 
   it('a container killed mid-job publishes nothing partial; on restart the job resumes, or fails once attempts are spent', async () => {
