@@ -60,7 +60,8 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
   app.route('/v1/ensembles', ensembles);
   app.route('/v1/models', models);
   app.route('/v1/jobs', jobs);
-  app.use('/v1/batches', requireScope('batch'));
+  // the upload names its ensemble in the query: the key's allow-list applies there too
+  app.use('/v1/batches', requireScope('batch', { ensembleQuery: 'ensemble' }));
   app.use('/v1/batches/*', requireScope('batch'));
   app.route('/v1/batches', batches);
   app.route('/v1/keys', keys);

@@ -28,6 +28,8 @@ export type Principal =
 export interface ScopeOptions {
   /** the path parameter naming the ensemble (allow-lists; public access) */
   ensembleParam?: string;
+  /** the query parameter naming the ensemble, where the path does not (batch uploads) */
+  ensembleQuery?: string;
   /** a request signed with JOB_SECRET passes: the container reads and publishes ensembles */
   signed?: boolean;
   /** without a credential, a public ensemble's callers pass under a per-client rate limit */
@@ -58,7 +60,11 @@ const setHeaders = (c: Context<AppEnv>, headers: Record<string, string>): void =
  */
 export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const ensemble = options.ensembleParam ? c.req.param(options.ensembleParam) : undefined;
+    const ensemble = options.ensembleParam
+      ? c.req.param(options.ensembleParam)
+      : options.ensembleQuery
+        ? c.req.query(options.ensembleQuery)
+        : undefined;
     const signature = c.req.header(SIGNATURE_HEADER);
     if (options.signed && signature && c.env.JOB_SECRET) {
       const check = await verifyRequest(c.env.JOB_SECRET, signature, c.req.method, c.req.path, await c.req.text());

@@ -5,7 +5,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BatchStatus } from '../../lib/schema';
 import { batchOf, CHEAP, dropFile, joinBytes, lineOf, seedCheapEnsemble } from './batch-kit';
-import { ADMIN, call as callAnonymous } from './zoo';
+import { ADMIN, bearer, call as callAnonymous, createKey } from './zoo';
 
 /** Batch routes need the `batch` scope: the bootstrap admin token has every scope. */
 const call = (path: string, init: RequestInit = {}) =>
@@ -103,7 +103,14 @@ describe('POST /v1/batches through the queue', () => {
     const event = await dropFile('lost-notification', joinBytes([lineOf(1), lineOf(2)]));
     const id = await batchOf(event);
     const stub = env.BATCHES.get(env.BATCHES.idFromName(id));
-    await stub.accept({ id, key: event.object.key, eTag: event.object.eTag ?? '', ensemble: CHEAP, bytes: 0 });
+    await stub.accept({
+      id,
+      key: event.object.key,
+      eTag: event.object.eTag ?? '',
+      ensemble: CHEAP,
+      bytes: 0,
+      owner: null,
+    });
     expect((await statusNow(id)).state).toBe('queued');
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await finished(id)).counts).toEqual({ lines: 2, ok: 2, errors: 0 });
@@ -127,5 +134,32 @@ describe('POST /v1/batches through the queue', () => {
       parts: 2,
     });
     await problem(await call(`/v1/batches/${running}/errors`), 409, 'batch_not_ready');
+  });
+});
+
+describe('pay-per-use on the batch path', () => {
+  it('rows of an uploaded batch are charged to the uploading key, once per part', async () => {
+    const { key } = await createKey({ name: 'batch-owner', scopes: ['batch'], ensembles: [CHEAP] });
+    const headers = { ...bearer(key), 'content-type': 'application/x-ndjson' };
+    const body = joinBytes([lineOf(1), lineOf(2), '{"id":"bad"', lineOf(4)]);
+    const res = await callAnonymous(`/v1/batches?ensemble=${CHEAP}&name=metered`, { method: 'POST', headers, body });
+    const { id } = await accepted(res);
+    const done = await finished(id);
+    expect(done.counts).toMatchObject({ ok: 3, errors: 1 });
+    const usage = (await (await callAnonymous('/v1/usage', { headers: bearer(key) })).json()) as {
+      totals: { units: number };
+    };
+    // three valid rows through the one-member ensemble (1 unit each); the bad line is not charged
+    expect(usage.totals.units).toBe(3);
+  });
+
+  it("a key's ensemble allow-list applies to the ensemble a batch upload names", async () => {
+    const { key } = await createKey({ name: 'batch-spam-only', scopes: ['batch'], ensembles: ['spam'] });
+    const res = await callAnonymous(`/v1/batches?ensemble=${CHEAP}&name=not-mine`, {
+      method: 'POST',
+      headers: { ...bearer(key), 'content-type': 'application/x-ndjson' },
+      body: joinBytes([lineOf(1)]),
+    });
+    await problem(res, 403, 'forbidden');
   });
 });

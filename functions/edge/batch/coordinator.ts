@@ -3,6 +3,7 @@ import { type BatchUsageSink, NOOP_BATCH_USAGE_SINK, objectCreatedEvent } from '
 import type { BatchPartMarker, BatchStatus } from '../../../lib/schema';
 import type { BlobStore } from '../../../lib/store';
 import { type EdgeEnv, storeFromEnv } from '../env';
+import { batchSinkForKey } from '../metering/service';
 import { assembleBatch } from './assemble';
 import { type BatchRow, SCHEMA, statusOf } from './table';
 
@@ -20,9 +21,13 @@ export interface BatchPlan {
 /** How long a batch may stay queued before its file is announced again. */
 const REANNOUNCE_MS = 60_000;
 
-/** Where batch rows are metered: pay-per-use replaces this default. */
-export function batchUsageSinkFor(_env: EdgeEnv): BatchUsageSink {
-  return NOOP_BATCH_USAGE_SINK;
+/**
+ * Where a batch's rows are metered: the key that uploaded it through POST /v1/batches, once per
+ * part (batch id + part is the idempotency key). A file dropped into the bucket directly belongs
+ * to no key (its writer holds bucket credentials, not an API key) and is not metered.
+ */
+export function batchUsageSinkFor(env: EdgeEnv, owner: string | null, ensemble: string): BatchUsageSink {
+  return owner ? batchSinkForKey(env, owner, ensemble) : NOOP_BATCH_USAGE_SINK;
 }
 
 /**
@@ -36,14 +41,12 @@ export function batchUsageSinkFor(_env: EdgeEnv): BatchUsageSink {
 export class BatchCoordinator extends DurableObject<EdgeEnv> {
   private readonly sql: SqlStorage;
   private readonly store: BlobStore;
-  private readonly usage: BatchUsageSink;
   private assembling: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.store = storeFromEnv(env);
-    this.usage = batchUsageSinkFor(env);
     this.sql.exec(SCHEMA);
   }
 
@@ -58,11 +61,11 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
   }
 
   /** The upload route's record of a stored file, so its status answers before the consumer plans it. */
-  async accept(plan: Omit<BatchPlan, 'version' | 'parts'>): Promise<BatchStatus> {
+  async accept(plan: Omit<BatchPlan, 'version' | 'parts'> & { owner: string | null }): Promise<BatchStatus> {
     const now = new Date().toISOString();
     this.sql.exec(
-      `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 0, ?, 0, 'queued', ?, ?)`,
+      `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at, owner)
+       VALUES (?, ?, ?, ?, 0, ?, 0, 'queued', ?, ?, ?)`,
       plan.id,
       plan.key,
       plan.eTag,
@@ -70,6 +73,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
       plan.bytes,
       now,
       now,
+      plan.owner,
     );
     await this.ctx.storage.setAlarm(Date.now() + REANNOUNCE_MS);
     return this.status() as BatchStatus;
@@ -118,7 +122,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     const already = this.sql.exec<{ done: number }>('SELECT done FROM parts WHERE part = ?', marker.part).toArray()[0];
     if (already?.done !== 1) {
       // Metered before it is marked: a sink failure retries the part; the sink dedupes on (batch, part).
-      await this.usage.partCounted(b.id, marker.part, marker.ok, marker.units);
+      await batchUsageSinkFor(this.env, b.owner, b.ensemble).partCounted(b.id, marker.part, marker.ok, marker.units);
       this.sql.exec(
         `INSERT INTO parts (part, done, lines, ok, errors, units) VALUES (?, 1, ?, ?, ?, ?)
          ON CONFLICT(part) DO UPDATE SET done = 1, lines = excluded.lines, ok = excluded.ok,

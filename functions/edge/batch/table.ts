@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS batch (
   id TEXT PRIMARY KEY, key TEXT NOT NULL, etag TEXT NOT NULL, ensemble TEXT NOT NULL, version INTEGER NOT NULL,
   bytes INTEGER NOT NULL, parts INTEGER NOT NULL, state TEXT NOT NULL, failure TEXT,
   lines INTEGER NOT NULL DEFAULT 0, ok INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, owner TEXT);
 CREATE TABLE IF NOT EXISTS parts (
   part INTEGER PRIMARY KEY, done INTEGER NOT NULL DEFAULT 0, lines INTEGER NOT NULL DEFAULT 0,
   ok INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0, units REAL NOT NULL DEFAULT 0,
@@ -28,6 +28,8 @@ export type BatchRow = {
   errors: number;
   created_at: string;
   updated_at: string;
+  /** the API key id that uploaded the file (charged per part); null for files dropped into the bucket */
+  owner: string | null;
 };
 
 /** The public status of a batch row and its number of finished parts. */

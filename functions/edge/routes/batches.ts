@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { batchIdOf, objectCreatedEvent } from '../../../lib/batch';
 import { BatchIdSchema, BatchStatusSchema, EnsembleNameSchema } from '../../../lib/schema';
 import { batchIncomingKey } from '../../../lib/store';
+import { principalOf } from '../auth';
 import { batchDepsFromEnv } from '../batch';
 import { batchObjectsFromEnv } from '../batch/objects';
 import type { AppEnv, Runtime } from '../context';
@@ -99,12 +100,14 @@ export const batches = new OpenAPIHono<AppEnv>()
     const stored = await batchObjectsFromEnv(c.env).writeStream(key, body, length, JSONL);
     const id = await batchIdOf(key, stored.eTag);
     const deps = batchDepsFromEnv(c.env, runtime);
+    const principal = principalOf(c);
     await deps.coordinators.get(deps.coordinators.idFromName(id)).accept({
       id,
       key,
       eTag: stored.eTag,
       ensemble,
       bytes: stored.size,
+      owner: principal?.kind === 'key' ? principal.keyId : null,
     });
     if (c.env.BATCH_ENQUEUE_ON_UPLOAD !== 'false') {
       // R2's own notification in production; the same body here, so the consumer cannot tell them apart.
