@@ -6,9 +6,8 @@
  * growth exceeds 10 % or any request answered 5xx.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { EnsembleManifestSchema } from '../lib/schema';
 import { startMiniflareEdge } from '../test/bench/miniflare-edge';
+import { seedSpam } from '../test/bench/seed';
 import { freePort } from '../test/e2e/ports';
 
 const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 50_000);
@@ -30,27 +29,12 @@ export interface SoakResult {
   growth5kToEnd: number;
 }
 
-/** Publishes the spam zoo into a Miniflare edge's R2 and registry. */
-export async function seedSpam(edge: { url: string; putObject(k: string, b: Uint8Array): Promise<void> }) {
-  const manifest = EnsembleManifestSchema.parse(JSON.parse(await readFile('models/spam/manifest.json', 'utf8')));
-  for (const m of manifest.members) {
-    await edge.putObject(m.model.key, await readFile(join(root, 'models/spam', `${m.id}.${m.variant ?? 'int8'}.onnx`)));
-  }
-  const res = await fetch(`${edge.url}/v1/ensembles/spam`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-    body: JSON.stringify(manifest),
-  });
-  if (res.status !== 201) throw new Error(`publish spam: ${res.status} ${await res.text()}`);
-  return manifest;
-}
-
 async function main(): Promise<SoakResult> {
   const reference = JSON.parse(await readFile('models/spam/reference.json', 'utf8')) as { message: string }[];
   const bodies = reference.map((r) => JSON.stringify({ inputs: [{ message: r.message }] }));
   const edge = await startMiniflareEdge({ root, port: await freePort(), vars: { ADMIN_TOKEN: ADMIN } });
   try {
-    await seedSpam(edge);
+    await seedSpam(edge, root, ADMIN);
     log(`workerd pid ${edge.workerdPid} on ${edge.url}; ${REQUESTS} predicts at c=${CONCURRENCY}`);
     const statuses: Record<string, number> = {};
     const rss: [number, number][] = [[0, edge.workerdRss()]];

@@ -69,9 +69,9 @@ ${table}
   in front of the user Worker, plus the dev inspector) costs ${fmt(base.edge.p50, 1)} ms p50 on
   \`/healthz\` at this concurrency against ${fmt(base.native.p50, 1)} ms for Node — before any
   inference. With that baseline subtracted the ratio is ${fmt(computeRatio, 2)}×: the remainder is
-  wasm vs native kernels (single-threaded SIMD wasm, int8 weights dequantized per run at the
-  \`basic\` optimisation level both sides use) and the same JavaScript featurizers in both. On
-  Cloudflare's edge there is no dev proxy; this local setup cannot measure that path.
+  wasm vs native kernels (single-threaded SIMD wasm; int8 weights folded to fp32 at load on both
+  sides, \`basic\` optimisation level) and the same JavaScript featurizers in both. The section
+  "Edge in workerd through Miniflare" below measures the Worker without the dev proxy.
 - Members run concurrently but on one thread per isolate (Workers have no wasm threads), so an
   ensemble's latency is close to the *sum* of its members' compute, not the max; the ensemble/one
   member ratio therefore depends on which member is compared. Featurization (MIME parsing,

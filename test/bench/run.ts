@@ -15,6 +15,7 @@ import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import { type EnsembleManifest, EnsembleManifestSchema } from '../../lib/schema';
 import { freePort } from '../e2e/ports';
 import { batchSection } from './batch';
+import { edgeNativeSection } from './edge-native';
 import { jobsSection } from './jobs';
 import { type LatencyStats, measure } from './load';
 import { meteringSection } from './metering';
@@ -156,6 +157,15 @@ async function main() {
     const metering = await meteringSection(stack, body, opts, log);
     const batch = await batchSection(stack, manifest, log);
     const jobs = process.env.BENCH_SKIP_JOBS ? '' : await jobsSection(stack, manifest, log);
+    // workerd through Miniflare (no dev proxy) vs native in its own process, autocannon load;
+    // the wrangler dev stack above gives the reference row
+    const edgeNative = await edgeNativeSection({
+      root,
+      manifest,
+      messages: reference.map((r) => r.message),
+      wranglerDev: { url: stack.edgeUrl, headers: auth },
+      log,
+    });
     await writeReport({
       requests: REQUESTS,
       concurrency: CONCURRENCY,
@@ -164,7 +174,7 @@ async function main() {
       warmMs,
       split,
       bundle,
-      jobs: metering + batch + jobs,
+      jobs: edgeNative + metering + batch + jobs,
     });
     log('wrote BENCHMARKS.md');
   } finally {
