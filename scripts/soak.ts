@@ -45,17 +45,25 @@ async function main(): Promise<SoakResult> {
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < REQUESTS) {
           const i = next++;
-          const res =
-            ROUTE === 'healthz'
-              ? await fetch(`${edge.url}/healthz`)
-              : await fetch(`${edge.url}/v1/ensembles/spam/predict`, {
-                  method: 'POST',
-                  headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-                  body: bodies[i % bodies.length] as string,
-                });
-          await res.arrayBuffer();
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-          if (res.status >= 500 && (statuses[res.status] ?? 0) <= 3) log(`request ${i}: ${res.status}`);
+          // a request the isolate never answers counts as `timeout` (after an abort some hang)
+          const signal = AbortSignal.timeout(30_000);
+          const status = await (ROUTE === 'healthz'
+            ? fetch(`${edge.url}/healthz`, { signal })
+            : fetch(`${edge.url}/v1/ensembles/spam/predict`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+                body: bodies[i % bodies.length] as string,
+                signal,
+              })
+          ).then(
+            async (res) => {
+              await res.arrayBuffer();
+              return String(res.status);
+            },
+            () => 'timeout',
+          );
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (status !== '200' && (statuses[status] ?? 0) <= 3) log(`request ${i}: ${status}`);
           done++;
           if (done % SAMPLE === 0) {
             rss.push([done, edge.workerdRss()]);
@@ -80,7 +88,7 @@ await writeFile('.cache/soak.json', `${JSON.stringify(result, null, 1)}\n`);
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 const at5k = result.rss.find(([k]) => k >= Math.min(5000, result.requests))?.[1] ?? 0;
 const errors = Object.entries(result.statuses)
-  .filter(([s]) => Number(s) >= 500)
+  .filter(([s]) => s === 'timeout' || Number(s) >= 500)
   .reduce((n, [, c]) => n + c, 0);
 log(
   `${result.requests} predicts in ${result.seconds.toFixed(0)} s (${(result.requests / result.seconds).toFixed(0)}/s); statuses ${JSON.stringify(result.statuses)}`,
