@@ -16,6 +16,7 @@ import { type EnsembleManifest, EnsembleManifestSchema } from '../../lib/schema'
 import { freePort } from '../e2e/ports';
 import { batchSection } from './batch';
 import { edgeNativeSection } from './edge-native';
+import { hostileSection } from './featurize';
 import { jobsSection } from './jobs';
 import { type LatencyStats, measure } from './load';
 import { meteringSection } from './metering';
@@ -157,6 +158,7 @@ async function main() {
     const metering = await meteringSection(stack, body, opts, log);
     const batch = await batchSection(stack, manifest, log);
     const jobs = process.env.BENCH_SKIP_JOBS ? '' : await jobsSection(stack, manifest, log);
+    const hostile = await hostileSection();
     // workerd through Miniflare (no dev proxy) vs native in its own process, autocannon load;
     // the wrangler dev stack above gives the reference row
     const edgeNative = await edgeNativeSection({
@@ -174,7 +176,7 @@ async function main() {
       warmMs,
       split,
       bundle,
-      jobs: edgeNative + metering + batch + jobs,
+      jobs: edgeNative + metering + batch + hostile + jobs,
     });
     log('wrote BENCHMARKS.md');
   } finally {
