@@ -20,6 +20,7 @@ import {
   EnsembleManifestSchema,
   type InputSpec,
   JobSpecSchema,
+  PROBLEM_CODES,
   PredictRequestSchema,
 } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex } from '../../lib/store';
@@ -254,5 +255,14 @@ describe('job specs are bounded by the product of their knobs', () => {
   it('the default student and a mid-sized one are accepted', () => {
     expect(JobSpecSchema.safeParse(distill(undefined, 16)).success).toBe(true);
     expect(JobSpecSchema.safeParse(distill(words(1 << 20), 32)).success).toBe(true);
+  });
+});
+
+describe('every problem code is documented', () => {
+  it('README lists each code of PROBLEM_CODES with its status', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const [code, [status]] of Object.entries(PROBLEM_CODES)) {
+      expect(readme, code).toMatch(new RegExp(`\\| ${status}\\s*\\| \`${code}\`\\s*\\|`));
+    }
   });
 });
