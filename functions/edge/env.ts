@@ -1,4 +1,4 @@
-import { type BlobStore, R2BlobStore, S3BlobStore } from '../../lib/store';
+import { type BlobStore, R2BlobStore, S3BlobStore, type S3Config } from '../../lib/store';
 
 /** Bindings from wrangler.toml (`wrangler types`) plus the optional S3 endpoint of the local stack. */
 export interface EdgeEnv extends Env {
@@ -10,17 +10,21 @@ export interface EdgeEnv extends Env {
   S3_SECRET_ACCESS_KEY?: string;
 }
 
+/** The S3 endpoint the local stack configures, or null: production uses the R2 binding. */
+export function s3ConfigFromEnv(env: EdgeEnv): S3Config | null {
+  if (!env.S3_ENDPOINT) return null;
+  return {
+    endpoint: env.S3_ENDPOINT,
+    bucket: env.S3_BUCKET ?? 'chorus',
+    accessKeyId: env.S3_ACCESS_KEY_ID ?? 'S3RVER',
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? 'S3RVER',
+  };
+}
+
 /** R2 through its binding in production; an S3 endpoint when one is configured (local stack). */
 export function storeFromEnv(env: EdgeEnv): BlobStore {
-  if (env.S3_ENDPOINT) {
-    return new S3BlobStore({
-      endpoint: env.S3_ENDPOINT,
-      bucket: env.S3_BUCKET ?? 'chorus',
-      accessKeyId: env.S3_ACCESS_KEY_ID ?? 'S3RVER',
-      secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? 'S3RVER',
-    });
-  }
-  return new R2BlobStore(env.BUCKET);
+  const s3 = s3ConfigFromEnv(env);
+  return s3 ? new S3BlobStore(s3) : new R2BlobStore(env.BUCKET);
 }
 
 export function numberVar(value: string | undefined, fallback: number): number {

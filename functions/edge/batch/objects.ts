@@ -1,6 +1,6 @@
 import { AwsClient } from 'aws4fetch';
 import { type BatchObjects, normalizeEtag, type ObjectVersion } from '../../../lib/batch';
-import type { EdgeEnv } from '../env';
+import { type EdgeEnv, s3ConfigFromEnv } from '../env';
 
 /** Workers stream a body into storage only when its length is known up front. */
 const fixedLength = (body: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> =>
@@ -103,13 +103,6 @@ export class S3BatchObjects implements BatchObjects {
 
 /** The same choice as storeFromEnv: the S3 endpoint when configured, else the R2 binding. */
 export function batchObjectsFromEnv(env: EdgeEnv): BatchObjects {
-  if (env.S3_ENDPOINT) {
-    return new S3BatchObjects({
-      endpoint: env.S3_ENDPOINT,
-      bucket: env.S3_BUCKET ?? 'chorus',
-      accessKeyId: env.S3_ACCESS_KEY_ID ?? 'S3RVER',
-      secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? 'S3RVER',
-    });
-  }
-  return new R2BatchObjects(env.BUCKET);
+  const s3 = s3ConfigFromEnv(env);
+  return s3 ? new S3BatchObjects(s3) : new R2BatchObjects(env.BUCKET);
 }
