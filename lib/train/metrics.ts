@@ -91,6 +91,29 @@ export function calibrationBins(
   return out;
 }
 
+/**
+ * Share of the rows in one label group (labelled `negative`, or labelled anything else) that are
+ * answered with a class other than `negative`; undefined when the group is empty.
+ */
+function flaggedShare(
+  probs: ProbMatrix,
+  labels: ArrayLike<number>,
+  negative: number,
+  predicted: ArrayLike<number> | undefined,
+  group: 'negative' | 'positive',
+): number | undefined {
+  checkProbMatrix(probs, labels);
+  const pred = answered(probs, predicted);
+  let rows = 0;
+  let flagged = 0;
+  for (let i = 0; i < probs.n; i++) {
+    if ((labels[i] === negative) !== (group === 'negative')) continue;
+    rows++;
+    if (pred[i] !== negative) flagged++;
+  }
+  return rows === 0 ? undefined : flagged / rows;
+}
+
 /** Fraction of rows labelled `negative` that are predicted as another class (ham flagged as spam). */
 export function falsePositiveRate(
   probs: ProbMatrix,
@@ -98,16 +121,7 @@ export function falsePositiveRate(
   negative: number,
   predicted?: ArrayLike<number>,
 ): number | undefined {
-  checkProbMatrix(probs, labels);
-  const pred = answered(probs, predicted);
-  let negatives = 0;
-  let flagged = 0;
-  for (let i = 0; i < probs.n; i++) {
-    if (labels[i] !== negative) continue;
-    negatives++;
-    if (pred[i] !== negative) flagged++;
-  }
-  return negatives === 0 ? undefined : flagged / negatives;
+  return flaggedShare(probs, labels, negative, predicted, 'negative');
 }
 
 /** Fraction of rows not labelled `negative` answered with a class other than `negative` (spam recall). */
@@ -117,16 +131,7 @@ export function truePositiveRate(
   negative: number,
   predicted?: ArrayLike<number>,
 ): number | undefined {
-  checkProbMatrix(probs, labels);
-  const pred = answered(probs, predicted);
-  let positives = 0;
-  let caught = 0;
-  for (let i = 0; i < probs.n; i++) {
-    if (labels[i] === negative) continue;
-    positives++;
-    if (pred[i] !== negative) caught++;
-  }
-  return positives === 0 ? undefined : caught / positives;
+  return flaggedShare(probs, labels, negative, predicted, 'positive');
 }
 
 /** Every metric of the report for one classifier on one slice. */
