@@ -33,6 +33,8 @@ export interface RunnerOptions {
  */
 export class JobRunner {
   private readonly running = new Map<string, Promise<void>>();
+  /** The last status this runner wrote for each job it holds: answered without a bucket read. */
+  private readonly latest = new Map<string, JobStatus>();
 
   constructor(
     private readonly store: BlobStore,
@@ -42,12 +44,18 @@ export class JobRunner {
   ) {}
 
   async status(id: string): Promise<JobStatus | null> {
+    // A job this runner holds is answered from memory: reading status.json back while the runner is
+    // rewriting it can see a half-written object on a store without atomic puts (the local one).
+    const held = this.latest.get(id);
+    if (held) return held;
     const raw = await getJson(this.store, jobKeys(id).status);
     return raw === null ? null : JobStatusSchema.parse(raw);
   }
 
   private async write(status: JobStatus): Promise<void> {
-    await putJson(this.store, jobKeys(status.id).status, { ...status, updatedAt: new Date().toISOString() });
+    const stamped = { ...status, updatedAt: new Date().toISOString() };
+    if (this.latest.has(status.id)) this.latest.set(status.id, stamped);
+    await putJson(this.store, jobKeys(status.id).status, stamped);
   }
 
   /** Accepts a job (idempotent: a redelivered envelope returns the existing status). */
@@ -99,7 +107,11 @@ export class JobRunner {
   }
 
   private start(envelope: JobEnvelope, status: JobStatus): void {
-    const run = this.run(envelope, status).finally(() => this.running.delete(envelope.id));
+    this.latest.set(envelope.id, status);
+    const run = this.run(envelope, status).finally(() => {
+      this.running.delete(envelope.id);
+      this.latest.delete(envelope.id);
+    });
     this.running.set(envelope.id, run);
   }
 
