@@ -2,6 +2,7 @@ export * from './batch';
 export * from './featurizer';
 export * from './jobs';
 export * from './keys';
+export * from './lifecycle';
 export * from './manifest';
 export * from './metering';
 export * from './metrics';
