@@ -1,6 +1,7 @@
-import PostalMime, { type Email } from 'postal-mime';
+import type { Email } from 'postal-mime';
 import { ChorusError } from '../errors';
 import type { EmailView } from '../schema';
+import { parseMimeLinear } from './linear-mime';
 import { extractUrls, htmlToText } from './text';
 
 /** The parts of an e-mail that featurizers look at. */
@@ -122,7 +123,7 @@ function checkStructure(bytes: Uint8Array, count: StructureCount): void {
 
 async function parseMime(bytes: Uint8Array, messageDepth: number): Promise<Email> {
   try {
-    return await PostalMime.parse(bytes, {
+    return await parseMimeLinear(bytes, {
       maxNestingDepth: EMAIL_LIMITS.maxDepth,
       maxHeadersSize: EMAIL_LIMITS.maxHeaderBytes,
       maxRfc822NestingDepth: messageDepth,
@@ -142,8 +143,8 @@ async function parseMime(bytes: Uint8Array, messageDepth: number): Promise<Email
  * message itself, and only then is it parsed again one level deeper. A message without
  * forwarded messages (nearly all) is parsed once.
  */
-async function parseBounded(raw: string): Promise<Email> {
-  const bytes = new TextEncoder().encode(raw);
+async function parseBounded(raw: string | Uint8Array): Promise<Email> {
+  const bytes = typeof raw === 'string' ? new TextEncoder().encode(raw) : raw;
   const count: StructureCount = { lines: 0, parts: 0, headers: 0 };
   checkStructure(bytes, count);
   let depth = 0;
@@ -187,9 +188,12 @@ function urlView(urls: string[]): string {
  * Parses an RFC 822 message with postal-mime (runs in Node and Workers alike) into views:
  * subject and sender name, body text (HTML reduced to text), and URLs/domains. Bounded
  * by EMAIL_LIMITS: a message beyond a structural cap is rejected with an `invalid_input`
- * ChorusError naming the cap, and every view is truncated to `maxViewChars`.
+ * ChorusError naming the cap, and every view is truncated to `maxViewChars`. `raw` is the message
+ * as a string (UTF-8 when encoded) or its bytes as received (a `message/rfc822` body): charsets are
+ * then decoded by postal-mime from the message's own Content-Type, so 8-bit ISO-8859-1 or Shift_JIS
+ * arrive intact.
  */
-export async function parseEmail(raw: string): Promise<EmailViews> {
+export async function parseEmail(raw: string | Uint8Array): Promise<EmailViews> {
   const mail = await parseBounded(raw);
   const text = clip(mail.text ?? '', EMAIL_LIMITS.maxTextChars);
   const html = clip(mail.html ?? '', EMAIL_LIMITS.maxHtmlChars);

@@ -47,6 +47,11 @@ interface RawMessage {
   text: string;
 }
 
+/** The corpus messages whose views changed when postal-mime stopped converting HTML beside text. */
+const MIXED_HTML_BESIDE_TEXT = ['spam-1/00126', 'spam-2/00682', 'spam-2/01209'].flatMap((id) =>
+  ['body', 'urls', 'all'].map((view) => `${id} ${view}`),
+);
+
 describe('on the SpamAssassin corpus', () => {
   const messages: RawMessage[] = [];
   const views: EmailViews[] = [];
@@ -57,7 +62,7 @@ describe('on the SpamAssassin corpus', () => {
     for (const m of messages) views.push(await legacyParseEmail(m.text));
   }, 300_000);
 
-  it('parses every message into the same views as before', { timeout: 300_000 }, async () => {
+  it('parses every message into the same views as before, but for HTML beside text', { timeout: 300_000 }, async () => {
     expect(messages.length).toBe(6046);
     const differing: string[] = [];
     for (const [i, m] of messages.entries()) {
@@ -67,7 +72,9 @@ describe('on the SpamAssassin corpus', () => {
         if (got[view] !== want[view]) differing.push(`${m.group}/${m.id} ${view}`);
       }
     }
-    expect(differing).toEqual([]);
+    // Deliberate: an HTML part beside a text part (multipart/mixed) is reduced by our linear
+    // htmlToText, like an HTML-only message, instead of by postal-mime's converter (issue 8).
+    expect(differing).toEqual(MIXED_HTML_BESIDE_TEXT);
   });
 
   for (const member of ZOO) {
