@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stackingStep } from '../../functions/container/jobs/stack';
 import type { Dataset } from '../../functions/container/kit/datasets';
+import { abstainsOn } from '../../lib/ensemble';
+import { fuseMatrices, meanLogLoss } from '../../lib/fusion';
 import { EnsembleManifestSchema, type MetaLearner } from '../../lib/schema';
-import { featurizeForFamily, groupedFolds } from '../../lib/train';
+import { featurizeForFamily, groupedFolds, probabilityMatrix, refitMember } from '../../lib/train';
 import { type CorpusMessage, loadCorpus } from '../../models/corpus';
 import { splitCorpus } from '../../models/steps/split';
 import { FOLDS, stackZoo } from '../../models/steps/stacking';
@@ -78,5 +80,29 @@ describe('one stacking recipe for models/build.ts and the stack job', () => {
     expect(job.metaLearner.coef).toEqual(built.coef);
     expect(job.metaLearner.intercept).toEqual(built.intercept);
     expect(built.coef.flat().some((v) => v !== 0)).toBe(true);
+  }, 240_000);
+
+  it('the job serves the refits its meta-learner was fitted for: held-out log-loss near the cross-validated one', async () => {
+    const job = await stackingStep(zoo, dataset(train), FOLDS, async () => {
+      throw new Error('the zoo has no frozen members');
+    });
+    const labels = validation.map((m) => m.label);
+    const served = zoo.members.map((spec, i) => {
+      const member = job.members[i];
+      if (member?.kind !== 'retrain') throw new Error(`${spec.id} is not retrained`);
+      const texts = validation.map((m) => m.views[member.featurizer.view ?? 'body']);
+      const refit = refitMember(member, job.rows, job.foldTemperatures[i] ?? []);
+      return {
+        ...probabilityMatrix(refit, featurizeForFamily(texts, member.featurizer)),
+        abstained: Uint8Array.from(texts, (t) => (abstainsOn(spec, t) ? 1 : 0)),
+      };
+    });
+    const heldOut = meanLogLoss(fuseMatrices('stacking', served, { metaLearner: job.metaLearner }), labels);
+    const crossValidated = meanLogLoss(job.cv, job.rows.labels);
+    // Fitted on fold models but applied to other models (the regression), the job's validation
+    // log-loss was 2.14 against 0.085; on the served refits the two agree within the noise of 57
+    // validation rows (measured: 0.31 held out, 0.17 cross-validated).
+    expect(heldOut).toBeLessThan(crossValidated + 0.2);
+    expect(heldOut).toBeLessThan(0.5);
   }, 240_000);
 });

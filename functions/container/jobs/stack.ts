@@ -2,14 +2,17 @@ import { abstainsOn } from '../../../lib/ensemble';
 import { fitTemperature, type ProbMatrix } from '../../../lib/fusion';
 import { type EnsembleManifest, JOB_SPEC_SCHEMAS, type MemberSpec } from '../../../lib/schema';
 import {
+  exportVariants,
   featurizeForFamily,
   groupedFolds,
   isTrainable,
+  refitMember,
   rowGroupKeys,
   type Stacked,
   type StackingMember,
   type StackingRows,
   selectRows,
+  servingTemperature,
   stackMembers,
 } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
@@ -31,7 +34,7 @@ export async function stackingStep(
   k: number,
   frozen: (member: MemberSpec) => Promise<ProbMatrix>,
   onMember: (member: StackingMember, index: number) => Promise<void> | void = () => undefined,
-): Promise<Stacked & { rows: StackingRows; notes: string[] }> {
+): Promise<Stacked & { rows: StackingRows; members: StackingMember[]; notes: string[] }> {
   const tr = labeled(train);
   const keys = await rowGroupKeys(
     base.input,
@@ -57,19 +60,52 @@ export async function stackingStep(
         inputs: featurizeForFamily(texts, m.featurizer),
         abstained: Uint8Array.from(texts, (t) => (abstainsOn(m, t) ? 1 : 0)),
       });
-      notes.push(`${m.id}: retrained on each of ${k} folds grouped by near-duplicate key (${m.family})`);
+      notes.push(
+        `${m.id}: retrained on each of ${k} folds grouped by near-duplicate key (${m.family}); the served model is its refit on all train rows`,
+      );
     } else {
       members.push({ kind: 'frozen', id: m.id, probs: selectRows(await frozen(m), tr.rows) });
-      notes.push(`${m.id}: frozen (not a trainable family); scored once, meta-learner cross-validated`);
+      notes.push(
+        `${m.id}: frozen (not a trainable family): served as it is, scored on train, which it must not have been fitted on`,
+      );
     }
   }
   const stacked = await stackMembers(members, rows, onMember);
-  return { ...stacked, rows, notes };
+  return { ...stacked, rows, members, notes };
 }
 
 /**
- * Stacking, the textbook recipe: K-fold out-of-fold member predictions on train, then a
- * multinomial logistic regression over the concatenated probabilities.
+ * The members the stacked version serves: each retrained member's refit on all train rows
+ * (lib/train refitMember), exported in the base member's variant; frozen members as they are. The
+ * meta-learner was fitted on exactly these models' out-of-fold stand-ins, never on the base's
+ * members, whose outputs on the job's train rows follow another scale.
+ */
+async function servedMembers(
+  ctx: JobContext<'stack'>,
+  stacked: Awaited<ReturnType<typeof stackingStep>>,
+): Promise<MemberSpec[]> {
+  const base = ctx.manifest;
+  return Promise.all(
+    base.members.map(async (m, i) => {
+      const member = stacked.members[i];
+      if (member?.kind !== 'retrain') return m;
+      const model = refitMember(member, stacked.rows, stacked.foldTemperatures[i] ?? []);
+      const variants = await exportVariants(
+        model,
+        { labels: base.labels, docString: `${m.id} refit by ${ctx.id}` },
+        ctx.store,
+      );
+      const variant = m.variant ?? 'int8';
+      return { ...m, model: variants[variant].model, variant, metrics: undefined };
+    }),
+  );
+}
+
+/**
+ * Stacking, the textbook recipe: K-fold out-of-fold member predictions on train, a logistic
+ * meta-learner over their log-odds and abstentions, and the refitted members served under it.
+ * Every fitted number (fold models, refits, temperatures, L2, meta-learner) comes from train; the
+ * validation split only measures, so the report's and the gate's figures are held out.
  */
 export async function run(ctx: JobContext<'stack'>): Promise<JobOutcome> {
   const { spec, manifest: base } = ctx;
@@ -91,16 +127,24 @@ export async function run(ctx: JobContext<'stack'>): Promise<JobOutcome> {
     ...stacked.notes,
     `meta-learner L2 by grouped ${spec.folds}-fold log-loss on train: ${stacked.l2Losses.map((l) => `${l.l2} → ${l.logLoss.toFixed(4)}`).join(', ')}`,
     `temperature ${temperature} fitted on the meta-learner's out-of-fold predictions over train; validation is held out`,
+    `refits served with the geometric mean of their fold models' temperatures: ${stacked.members
+      .flatMap((m, i) =>
+        m.kind === 'retrain' ? [`${m.id} ${servingTemperature(stacked.foldTemperatures[i] ?? []).toFixed(3)}`] : [],
+      )
+      .join(', ')}`,
   ];
+  await ctx.progress('refitting members on all train rows', 0.7);
+  const members = await servedMembers(ctx, stacked);
   await ctx.progress('evaluating on validation', 0.75);
+  // The other strategies' temperatures and decisions were fitted for the base's members: stale here.
   const fusion = {
     ...base.fusion,
     strategy: 'stacking' as const,
     metaLearner: stacked.metaLearner,
     temperature,
-    calibration: { ...base.fusion.calibration, stacking: { temperature } },
+    calibration: { stacking: { temperature } },
   };
-  const candidate = candidateOf(ctx, { fusion }, train.hash);
+  const candidate = candidateOf(ctx, { members, fusion }, train.hash);
   const name = `stacking (${spec.folds}-fold OOF), T=${temperature}`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   return logLossOutcome(candidate, report, name, notes, { minGain: spec.gate.minLogLossGain });

@@ -1,6 +1,7 @@
 export { type EvalDataset, Evaluator, fuseWith, labelledRows } from './evaluate';
 export { type ExportedVariant, exportVariants, type ModelRef, storeModel, type Variant } from './export-variants';
 export { duplicateKey, FOLD_SEED, foldRows, groupedFolds, groupKey, rowGroupKeys } from './folds';
+export { refitMember, servingTemperature } from './refit';
 export {
   fitMetaLearner,
   META_LEARNER_RECIPE,

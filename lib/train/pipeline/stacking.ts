@@ -10,7 +10,7 @@ import {
   trainFamily,
 } from '../fit';
 import { trainLogisticRegression } from '../logreg';
-import { type LinearModel, predictProba, type SparseRow } from '../model';
+import { type LinearModel, predictProba, type SparseRow, type TrainedModel } from '../model';
 import type { TrainableFamily } from '../trainable';
 import { foldRows } from './folds';
 
@@ -52,6 +52,8 @@ export interface StackingRows {
 export interface Stacked {
   /** per member, its out-of-fold probabilities on the train rows */
   oof: ProbMatrix[];
+  /** per member, the temperature each fold model got on the fold it predicted (none for frozen members) */
+  foldTemperatures: number[][];
   metaLearner: MetaLearner;
   /** the meta-learner's own grouped K-fold predictions on the train rows (for its temperature and decision) */
   cv: ProbMatrix;
@@ -64,7 +66,11 @@ export interface Stacked {
  * (on the rows where the member answers), its temperature fitted on the fold it predicts, which
  * the reported and gated figures never use. Rows the member abstains on stay uniform and flagged.
  */
-export function outOfFold(member: StackingMember, rows: StackingRows): ProbMatrix {
+export function outOfFold(
+  member: StackingMember,
+  rows: StackingRows,
+  onFold?: (fold: number, model: TrainedModel) => void,
+): ProbMatrix {
   if (member.kind === 'frozen') return member.probs;
   const { labels, folds, k, classes: C } = rows;
   const abstained = member.abstained;
@@ -89,6 +95,7 @@ export function outOfFold(member: StackingMember, rows: StackingRows): ProbMatri
       heldInputs,
       held.map((i) => labels[i] as number),
     );
+    onFold?.(f, model);
     const probs = probabilityMatrix(model, heldInputs);
     held.forEach((i, j) => {
       data.set(probs.data.subarray(j * C, (j + 1) * C), i * C);
@@ -150,7 +157,7 @@ export function fitMetaLearner(
   oof: readonly ProbMatrix[],
   rows: StackingRows,
   memberIds: readonly string[],
-): Omit<Stacked, 'oof'> {
+): Omit<Stacked, 'oof' | 'foldTemperatures'> {
   const features = metaFeatures(oof);
   const classes = rows.classes;
   let best: { l2: number; loss: number; cv: ProbMatrix } | undefined;
@@ -193,12 +200,16 @@ export async function stackMembers(
   if (new Set(rows.folds).size < 2)
     throw new ChorusError('invalid_argument', `stacking needs train rows in at least two of the ${rows.k} folds`);
   const oof: ProbMatrix[] = [];
+  const foldTemperatures: number[][] = [];
   for (const [i, member] of members.entries()) {
     await onMember?.(member, i);
-    oof.push(outOfFold(member, rows));
+    const temperatures: number[] = [];
+    oof.push(outOfFold(member, rows, (_, model) => temperatures.push(model.temperature)));
+    foldTemperatures.push(temperatures);
   }
   return {
     oof,
+    foldTemperatures,
     ...fitMetaLearner(
       oof,
       rows,
