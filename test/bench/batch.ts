@@ -4,11 +4,11 @@
  * run in process on the same rows in the same chunks. The difference is the batch plumbing.
  */
 import { readFile } from 'node:fs/promises';
+import { batchClient } from '../../cli';
 import type { Stack } from '../../infra/local-stack';
 import { createWebBackend } from '../../lib/backends/onnx-web';
 import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import type { EnsembleManifest, PredictInput } from '../../lib/schema';
-import { batchClient } from '../../scripts/batch-client';
 
 const CHUNK_ROWS = 64; // BATCH_CHUNK_ROWS in wrangler.toml
 

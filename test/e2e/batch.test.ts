@@ -1,9 +1,9 @@
 /** Batch fusion end to end: the local stack (s3rver + wrangler dev), driven over HTTP like a user. */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchClient } from '../../cli';
 import type { Stack } from '../../infra/local-stack';
 import { EnsembleManifestSchema } from '../../lib/schema';
-import { batchClient } from '../../scripts/batch-client';
 import { startTestStack } from './ports';
 
 let stack: Stack;

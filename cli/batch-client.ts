@@ -1,6 +1,8 @@
-/** A small HTTP client for /v1/batches: what `npm run batch`, the e2e test and the bench use. */
+/** /v1/batches over the CLI's client: what `chorus batches`, the e2e test and the bench use. */
 import { z } from 'zod';
 import { BatchIdSchema, type BatchStatus, BatchStatusSchema } from '../lib/schema';
+import { ServerError } from './errors';
+import { Client } from './http';
 
 const AcceptedSchema = z.object({
   id: BatchIdSchema,
@@ -11,34 +13,27 @@ const AcceptedSchema = z.object({
 });
 export type BatchAccepted = z.infer<typeof AcceptedSchema>;
 
-async function ok(res: Response, what: string): Promise<Response> {
-  if (res.ok) return res;
-  throw new Error(`${what}: ${res.status} ${(await res.text()).slice(0, 500)}`);
-}
+export const BATCH_ENDED = new Set(['done', 'failed']);
 
-export function batchClient(base: string, token: string) {
-  const auth = { authorization: `Bearer ${token}` };
-  const status = async (id: string): Promise<BatchStatus> =>
-    BatchStatusSchema.parse(
-      await (await ok(await fetch(`${base}/v1/batches/${id}`, { headers: auth }), 'status')).json(),
-    );
+export function batchClient(base: string | Client, token?: string) {
+  const client = typeof base === 'string' ? new Client({ url: base, key: token }) : base;
+  const status = (id: string): Promise<BatchStatus> =>
+    client.get(BatchStatusSchema, `/v1/batches/${encodeURIComponent(id)}`);
   return {
     /** Uploads a JSONL body (a Blob from fs.openAsBlob streams from disk) for `ensemble`. */
     async upload(body: Blob | Uint8Array | string, ensemble: string, name?: string): Promise<BatchAccepted> {
-      const q = new URLSearchParams({ ensemble, ...(name ? { name } : {}) });
       const send = () =>
-        fetch(`${base}/v1/batches?${q}`, {
-          method: 'POST',
-          headers: { ...auth, 'content-type': 'application/x-ndjson' },
+        client.json(AcceptedSchema, 'POST', '/v1/batches', {
+          query: { ensemble, name },
           body: body as BodyInit,
+          contentType: 'application/x-ndjson',
         });
       // A pooled connection the server already closed fails before any byte is answered; with a
       // name the upload is idempotent (same name and bytes, same batch), so it is sent once more.
-      const res = await send().catch((e: unknown) => {
-        if (name) return send();
+      return send().catch((e: unknown) => {
+        if (name && e instanceof ServerError) return send();
         throw e;
       });
-      return AcceptedSchema.parse(await (await ok(res, 'upload')).json());
     },
     status,
     /** Polls until the batch is done or failed, calling `progress` whenever the status changes. */
@@ -49,13 +44,15 @@ export function batchClient(base: string, token: string) {
         const line = `${s.state} ${s.parts.done}/${s.parts.total}`;
         if (line !== last) progress(s);
         last = line;
-        if (s.state === 'done' || s.state === 'failed') return s;
+        if (BATCH_ENDED.has(s.state)) return s;
         await new Promise((r) => setTimeout(r, intervalMs));
       }
     },
     /** A finished batch's results or errors file, streamed. */
-    async file(id: string, which: 'results' | 'errors'): Promise<Response> {
-      return ok(await fetch(`${base}/v1/batches/${id}/${which}`, { headers: auth }), which);
+    file(id: string, which: 'results' | 'errors'): Promise<Response> {
+      return client.request('GET', `/v1/batches/${encodeURIComponent(id)}/${which}`);
     },
   };
 }
+
+export type BatchClient = ReturnType<typeof batchClient>;
