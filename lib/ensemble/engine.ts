@@ -1,4 +1,5 @@
 import { ChorusError, isChorusError } from '../errors';
+import type { TokenizerSource } from '../features';
 import { type DecisionRule, type FuseOptions, fuse, softmax } from '../fusion';
 import type {
   EnsembleManifest,
@@ -12,8 +13,11 @@ import type { ModelSession } from './backend';
 import { Featurizer } from './inputs';
 import { validateInputs } from './validate-inputs';
 
-/** Where the engine gets a ready session for a member (SessionCache in production). */
-export interface SessionSource {
+/**
+ * Where the engine gets a ready session for a member (SessionCache in production), and the
+ * tokenizers that tokenizer featurizers read (a source without them cannot serve such members).
+ */
+export interface SessionSource extends Partial<TokenizerSource> {
   session(member: MemberSpec): Promise<ModelSession>;
 }
 
@@ -53,8 +57,8 @@ async function runMember(
     const uniform = () => new Float64Array(classes).fill(1 / classes);
     return { member, probs: Array.from({ length: n }, uniform), abstained, skipped: true };
   }
-  const [session, tensor] = await Promise.all([sessions.session(member), featurizer.tensorFor(member)]);
-  const out = await session.run({ [member.inputName]: tensor }, member.outputName);
+  const [session, feeds] = await Promise.all([sessions.session(member), featurizer.feedsFor(member)]);
+  const out = await session.run(feeds, member.outputName);
   if (out.dims.length !== 2 || out.dims[0] !== n || out.dims[1] !== classes) {
     throw new ChorusError('shape_mismatch', `output dims [${out.dims}], expected [${n}, ${classes}]`);
   }
@@ -163,7 +167,8 @@ export async function predictEnsemble(
   }
   const n = inputs.length;
   const classes = manifest.labels.length;
-  const featurizer = new Featurizer(manifest.input, inputs);
+  const tokenizers = sessions.tokenizer ? { tokenizer: sessions.tokenizer.bind(sessions) } : undefined;
+  const featurizer = new Featurizer(manifest.input, inputs, tokenizers);
   await featurizer.prepare(manifest.members);
   const degraded: { member: string; reason: string }[] = [];
   let results: MemberResult[] = [];

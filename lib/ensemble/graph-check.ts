@@ -1,45 +1,53 @@
 import { ChorusError } from '../errors';
-import type { EnsembleManifest, FeaturizerSpec, InputSpec, MemberSpec } from '../schema';
+import { featurizerFor } from '../features';
+import type { EnsembleManifest, MemberSpec } from '../schema';
 import type { ModelSession, ValueInfo } from './backend';
 import type { SessionSource } from './engine';
+import { memberFeeds } from './inputs';
 
-/** The tensor a featurizer feeds: element type and per-example shape. */
-function fedTensor(f: FeaturizerSpec, input: InputSpec): { dtype: string; shape: number[] } | null {
-  const field = input.fields[f.field];
-  if (!field) return null;
-  if (f.kind === 'tensor') return field.type === 'tensor' ? { dtype: field.dtype, shape: [...field.shape] } : null;
-  if (f.output === 'ids') return { dtype: 'int64', shape: [f.maxIds ?? 0] };
-  return { dtype: 'float32', shape: [f.buckets] };
-}
+const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** A declared dim agrees with a required size when it is symbolic or equal. */
-const dimFits = (declared: number | string | undefined, size: number) =>
+/**
+ * A declared dim agrees with a required size when it is symbolic or equal; a size the batch sets
+ * (`null`: padded to the longest row) needs a symbolic dim.
+ */
+const dimFits = (declared: number | string | undefined, size: number | null) =>
   typeof declared !== 'number' || declared < 0 || declared === size;
 
-function shapeProblem(what: string, info: ValueInfo, perExample: readonly number[]): string | null {
+function shapeProblem(what: string, info: ValueInfo, perExample: readonly (number | null)[]): string | null {
   if (!info.shape) return null;
   if (info.shape.length !== perExample.length + 1) {
-    return `${what} '${info.name}' has rank ${info.shape.length}, the manifest implies [batch, ${perExample}]`;
+    return `${what} '${info.name}' has rank ${info.shape.length}, the manifest implies [batch, ${dims(perExample)}]`;
   }
   const bad = perExample.findIndex((size, k) => !dimFits(info.shape?.[k + 1], size));
   return bad < 0
     ? null
-    : `${what} '${info.name}' has shape [${info.shape}], the manifest implies [batch, ${perExample}]`;
+    : `${what} '${info.name}' has shape [${info.shape}], the manifest implies [batch, ${dims(perExample)}]`;
 }
+
+const dims = (shape: readonly (number | null)[]) => shape.map((d) => d ?? 'sequence').join(',');
 
 /** What is wrong between one member's declaration and its graph (empty when they agree). */
 export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSpec, session: ModelSession): string[] {
   const problems: string[] = [];
-  const input = session.inputs.find((v) => v.name === member.inputName);
+  const feeds = Object.entries(memberFeeds(member));
   const output = session.outputs.find((v) => v.name === member.outputName);
-  if (!input) problems.push(`the graph has no input '${member.inputName}' (inputs: ${session.inputNames.join(', ')})`);
+  for (const [graphInput] of feeds) {
+    if (!session.inputNames.includes(graphInput)) {
+      problems.push(`the graph has no input '${graphInput}' (inputs: ${session.inputNames.join(', ')})`);
+    }
+  }
   if (!output) {
     problems.push(`the graph has no output '${member.outputName}' (outputs: ${session.outputNames.join(', ')})`);
   }
-  const extra = session.inputNames.filter((n) => n !== member.inputName);
+  const extra = session.inputNames.filter((n) => !feeds.some(([graphInput]) => graphInput === n));
   if (extra.length > 0) problems.push(`the graph also needs inputs ${extra.join(', ')}, which nothing feeds`);
-  const fed = fedTensor(member.featurizer, manifest.input);
-  if (input && fed) {
+  const field = manifest.input.fields[member.featurizer.field];
+  const made = field ? featurizerFor(member.featurizer).outputs(member.featurizer, field) : null;
+  for (const [graphInput, name] of feeds) {
+    const input = session.inputs.find((v) => v.name === graphInput);
+    const fed = made?.[name];
+    if (!input || !fed) continue;
     if (input.dtype && input.dtype !== fed.dtype) {
       problems.push(`input '${input.name}' takes ${input.dtype}, the featurizer produces ${fed.dtype}`);
     }
@@ -68,7 +76,17 @@ export async function checkManifestGraphs(manifest: EnsembleManifest, sessions: 
     try {
       problems = memberGraphProblems(manifest, member, await sessions.session(member));
     } catch (e) {
-      problems = [`cannot load ${member.model.key}: ${e instanceof Error ? e.message : String(e)}`];
+      problems = [`cannot load ${member.model.key}: ${reason(e)}`];
+    }
+    const f = member.featurizer;
+    if (f.kind === 'tokenizer') {
+      // loaded (and so sha256-checked and parsed) now, not by the first request
+      try {
+        if (!sessions.tokenizer) throw new Error('this runtime has no tokenizer store');
+        await sessions.tokenizer(f.tokenizer);
+      } catch (e) {
+        problems.push(`cannot load tokenizer ${f.tokenizer.key}: ${reason(e)}`);
+      }
     }
     if (problems.length > 0) found.push({ member: member.id, problems });
   }

@@ -1,31 +1,46 @@
 import { ChorusError, isChorusError } from '../errors';
-import { type EmailViews, featurizeText, parseEmail } from '../features';
+import { type EmailViews, type FeatureTensor, featurizerFor, parseEmail, type TokenizerSource } from '../features';
 import type { FeaturizerSpec, InputSpec, MemberSpec, PredictInput, TensorValue } from '../schema';
 import { abstainsOn } from './abstain';
 import type { InputTensor } from './backend';
 import { type InputIssue, inputError } from './validate-inputs';
 
+/** Graph input → featurizer output: `inputs` as declared, or `inputName` fed the one output `features`. */
+export function memberFeeds(member: Pick<MemberSpec, 'inputName' | 'inputs'>): Record<string, string> {
+  if (member.inputs) return member.inputs;
+  return member.inputName === undefined ? {} : { [member.inputName]: 'features' };
+}
+
 /**
- * Builds each member's batch tensor, featurizing every example once per distinct featurizer and
+ * Builds each member's batch tensors, featurizing every example once per distinct featurizer and
  * parsing each e-mail field once, however many members read it.
  */
 export class Featurizer {
   private readonly parsed = new Map<string, Promise<EmailViews>>();
-  private readonly tensors = new Map<string, Promise<InputTensor>>();
+  private readonly outputs = new Map<string, Promise<Record<string, FeatureTensor>>>();
 
   constructor(
     private readonly spec: InputSpec,
     private readonly inputs: readonly PredictInput[],
+    private readonly tokenizers?: TokenizerSource,
   ) {}
 
-  tensorFor(member: MemberSpec): Promise<InputTensor> {
+  /** The member's feeds: each graph input it maps, with the featurizer output it names. */
+  async feedsFor(member: MemberSpec): Promise<Record<string, InputTensor>> {
     const key = JSON.stringify(member.featurizer);
-    let t = this.tensors.get(key);
-    if (!t) {
-      t = this.build(member.featurizer);
-      this.tensors.set(key, t);
+    let built = this.outputs.get(key);
+    if (!built) {
+      built = this.build(member.featurizer);
+      this.outputs.set(key, built);
     }
-    return t;
+    const outputs = await built;
+    const feeds: Record<string, InputTensor> = {};
+    for (const [graphInput, name] of Object.entries(memberFeeds(member))) {
+      const t = outputs[name];
+      if (!t) throw new ChorusError('invalid_manifest', `member '${member.id}': its featurizer makes no '${name}'`);
+      feeds[graphInput] = t;
+    }
+    return feeds;
   }
 
   /**
@@ -63,7 +78,7 @@ export class Featurizer {
   /** Per input, whether `member` abstains for it (`abstain.minTokens` over the text its featurizer reads). */
   async abstentions(member: MemberSpec): Promise<boolean[]> {
     const f = member.featurizer;
-    if (!member.abstain || f.kind !== 'hashed-ngrams') return this.inputs.map(() => false);
+    if (!member.abstain || f.kind === 'tensor') return this.inputs.map(() => false);
     const field = this.spec.fields[f.field];
     return Promise.all(
       this.inputs.map(async (input, i) => {
@@ -87,39 +102,25 @@ export class Featurizer {
     return v;
   }
 
-  private async build(f: FeaturizerSpec): Promise<InputTensor> {
+  /** Every output of one featurizer for the batch, through its entry in the featurizer table. */
+  private build(f: FeaturizerSpec): Promise<Record<string, FeatureTensor>> {
     const field = this.spec.fields[f.field];
-    if (!field) throw new ChorusError('invalid_manifest', `featurizer reads undeclared field '${f.field}'`);
-    const n = this.inputs.length;
-    if (f.kind === 'tensor') {
-      if (field.type !== 'tensor') throw new ChorusError('invalid_manifest', `field '${f.field}' is not a tensor`);
-      const size = field.shape.reduce((a, b) => a * b, 1);
-      const values = this.inputs.flatMap((input) => (input[f.field] as TensorValue).data);
-      const dims = [n, ...field.shape];
-      if (field.dtype === 'float32') return { dtype: 'float32', data: Float32Array.from(values), dims };
-      if (field.dtype === 'int32') return { dtype: 'int32', data: Int32Array.from(values), dims };
-      return { dtype: 'int64', data: BigInt64Array.from(values.slice(0, n * size), (v) => BigInt(v)), dims };
-    }
-    if (field.type !== 'text') throw new ChorusError('invalid_manifest', `field '${f.field}' is not text`);
-    const rows = await Promise.all(
-      this.inputs.map(async (input, i) => {
-        const raw = (input[f.field] as string | undefined) ?? '';
-        const text = field.format === 'rfc822' ? (await this.views(f.field, i, raw))[f.view ?? 'body'] : raw;
-        return featurizeText(text, f);
-      }),
-    );
-    const width = rows[0]?.length ?? 0;
-    if (f.output === 'ids') {
-      const data = new BigInt64Array(n * width);
-      rows.forEach((r, i) => {
-        data.set(r as BigInt64Array, i * width);
-      });
-      return { dtype: 'int64', data, dims: [n, width] };
-    }
-    const data = new Float32Array(n * width);
-    rows.forEach((r, i) => {
-      data.set(r as Float32Array, i * width);
+    if (!field)
+      return Promise.reject(new ChorusError('invalid_manifest', `featurizer reads undeclared field '${f.field}'`));
+    const view = 'view' in f ? f.view : undefined;
+    return featurizerFor(f).build(f, {
+      field,
+      texts: () =>
+        Promise.all(
+          this.inputs.map(async (input, i) => {
+            const raw = (input[f.field] as string | undefined) ?? '';
+            return field.type === 'text' && field.format === 'rfc822'
+              ? (await this.views(f.field, i, raw))[view ?? 'body']
+              : raw;
+          }),
+        ),
+      values: () => this.inputs.map((input) => input[f.field] as TensorValue),
+      ...(this.tokenizers ? { tokenizers: this.tokenizers } : {}),
     });
-    return { dtype: 'float32', data, dims: [n, width] };
   }
 }

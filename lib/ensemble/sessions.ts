@@ -1,8 +1,10 @@
 import { ChorusError } from '../errors';
-import type { MemberSpec } from '../schema';
+import type { TextTokenizer } from '../features';
+import type { MemberSpec, TokenizerRef } from '../schema';
 import { type BlobStore, modelKey, sha256Hex } from '../store';
 import type { InferenceBackend, InputTensor, ModelSession, SessionOptions } from './backend';
 import { isRuntimeAbort } from './ort-session';
+import { TokenizerCache } from './tokenizers';
 
 /**
  * Which members get their int8 weights dequantized once at load (fast, fp32 resident) rather than
@@ -41,13 +43,22 @@ export class SessionCache {
   private readonly entries = new Map<string, Entry>();
   private total = 0;
   private aborts = 0;
+  /** tokenizer featurizers' tokenizer.json, parsed once per isolate (small beside the models) */
+  private readonly tokenizers: TokenizerCache;
 
   constructor(
     private readonly backend: InferenceBackend,
     private readonly store: BlobStore,
     private readonly maxBytes: number,
     private readonly fold: FoldPolicy = 'all',
-  ) {}
+  ) {
+    this.tokenizers = new TokenizerCache((key) => store.get(key));
+  }
+
+  /** A stored tokenizer.json, sha256-checked and parsed (TokenizerCache). */
+  tokenizer(ref: TokenizerRef): Promise<TextTokenizer> {
+    return this.tokenizers.tokenizer(ref);
+  }
 
   /**
    * A cache of its own over the same backend and store, for checks (publish) that must neither

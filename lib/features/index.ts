@@ -1,4 +1,5 @@
 export { EMAIL_LIMITS, type EmailLimit, type EmailViews, parseEmail } from './email';
+export { FEATURIZERS, type FeatureShape, type FeaturizeBatch, type FeaturizerKind, featurizerFor } from './featurizers';
 export { murmur3, murmur3String } from './hash';
 export {
   featurizeInto,
@@ -10,4 +11,7 @@ export {
   toDense,
   toIds,
 } from './hashed';
+export type { FeatureTensor } from './tensor';
 export { extractUrls, htmlToText, normalizeText, wordTokens } from './text';
+export { TextTokenizer, tokenizeBatch } from './tokenizer';
+export type { TokenizerSource } from './tokenizer-source';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Sha256Schema, TokenizerKeySchema } from './keys';
 
 /** Which part of an e-mail a featurizer looks at (see lib/features/email.ts); `all` joins the three. */
 export const EmailViewSchema = z.enum(['subject+headers', 'body', 'urls', 'all']);
@@ -48,9 +49,64 @@ export const TensorFeaturizerSchema = z
   })
   .strict();
 
-export const FeaturizerSpecSchema = z.union([HashedNgramFeaturizerSchema, TensorFeaturizerSchema]);
+/** A stored tokenizer.json: content-addressed, so the key is tokenizers/{sha256}.json of its own sha256. */
+export const TokenizerRefSchema = z
+  .object({
+    key: TokenizerKeySchema,
+    sha256: Sha256Schema,
+    bytes: z.number().int().positive(),
+  })
+  .strict()
+  .refine((t) => t.key === `tokenizers/${t.sha256}.json`, {
+    message: 'the tokenizer key must be tokenizers/{sha256}.json for its own sha256',
+    path: ['key'],
+  });
+
+/** What a tokenizer featurizer produces, each int64 [batch, sequence] (Hugging Face input names). */
+export const TOKENIZER_OUTPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
+
+/**
+ * A Hugging Face tokenizer (`tokenizer.json`, run by @huggingface/tokenizers) over one view of the
+ * text. The special tokens of its post-processor template are kept and the content between them
+ * is cut to `maxLength` ids in all (`truncation`: keep the start or the end); rows are padded
+ * with `padId` (mask 0) to the longest row of the batch or to `maxLength`. A member maps the
+ * outputs it needs (TOKENIZER_OUTPUTS) to its graph inputs.
+ */
+export const TokenizerFeaturizerSchema = z
+  .object({
+    kind: z.literal('tokenizer'),
+    field: z.string().min(1),
+    /** for `rfc822` fields: which view of the parsed message; plain text fields ignore it */
+    view: EmailViewSchema.optional(),
+    tokenizer: TokenizerRefSchema,
+    /** ids per example, special tokens included (a BERT's position table bounds it) */
+    maxLength: z.number().int().min(2).max(8192),
+    truncation: z.enum(['right', 'left']).default('right'),
+    padding: z.enum(['longest', 'max_length']).default('longest'),
+    padId: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const FeaturizerSpecSchema = z.union([
+  HashedNgramFeaturizerSchema,
+  TensorFeaturizerSchema,
+  TokenizerFeaturizerSchema,
+]);
+
+/**
+ * The named outputs of a featurizer, which a member maps to its graph inputs. Single-output
+ * kinds call theirs `features`.
+ */
+export const FEATURIZER_OUTPUTS: Readonly<Record<FeaturizerSpec['kind'], readonly string[]>> = Object.freeze({
+  'hashed-ngrams': ['features'],
+  tensor: ['features'],
+  tokenizer: TOKENIZER_OUTPUTS,
+});
 
 export type EmailView = z.infer<typeof EmailViewSchema>;
 export type HashedNgramFeaturizer = z.infer<typeof HashedNgramFeaturizerSchema>;
 export type TensorFeaturizer = z.infer<typeof TensorFeaturizerSchema>;
+export type TokenizerRef = z.infer<typeof TokenizerRefSchema>;
+export type TokenizerFeaturizer = z.infer<typeof TokenizerFeaturizerSchema>;
+export type TokenizerOutput = (typeof TOKENIZER_OUTPUTS)[number];
 export type FeaturizerSpec = z.infer<typeof FeaturizerSpecSchema>;

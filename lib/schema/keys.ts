@@ -23,6 +23,11 @@ export const DatasetKeySchema = z
 /** Models are content-addressed: exactly `models/{sha256}.onnx`. */
 export const ModelKeySchema = z.string().regex(/^models\/[0-9a-f]{64}\.onnx$/, 'exactly models/{sha256}.onnx');
 
+/** Tokenizers are content-addressed like models: exactly `tokenizers/{sha256}.json`. */
+export const TokenizerKeySchema = z
+  .string()
+  .regex(/^tokenizers\/[0-9a-f]{64}\.json$/, 'exactly tokenizers/{sha256}.json');
+
 /** Job ids are server-made UUIDs (or test ids of the same alphabet). */
 export const JobIdSchema = z.string().regex(/^[a-z0-9-]{8,64}$/, 'a job id: 8–64 of [a-z0-9-]');
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FeaturizerSpecSchema } from './featurizer';
+import { FEATURIZER_OUTPUTS, FeaturizerSpecSchema } from './featurizer';
 import { ModelKeySchema, Sha256Schema } from './keys';
 import { ClassificationMetricsSchema } from './metrics';
 import { notBuiltin, safeRecord } from './names';
@@ -87,7 +87,13 @@ export const MemberSpecSchema = z
     training: z.record(z.string(), z.number()).optional(),
     variant: z.enum(['fp32', 'int8']).optional(),
     featurizer: FeaturizerSpecSchema,
-    inputName: z.string().min(1),
+    /** the graph's one input, fed the featurizer's one output (`features`); or use `inputs` */
+    inputName: z.string().min(1).optional(),
+    /**
+     * graph input name → featurizer output name, for graphs with several inputs (a transformer's
+     * `input_ids`, `attention_mask`, `token_type_ids`); exactly one of `inputName` and `inputs`
+     */
+    inputs: safeRecord(z.string().min(1), z.string().min(1).max(128)).optional(),
     outputName: z.string().min(1),
     output: z.enum(['probabilities', 'logits']),
     /** relative cost of running the member; the cascade runs cheapest first */
@@ -223,6 +229,7 @@ export const EnsembleManifestSchema = z
         ctx.addIssue({ code: 'custom', path: ['members', i, 'id'], message: 'duplicate member id' });
       }
       ids.add(member.id);
+      checkMemberInputs(member, i, ctx);
       if (!(member.featurizer.field in m.input.fields)) {
         ctx.addIssue({
           code: 'custom',
@@ -274,6 +281,31 @@ export const EnsembleManifestSchema = z
   });
 
 export type TextFieldSpec = z.infer<typeof TextFieldSpecSchema>;
+
+/** A member names its graph input(s) one way, and maps only outputs its featurizer makes. */
+function checkMemberInputs(member: z.infer<typeof MemberSpecSchema>, i: number, ctx: z.RefinementCtx): void {
+  const { inputName, inputs } = member;
+  if ((inputName === undefined) === (inputs === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['members', i, inputs ? 'inputs' : 'inputName'],
+      message: 'give exactly one of inputName (one graph input) and inputs (graph input → featurizer output)',
+    });
+  }
+  if (!inputs) return;
+  const made = FEATURIZER_OUTPUTS[member.featurizer.kind];
+  if (Object.keys(inputs).length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['members', i, 'inputs'], message: 'map at least one graph input' });
+  }
+  for (const [graphInput, output] of Object.entries(inputs)) {
+    if (!made.includes(output))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['members', i, 'inputs', graphInput],
+        message: `the ${member.featurizer.kind} featurizer makes no '${output}' (it makes ${made.join(', ')})`,
+      });
+  }
+}
 /** The meta-learner must name distinct members of this manifest and have [classes][members × classes] coefficients. */
 function checkMetaLearnerShape(
   meta: { members: string[]; coef: number[][]; intercept: number[] },

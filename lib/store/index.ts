@@ -13,6 +13,7 @@ export {
   pointerKey,
   scoreCacheKey,
   sha256Hex,
+  tokenizerKey,
   USAGE_PREFIX,
   usageExportKey,
   versionKey,

@@ -3,6 +3,8 @@
  * nowhere else. Shapes of keys a caller may name are zod schemas in lib/schema/keys.ts.
  */
 export const modelKey = (sha256: string): string => `models/${sha256}.onnx`;
+/** A Hugging Face tokenizer.json, content-addressed like models. */
+export const tokenizerKey = (sha256: string): string => `tokenizers/${sha256}.json`;
 export const versionKey = (name: string, version: number): string => `ensembles/${name}/versions/${version}.json`;
 export const pointerKey = (name: string): string => `ensembles/${name}/current.json`;
 export const ENSEMBLES_PREFIX = 'ensembles/';

@@ -149,10 +149,10 @@ async function stages(
   const cache = new SessionCache(createNodeBackend(), store, 1 << 30, 'all');
   for (const member of manifest.members) {
     const session = await cache.session(member);
-    const tensors: InputTensor[] = [];
-    for (const m of messages) tensors.push(await new Featurizer(manifest.input, [{ message: m }]).tensorFor(member));
+    const feeds: Record<string, InputTensor>[] = [];
+    for (const m of messages) feeds.push(await new Featurizer(manifest.input, [{ message: m }]).feedsFor(member));
     await time(`session ${member.id}`, (_m, i) =>
-      session.run({ [member.inputName]: tensors[i] as InputTensor }, member.outputName),
+      session.run(feeds[i] as Record<string, InputTensor>, member.outputName),
     );
   }
   await cache.clear();

@@ -144,7 +144,7 @@ describe('the committed spam zoo runs identically in both runtimes', () => {
           features instanceof BigInt64Array
             ? { dtype: 'int64', data: features, dims: [1, features.length] }
             : { dtype: 'float32', data: features, dims: [1, features.length] };
-        const [node, web] = await runAll(bytes, member.inputName, input);
+        const [node, web] = await runAll(bytes, member.inputName ?? '', input);
         const expected = ref.members[member.id] as number[];
         expectClose(node as Float32Array, expected, TOL);
         expectClose(web as Float32Array, expected, TOL);

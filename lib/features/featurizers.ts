@@ -1,0 +1,110 @@
+/**
+ * The featurizer kinds, one table entry each: what a kind produces (names, dtypes, per-example
+ * shapes, so publish can check a member's graph) and how it builds those tensors for a batch.
+ * A new kind is a schema in lib/schema/featurizer.ts plus one entry here.
+ */
+import { ChorusError } from '../errors';
+import type { FeaturizerSpec, FieldSpec, TensorDtype, TensorValue } from '../schema';
+import { featurizeText } from './hashed';
+import type { FeatureTensor } from './tensor';
+import { tokenizeBatch } from './tokenizer';
+import type { TokenizerSource } from './tokenizer-source';
+
+/** One output as a graph input must take it; a `null` dim is the batch's own (padding to the longest row). */
+export interface FeatureShape {
+  dtype: TensorDtype;
+  shape: (number | null)[];
+}
+
+/** What a featurizer reads for one batch, prepared by the engine (e-mails parsed once per request). */
+export interface FeaturizeBatch {
+  field: FieldSpec;
+  /** per example, the text of the spec's view (text fields only) */
+  texts(): Promise<string[]>;
+  /** per example, the tensor value (tensor fields only) */
+  values(): TensorValue[];
+  tokenizers?: TokenizerSource;
+}
+
+export interface FeaturizerKind<S extends FeaturizerSpec> {
+  /** its outputs by name; null when the spec cannot read `field` */
+  outputs(spec: S, field: FieldSpec): Record<string, FeatureShape> | null;
+  build(spec: S, batch: FeaturizeBatch): Promise<Record<string, FeatureTensor>>;
+}
+
+type Table = { [K in FeaturizerSpec['kind']]: FeaturizerKind<Extract<FeaturizerSpec, { kind: K }>> };
+
+function stack<T extends Float32Array | BigInt64Array>(rows: T[], make: (size: number) => T): T {
+  const width = rows[0]?.length ?? 0;
+  const out = make(rows.length * width);
+  rows.forEach((r, i) => {
+    out.set(r as never, i * width);
+  });
+  return out;
+}
+
+export const FEATURIZERS: Readonly<Table> = Object.freeze({
+  'hashed-ngrams': {
+    outputs: (f, field) =>
+      field.type !== 'text'
+        ? null
+        : {
+            features:
+              f.output === 'ids'
+                ? { dtype: 'int64', shape: [f.maxIds ?? 0] }
+                : { dtype: 'float32', shape: [f.buckets] },
+          },
+    async build(f, batch) {
+      if (batch.field.type !== 'text') throw new ChorusError('invalid_manifest', `field '${f.field}' is not text`);
+      const rows = (await batch.texts()).map((text) => featurizeText(text, f));
+      const width = rows[0]?.length ?? 0;
+      const dims = [rows.length, width];
+      if (f.output === 'ids') {
+        return {
+          features: { dtype: 'int64', data: stack(rows as BigInt64Array[], (k) => new BigInt64Array(k)), dims },
+        };
+      }
+      return { features: { dtype: 'float32', data: stack(rows as Float32Array[], (k) => new Float32Array(k)), dims } };
+    },
+  },
+  tensor: {
+    outputs: (_f, field) =>
+      field.type === 'tensor' ? { features: { dtype: field.dtype, shape: [...field.shape] } } : null,
+    async build(f, batch) {
+      const field = batch.field;
+      if (field.type !== 'tensor') throw new ChorusError('invalid_manifest', `field '${f.field}' is not a tensor`);
+      const values = batch.values();
+      const n = values.length;
+      const size = field.shape.reduce((a, b) => a * b, 1);
+      const flat = values.flatMap((v) => v.data);
+      const dims = [n, ...field.shape];
+      if (field.dtype === 'float32') return { features: { dtype: 'float32', data: Float32Array.from(flat), dims } };
+      if (field.dtype === 'int32') return { features: { dtype: 'int32', data: Int32Array.from(flat), dims } };
+      const data = BigInt64Array.from(flat.slice(0, n * size), (v) => BigInt(v));
+      return { features: { dtype: 'int64', data, dims } };
+    },
+  },
+  tokenizer: {
+    outputs(f, field) {
+      if (field.type !== 'text') return null;
+      const shape = { dtype: 'int64', shape: [f.padding === 'max_length' ? f.maxLength : null] } as const;
+      return {
+        input_ids: { ...shape, shape: [...shape.shape] },
+        attention_mask: { ...shape, shape: [...shape.shape] },
+        token_type_ids: { ...shape, shape: [...shape.shape] },
+      };
+    },
+    async build(f, batch) {
+      if (batch.field.type !== 'text') throw new ChorusError('invalid_manifest', `field '${f.field}' is not text`);
+      if (!batch.tokenizers) throw new ChorusError('invalid_manifest', 'this runtime has no tokenizer store');
+      const [tokenizer, texts] = await Promise.all([batch.tokenizers.tokenizer(f.tokenizer), batch.texts()]);
+      return tokenizeBatch(tokenizer, texts, f);
+    },
+  },
+} satisfies Table);
+
+/** The table entry for a spec's kind. */
+export function featurizerFor<S extends FeaturizerSpec>(spec: S): FeaturizerKind<S> {
+  // The table is indexed by kind, so the entry for spec.kind takes this very spec type.
+  return FEATURIZERS[spec.kind] as unknown as FeaturizerKind<S>;
+}
