@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import {
   type InferenceBackend,
   type ModelSession,
+  type OrtSessionLike,
   ortSessionConfig,
   residentEstimate,
   type SessionOptions,
@@ -33,6 +34,35 @@ function installPrecompiledWasm(module: WebAssembly.Module): void {
 }
 
 /**
+ * One call into onnxruntime-web at a time, for every session of this module's wasm instance.
+ * ORT-web's `run` takes its argument arrays from the wasm stack (stackSave, stackAlloc) and
+ * gives them back (stackRestore) only after awaits in between; two runs in flight at once — the
+ * engine runs an ensemble's members concurrently — restore out of order, so the stack pointer
+ * drifts and a later run's arrays overwrite live ones. It went unnoticed for ~34,000 four-member
+ * predicts and then aborted the instance for good (`Aborted()` / "null function or function
+ * signature mismatch"; measured in Node and in workerd). The runs are CPU-bound on one thread,
+ * so queueing them costs no throughput.
+ */
+let tail: Promise<unknown> = Promise.resolve();
+function serial<T>(task: () => Promise<T>): Promise<T> {
+  const result = tail.then(task);
+  tail = result.catch(() => undefined);
+  return result;
+}
+
+/** The session with every call that enters the wasm instance queued behind the others. */
+function serialized(session: ort.InferenceSession): OrtSessionLike<ort.Tensor> {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
+    run: (feeds, fetches) => serial(() => session.run(feeds, fetches)),
+    release: () => serial(() => session.release()),
+  };
+}
+
+/**
  * The only module that imports onnxruntime-web. In workerd pass the precompiled wasm module;
  * in Node and browsers ORT loads its wasm itself. Import this file by path, not through a
  * barrel, so the Worker bundle never pulls in the Node backend beside it.
@@ -44,12 +74,11 @@ export function createWebBackend(options: { wasmModule?: WebAssembly.Module } = 
     name: 'onnxruntime-web/wasm',
     async createSession(model: Uint8Array, sessionOptions?: SessionOptions): Promise<ModelSession> {
       // the same options as the native backend (see ortSessionConfig): 'basic', weights folded
-      const session = await ort.InferenceSession.create(model, {
-        executionProviders: ['wasm'],
-        ...ortSessionConfig(sessionOptions),
-      });
+      const session = await serial(() =>
+        ort.InferenceSession.create(model, { executionProviders: ['wasm'], ...ortSessionConfig(sessionOptions) }),
+      );
       return wrapOrtSession(
-        session,
+        serialized(session),
         (t) => new ort.Tensor(t.dtype, t.data, t.dims),
         residentEstimate(model, sessionOptions),
       );
