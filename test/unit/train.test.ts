@@ -66,6 +66,22 @@ describe('trainers', () => {
     expect(acc((i) => predictProba(m, ids(i)), t.labels)).toBeGreaterThan(0.85);
   });
 
+  it('fastText sample weights resample rows (boosting) instead of scaling the step', () => {
+    const d = toyDocs(400, 1);
+    const t = toyDocs(200, 2);
+    const ids = (i: number) => Array.from(t.docs[i] as Int32Array, (b) => b + 1);
+    const options = { classes: 2, buckets: 8, maxIds: 4, dim: 4, epochs: 10, seed: 5 };
+    // SAMME's third round: a few rows weigh ~100× the rest (weights scaled to mean 1). A step scaled
+    // by the weight diverges here; resampling at the usual rate still learns the problem.
+    const skewed = d.labels.map((_, i) => (i % 40 === 0 ? 100 : 0.1));
+    const boosted = trainFastText(d.docs, d.labels, { ...options, sampleWeights: skewed });
+    expect(acc((i) => predictProba(boosted, ids(i)), t.labels)).toBeGreaterThan(0.8);
+    // weight is what is learned from: with every row of class 1 at weight 0, class 1 is never seen
+    const onlyHam = d.labels.map((y) => (y === 0 ? 1 : 0));
+    const m = trainFastText(d.docs, d.labels, { ...options, sampleWeights: onlyHam });
+    expect(t.docs.every((_, i) => (predictProba(m, ids(i))[0] as number) > 0.5)).toBe(true);
+  });
+
   it('bad input raises typed errors', () => {
     const cases: [() => unknown, RegExp][] = [
       [() => trainLogisticRegression([], [], { classes: 2, inputDim: 8 }), /at least one example/],

@@ -15,7 +15,7 @@ import {
   trainFamily,
 } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
-import { featurizeRows, labeled, loadDataset } from '../kit/datasets';
+import { featurizeRows, groupedHalves, labeled, loadDataset } from '../kit/datasets';
 import { logLossOutcome, standardReport } from '../kit/report';
 
 export const schema = JOB_SPEC_SCHEMAS['build-members'];
@@ -52,7 +52,8 @@ function sammeStep(
 /**
  * Grows diverse members of a trainable family: bagging (bootstrap samples, new seeds) or
  * boosting (SAMME: members trained on reweighted data, misclassified rows weigh more). The new
- * members join the ensemble and soft-vote weights are refitted by ensemble selection on validation.
+ * members join the ensemble and soft-vote weights are refitted by ensemble selection on one half of
+ * validation; the report and gate measure the other half.
  */
 export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome> {
   const { spec, manifest: base } = ctx;
@@ -63,7 +64,9 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
   const like: TrainableMember = found;
   await ctx.progress('loading data', 0.05);
   const train = await loadDataset(ctx.store, spec.train, base);
-  const val = await loadDataset(ctx.store, spec.validation, base);
+  // Temperatures and selection weights are fitted on one half of validation (groups kept
+  // together); the report and the gate measure the other half, which nothing was fitted on.
+  const { fit: val, held } = await groupedHalves(base, await loadDataset(ctx.store, spec.validation, base));
   const tr = labeled(train);
   const va = labeled(val);
   const inputs = await featurizeRows(base, like.featurizer, train, tr.rows);
@@ -117,6 +120,9 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
     train.hash,
   );
   const name = `+${added.length} ${spec.method} members, selection weights`;
-  const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
+  const report = await standardReport(ctx, held, [{ name, manifest: candidate }]);
+  notes.push(
+    `new members' temperatures and the selection weights fitted on ${va.rows.length} validation rows; every figure here is on the other ${labeled(held).rows.length} (near-duplicate groups kept on one side)`,
+  );
   return logLossOutcome(candidate, report, name, notes, { maxIncrease: spec.gate.maxLogLossIncrease });
 }

@@ -1,4 +1,4 @@
-import { accuracyWeights, ensembleSelection, fitTemperature, fuseMatrices } from '../../../lib/fusion';
+import { accuracyWeights, ensembleSelection, fitTemperature } from '../../../lib/fusion';
 import { JOB_SPEC_SCHEMAS } from '../../../lib/schema';
 import { classificationMetrics, selectRows } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
@@ -20,27 +20,41 @@ export async function run(ctx: JobContext<'fit-weights'>): Promise<JobOutcome> {
     spec.method === 'accuracy'
       ? accuracyWeights(members.map((m) => classificationMetrics(m, labels).accuracy))
       : ensembleSelection(members, labels, { rounds: spec.rounds }).weights;
-  const fused = fuseMatrices('soft', members, { weights });
-  const temperature = spec.fitTemperature ? Number(fitTemperature(fused, labels).toPrecision(6)) : 1;
-  const candidate = candidateOf(
-    ctx,
-    {
-      fusion: {
-        ...base.fusion,
-        strategy: 'soft',
-        weights: Object.fromEntries(base.members.map((m, i) => [m.id, Number((weights[i] ?? 0).toPrecision(6))])),
-        weightsFrom: spec.method,
-        temperature,
+  // Soft's temperature is the one fitted here (a base `calibration.soft` entry would override
+  // `fusion.temperature`); hard's and geometric's entries, and their decisions, were fitted for the
+  // old weights and are dropped; stacking reads no weights and keeps its own.
+  const stacking = base.fusion.calibration?.stacking;
+  const withTemperature = (temperature: number) =>
+    candidateOf(
+      ctx,
+      {
+        fusion: {
+          ...base.fusion,
+          strategy: 'soft',
+          weights: Object.fromEntries(base.members.map((m, i) => [m.id, Number((weights[i] ?? 0).toPrecision(6))])),
+          weightsFrom: spec.method,
+          temperature,
+          calibration: { soft: { temperature }, ...(stacking ? { stacking } : {}) },
+        },
       },
-    },
-    val.hash,
-  );
+      val.hash,
+    );
+  // The temperature is fitted on the serving engine's own answers (abstentions, prior, quorum).
+  const temperature = spec.fitTemperature
+    ? Number(
+        fitTemperature(selectRows(await ctx.evaluator.ensemble(withTemperature(1), val), rows), labels).toPrecision(6),
+      )
+    : 1;
+  const candidate = withTemperature(temperature);
   await ctx.progress('evaluating', 0.8);
   const name = `soft, ${spec.method} weights, T=${temperature}`;
   const report = await standardReport(ctx, val, [{ name, manifest: candidate }]);
   const notes = [
     `weights: ${base.members.map((m, k) => `${m.id} ${(weights[k] ?? 0).toFixed(3)}`).join(', ')}`,
-    `fitted on ${rows.length} labeled validation rows`,
+    `weights and temperature fitted on the ${rows.length} labeled validation rows these figures are measured on (in-sample: the spec gives no second split)`,
+    ...(base.fusion.calibration?.soft?.decision || base.fusion.calibration?.geometric?.decision
+      ? ['operating points fitted for the old weights are dropped: soft answers by argmax until one is fitted again']
+      : []),
   ];
   return logLossOutcome(candidate, report, name, notes, { maxIncrease: spec.gate.maxLogLossIncrease });
 }

@@ -10,7 +10,14 @@ import {
   type PredictInput,
 } from '../../../lib/schema';
 import { type BlobStore, sha256Hex } from '../../../lib/store';
-import { type EvalDataset, type FamilyInputs, featurizeForFamily, labelledRows } from '../../../lib/train';
+import {
+  type EvalDataset,
+  type FamilyInputs,
+  featurizeForFamily,
+  groupedFolds,
+  labelledRows,
+  rowGroupKeys,
+} from '../../../lib/train';
 
 export interface Dataset extends EvalDataset {
   key: string;
@@ -99,4 +106,25 @@ export async function featurizeRows(
     rows.map((r) => dataset.inputs[r] ?? {}),
   );
   return featurizeForFamily(texts, featurizer);
+}
+
+/** Some rows of a dataset as a dataset of its own (its own cache key, so scores are not mixed up). */
+export function subsetDataset(d: Dataset, rows: readonly number[], tag: string): Dataset {
+  return {
+    key: `${d.key}#${tag}`,
+    hash: `${d.hash}-${tag}`,
+    inputs: rows.map((r) => d.inputs[r] ?? {}),
+    ids: rows.map((r) => d.ids[r]),
+    labels: Int32Array.from(rows, (r) => d.labels[r] ?? -1),
+  };
+}
+
+/**
+ * A dataset cut in two halves that keep near-duplicate groups together: one to fit on, one to
+ * measure on, for a job whose spec gives no other split its figures could be held out on.
+ */
+export async function groupedHalves(manifest: EnsembleManifest, d: Dataset): Promise<{ fit: Dataset; held: Dataset }> {
+  const halves = groupedFolds(await rowGroupKeys(manifest.input, d.inputs, d.ids), 2);
+  const rows = (h: number) => halves.flatMap((x, i) => (x === h ? [i] : []));
+  return { fit: subsetDataset(d, rows(0), 'fit-half'), held: subsetDataset(d, rows(1), 'held-half') };
 }
