@@ -10,6 +10,7 @@ import { ensembles } from './routes/ensembles';
 import { jobs } from './routes/jobs';
 import { keys, publicEnsembles } from './routes/keys';
 import { models } from './routes/models';
+import { tokenizers } from './routes/tokenizers';
 import { usage } from './routes/usage';
 
 const healthRoute = createRoute({
@@ -59,6 +60,7 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
   app.openapi(healthRoute, (c) => c.json({ ok: true as const, backend: backend.name }, 200));
   app.route('/v1/ensembles', ensembles);
   app.route('/v1/models', models);
+  app.route('/v1/tokenizers', tokenizers);
   app.route('/v1/jobs', jobs);
   // the upload names its ensemble in the query: the key's allow-list applies there too
   app.use('/v1/batches', requireScope('batch', { ensembleQuery: 'ensemble' }));

@@ -16,6 +16,7 @@ export const PROBLEM_CODES = {
   ],
   unknown_strategy: [400, 'the requested fusion strategy is not available for this ensemble'],
   not_onnx: [400, 'the upload is not a model onnxruntime can load'],
+  not_tokenizer: [400, 'the upload is not a tokenizer.json that @huggingface/tokenizers can build'],
   model_missing: [400, 'a member’s model is not stored with the declared bytes'],
   name_mismatch: [400, 'the manifest’s name differs from the path'],
   unauthorized: [401, 'no valid credential (missing, unknown, revoked, or a bad signature)'],
