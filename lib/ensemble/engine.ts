@@ -1,17 +1,10 @@
 import { ChorusError, isChorusError } from '../errors';
 import type { TokenizerSource } from '../features';
 import { type DecisionRule, type FuseOptions, fuse, softmax } from '../fusion';
-import type {
-  EnsembleManifest,
-  FusionStrategy,
-  MemberSpec,
-  PredictInput,
-  Prediction,
-  PredictResponse,
-} from '../schema';
+import type { EnsembleManifest, FusionStrategy, MemberSpec, Prediction, PredictResponse } from '../schema';
 import type { ModelSession } from './backend';
 import { Featurizer } from './inputs';
-import { validateInputs } from './validate-inputs';
+import { type EngineInput, validateInputs } from './validate-inputs';
 
 /**
  * Where the engine gets a ready session for a member (SessionCache in production), and the
@@ -156,7 +149,7 @@ function fuseAll(
  */
 export async function predictEnsemble(
   manifest: EnsembleManifest,
-  inputs: readonly PredictInput[],
+  inputs: readonly EngineInput[],
   sessions: SessionSource,
   options: PredictOptions = {},
 ): Promise<PredictResponse> {

@@ -9,6 +9,7 @@ export type {
   TensorDtype,
   ValueInfo,
 } from './backend';
+export { diffManifests } from './diff';
 export {
   fusionPlan,
   type PredictOptions,
@@ -26,4 +27,4 @@ export {
   wrapOrtSession,
 } from './ort-session';
 export { type FoldPolicy, parseFoldPolicy, SessionCache } from './sessions';
-export { type InputIssue, inputError, validateInputs } from './validate-inputs';
+export { type EngineInput, type InputIssue, inputError, validateInputs } from './validate-inputs';

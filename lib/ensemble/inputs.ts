@@ -1,9 +1,13 @@
 import { ChorusError, isChorusError } from '../errors';
 import { type EmailViews, type FeatureTensor, featurizerFor, parseEmail, type TokenizerSource } from '../features';
-import type { FeaturizerSpec, InputSpec, MemberSpec, PredictInput, TensorValue } from '../schema';
+import type { FeaturizerSpec, InputSpec, MemberSpec, TensorValue } from '../schema';
 import { abstainsOn } from './abstain';
 import type { InputTensor } from './backend';
-import { type InputIssue, inputError } from './validate-inputs';
+import { type EngineInput, type InputIssue, inputError } from './validate-inputs';
+
+/** A text field's value: a string, or an rfc822 field's raw bytes (validateInputs admits nothing else). */
+const textOf = (input: EngineInput, field: string): string | Uint8Array =>
+  (input[field] as string | Uint8Array | undefined) ?? '';
 
 /** Graph input → featurizer output: `inputs` as declared, or `inputName` fed the one output `features`. */
 export function memberFeeds(member: Pick<MemberSpec, 'inputName' | 'inputs'>): Record<string, string> {
@@ -21,7 +25,7 @@ export class Featurizer {
 
   constructor(
     private readonly spec: InputSpec,
-    private readonly inputs: readonly PredictInput[],
+    private readonly inputs: readonly EngineInput[],
     private readonly tokenizers?: TokenizerSource,
   ) {}
 
@@ -60,7 +64,7 @@ export class Featurizer {
       await Promise.all(
         this.inputs.map(async (input, index) => {
           try {
-            await this.views(field, index, (input[field] as string | undefined) ?? '');
+            await this.views(field, index, textOf(input, field));
           } catch (e) {
             const limit = isChorusError(e) ? e.details?.limit : undefined;
             if (limit === undefined) limitsOnly = false;
@@ -82,17 +86,17 @@ export class Featurizer {
     const field = this.spec.fields[f.field];
     return Promise.all(
       this.inputs.map(async (input, i) => {
-        const raw = (input[f.field] as string | undefined) ?? '';
+        const raw = textOf(input, f.field);
         const text =
           field?.type === 'text' && field.format === 'rfc822'
             ? (await this.views(f.field, i, raw))[f.view ?? 'body']
-            : raw;
+            : (raw as string);
         return abstainsOn(member, text);
       }),
     );
   }
 
-  private views(field: string, index: number, raw: string): Promise<EmailViews> {
+  private views(field: string, index: number, raw: string | Uint8Array): Promise<EmailViews> {
     const key = `${field}#${index}`;
     let v = this.parsed.get(key);
     if (!v) {
@@ -113,10 +117,10 @@ export class Featurizer {
       texts: () =>
         Promise.all(
           this.inputs.map(async (input, i) => {
-            const raw = (input[f.field] as string | undefined) ?? '';
+            const raw = textOf(input, f.field);
             return field.type === 'text' && field.format === 'rfc822'
               ? (await this.views(f.field, i, raw))[view ?? 'body']
-              : raw;
+              : (raw as string);
           }),
         ),
       values: () => this.inputs.map((input) => input[f.field] as TensorValue),

@@ -1,5 +1,12 @@
 import { ChorusError } from '../errors';
-import { type InputSpec, isBuiltinName, type PredictInput, type TensorDtype, type TensorValue } from '../schema';
+import { type InputSpec, type InputValue, isBuiltinName, type TensorDtype, type TensorValue } from '../schema';
+
+/**
+ * One example as the engine takes it: a request's JSON input (PredictInput), where an `rfc822`
+ * field may instead hold the message's raw bytes (a `message/rfc822` body), decoded by the MIME
+ * parser from the message's own charsets.
+ */
+export type EngineInput = Readonly<Record<string, InputValue | Uint8Array>>;
 
 /** One thing wrong with one input, as the caller reads it in a 400. */
 export interface InputIssue {
@@ -46,7 +53,7 @@ function tensorIssue(t: TensorValue, dtype: TensorDtype, shape: readonly number[
   return null;
 }
 
-function issuesOf(spec: InputSpec, input: PredictInput, index: number): InputIssue[] {
+function issuesOf(spec: InputSpec, input: EngineInput, index: number): InputIssue[] {
   const issues: InputIssue[] = [];
   for (const name of Object.keys(input)) {
     if (isBuiltinName(name) || !Object.hasOwn(spec.fields, name)) {
@@ -60,13 +67,18 @@ function issuesOf(spec: InputSpec, input: PredictInput, index: number): InputIss
       continue;
     }
     if (field.type === 'text') {
-      if (typeof value !== 'string') issues.push({ index, field: name, reason: 'must be a string' });
+      if (value instanceof Uint8Array && field.format === 'rfc822') {
+        // raw bytes: the limit counts bytes (a character of a JSON string is 1–4 bytes of UTF-8)
+        if (value.length > field.maxLength) {
+          issues.push({ index, field: name, reason: `${value.length} bytes, at most ${field.maxLength}` });
+        }
+      } else if (typeof value !== 'string') issues.push({ index, field: name, reason: 'must be a string' });
       else if (value.length > field.maxLength) {
         issues.push({ index, field: name, reason: `${value.length} characters, at most ${field.maxLength}` });
       }
       continue;
     }
-    if (typeof value === 'string') {
+    if (typeof value === 'string' || value instanceof Uint8Array) {
       issues.push({ index, field: name, reason: 'must be a tensor' });
       continue;
     }
@@ -88,7 +100,7 @@ export function inputError(issues: readonly InputIssue[]): ChorusError {
  * Checks every example against the manifest's input spec and reports every offending
  * `inputs[i].field` at once, so one bad input never hides another.
  */
-export function validateInputs(spec: InputSpec, inputs: readonly PredictInput[]): void {
+export function validateInputs(spec: InputSpec, inputs: readonly EngineInput[]): void {
   const issues = inputs.flatMap((input, i) => issuesOf(spec, input, i));
   if (issues.length > 0) throw inputError(issues);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ModelKeySchema, Sha256Schema } from './keys';
 import { DecisionSchema, EnsembleNameSchema, FusionStrategySchema } from './manifest';
+import { KeyIdSchema } from './metering';
 
 /**
  * The lifecycle of an ensemble beyond publish and rollback: archive/restore, the version list with
@@ -21,10 +22,10 @@ export const ArchiveStateSchema = z
   .strict();
 
 /**
- * Who published a version: `key:{id}` (an API key), `admin-token` (the bootstrap token), `job`
+ * Who published a version: an API key's id (`key_…`), `admin-token` (the bootstrap token), `job`
  * (a request the container signed for a job) or `unknown` (published before provenance was kept).
  */
-export const PublisherSchema = z.string().regex(/^(?:key:[A-Za-z0-9_-]{1,64}|admin-token|job|unknown)$/);
+export const PublisherSchema = z.union([KeyIdSchema, z.enum(['admin-token', 'job', 'unknown'])]);
 
 /** What the registry records when a version is published. */
 export const VersionProvenanceSchema = z

@@ -137,9 +137,9 @@ describe('versioned registry', () => {
 
   it('lists ensembles with their current versions', async () => {
     const body = (await (await call('/v1/ensembles', { headers: ADMIN })).json()) as {
-      ensembles: { name: string; version: number }[];
+      ensembles: { name: string; version: number; archived: boolean }[];
     };
-    expect(body.ensembles).toContainEqual({ name: 'spam', version: 1 });
+    expect(body.ensembles).toContainEqual({ name: 'spam', version: 1, archived: false });
   });
 
   it('refuses publishes without admin rights, with a name mismatch, with missing models or unknown rollback versions', async () => {
@@ -169,7 +169,11 @@ describe('versioned registry', () => {
       '/v1/ensembles/{name}': ['get', 'put'],
       '/v1/ensembles/{name}/rollback': ['post'],
       '/v1/ensembles/{name}/predict': ['post'],
-      '/v1/models': ['put'],
+      '/v1/ensembles/{name}/archive': ['post'],
+      '/v1/ensembles/{name}/restore': ['post'],
+      '/v1/ensembles/{name}/versions': ['get'],
+      '/v1/ensembles/{name}/diff': ['get'],
+      '/v1/models': ['get', 'put'],
       '/v1/jobs': ['post'],
       '/v1/jobs/{id}': ['get'],
       '/v1/jobs/{id}/report': ['get'],

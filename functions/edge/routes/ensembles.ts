@@ -1,25 +1,81 @@
-/** /v1/ensembles: list, read, publish and roll back manifest versions, and predict. */
+/**
+ * /v1/ensembles: list, read, publish and roll back manifest versions, and predict (JSON, or one raw
+ * e-mail as message/rfc822). Archive, restore, versions and diff: ensemble-lifecycle.ts.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { checkManifestGraphs, predictEnsemble } from '../../../lib/ensemble';
+import type { MiddlewareHandler } from 'hono';
+import { checkManifestGraphs, type EngineInput, predictEnsemble } from '../../../lib/ensemble';
 import { maxUnits } from '../../../lib/metering';
 import {
+  type EnsembleManifest,
   EnsembleManifestSchema,
   EnsembleNameSchema,
+  FusionStrategySchema,
+  type PredictRequest,
   PredictRequestSchema,
   PredictResponseSchema,
+  type Publisher,
 } from '../../../lib/schema';
-import { requireScope } from '../auth';
+import { type Principal, principalOf, requireScope } from '../auth';
 import type { AppEnv } from '../context';
 import { numberVar } from '../env';
 import { metered, predictHold } from '../metering/charge';
 import { ADMIN_JSON_BYTES, limitBody, requireJson } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
+import { ensembleLifecycle } from './ensemble-lifecycle';
 
 const NameParam = z.object({ name: EnsembleNameSchema });
 
 const EnsembleListSchema = z.object({
-  ensembles: z.array(z.object({ name: EnsembleNameSchema, version: z.number().int() })),
+  ensembles: z.array(z.object({ name: EnsembleNameSchema, version: z.number().int(), archived: z.boolean() })),
 });
+
+/** `message/rfc822`: the body is one raw e-mail, bytes as sent (RFC 2046 §5.2.1). */
+const RFC822 = /^message\/rfc822\s*(?:;|$)/i;
+const isRawMessage = (type: string | undefined): boolean => RFC822.test(type ?? '');
+
+/**
+ * Predict bodies: JSON, or one raw e-mail. A raw body is read as bytes first, before anything else
+ * reads it: Hono caches a body by the first reader, and a text read would decode it as UTF-8 and
+ * lose an 8-bit message's own charset.
+ */
+const predictBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  // awaited, not returned: a returned rejection has no handler for a tick, which workerd reports
+  if (!isRawMessage(c.req.header('content-type'))) await requireJson(c, next);
+  else {
+    await c.req.arrayBuffer();
+    await next();
+  }
+};
+
+/** Query of a raw-message predict (a JSON body carries these itself). */
+const PredictQuerySchema = z.object({
+  strategy: FusionStrategySchema.optional(),
+  return_members: z.enum(['true', 'false']).optional(),
+});
+
+/** The one field a raw message fills: the input spec's only rfc822 field. */
+function rawMessageField(manifest: EnsembleManifest): string {
+  const fields = Object.entries(manifest.input.fields)
+    .filter(([, f]) => f.type === 'text' && f.format === 'rfc822')
+    .map(([name]) => name);
+  if (fields.length !== 1 || fields[0] === undefined) {
+    throw new ApiError(
+      415,
+      'raw_message_not_accepted',
+      `ensemble '${manifest.name}' has ${fields.length} rfc822 input fields; a message/rfc822 body needs exactly one — send application/json`,
+    );
+  }
+  return fields[0];
+}
+
+/** Who published, as the version list records it. */
+function publisherOf(principal: Principal | undefined): Publisher {
+  if (principal?.kind === 'key') return principal.keyId as Publisher;
+  if (principal?.kind === 'bootstrap') return 'admin-token';
+  if (principal?.kind === 'signed') return 'job';
+  return 'unknown';
+}
 
 /** Where the pointer is now and where it was before a publish or rollback. */
 const PointerMoveSchema = z.object({ name: EnsembleNameSchema, version: z.number().int(), previous: z.number().int() });
@@ -29,11 +85,12 @@ const RollbackRequestSchema = z.object({ version: z.number().int().positive() })
 const listRoute = createRoute({
   method: 'get',
   path: '/',
-  summary: 'Ensembles and their current versions',
+  summary: 'Ensembles and their current versions (archived ones only with ?archived=true)',
   middleware: [requireScope('predict', { signed: true })],
+  request: { query: z.object({ archived: z.enum(['true', 'false']).optional() }) },
   responses: {
     200: { description: 'ensembles', content: { 'application/json': { schema: EnsembleListSchema } } },
-    ...problemResponses(401, 403, 429),
+    ...problemResponses(400, 401, 403, 429),
   },
 });
 
@@ -82,15 +139,22 @@ const rollbackRoute = createRoute({
 const predictRoute = createRoute({
   method: 'post',
   path: '/{name}/predict',
-  summary: 'Fused prediction for a batch of inputs',
+  summary: 'Fused prediction for a batch of inputs, or for one raw e-mail sent as message/rfc822',
   middleware: [
     limitBody((env) => numberVar(env.MAX_PREDICT_BYTES, 1 << 20)),
+    predictBody,
     requireScope('predict', { ensembleParam: 'name', publicAccess: true, hold: predictHold }),
-    requireJson,
   ],
   request: {
     params: NameParam,
-    body: { content: { 'application/json': { schema: PredictRequestSchema } }, required: true },
+    query: PredictQuerySchema,
+    // not `required`: a message/rfc822 body skips the JSON validator (predictBody gates the media type)
+    body: {
+      content: {
+        'application/json': { schema: PredictRequestSchema },
+        'message/rfc822': { schema: z.string().openapi({ format: 'binary' }) },
+      },
+    },
   },
   responses: {
     200: { description: 'fused answers', content: { 'application/json': { schema: PredictResponseSchema } } },
@@ -99,11 +163,15 @@ const predictRoute = createRoute({
 });
 
 export const ensembles = new OpenAPIHono<AppEnv>()
-  .openapi(listRoute, async (c) => c.json({ ensembles: await c.var.runtime.manifests.list() }, 200))
+  .openapi(listRoute, async (c) => {
+    const withArchived = c.req.valid('query').archived === 'true';
+    return c.json({ ensembles: await c.var.runtime.manifests.list(withArchived) }, 200);
+  })
   .openapi(getRoute, async (c) => {
     const { name } = c.req.valid('param');
-    const { version } = c.req.valid('query');
     const { manifests } = c.var.runtime;
+    // an archived ensemble's manifests stay readable (its current one too): only serving stops
+    const version = c.req.valid('query').version ?? (await manifests.pointer(name)).version;
     const manifest = await manifests.manifest(name, version);
     // the container reads it to publish latest + 1 (functions/container/edge-client.ts)
     c.header('x-chorus-latest-version', String(await manifests.latestVersion(name)));
@@ -134,7 +202,7 @@ export const ensembles = new OpenAPIHono<AppEnv>()
     } finally {
       await probe.clear();
     }
-    const result = await manifests.publish(manifest);
+    const result = await manifests.publish(manifest, publisherOf(principalOf(c)));
     if (!result.ok) throw new ApiError(409, result.code, result.message);
     return c.json({ name, version: result.version, previous: result.previous }, 201);
   })
@@ -147,9 +215,11 @@ export const ensembles = new OpenAPIHono<AppEnv>()
   })
   .openapi(predictRoute, async (c) => {
     const { name } = c.req.valid('param');
-    const body = c.req.valid('json');
     const { manifests, sessions } = c.var.runtime;
     const manifest = await manifests.manifest(name);
+    const body = isRawMessage(c.req.header('content-type'))
+      ? rawPredictRequest(manifest, new Uint8Array(await c.req.arrayBuffer()), c.req.valid('query'))
+      : jsonRequest(c.req.valid('json'));
     // charged the most it can cost before it runs; what a cascade or abstention skipped is refunded
     const answer = await metered(c, name, maxUnits(manifest.members, body.inputs.length), () =>
       predictEnsemble(manifest, body.inputs, sessions, {
@@ -158,4 +228,26 @@ export const ensembles = new OpenAPIHono<AppEnv>()
       }),
     );
     return c.json(answer, 200);
-  });
+  })
+  .route('/', ensembleLifecycle);
+
+/** The validated JSON body (typed as either content type's schema; only JSON reaches here). */
+function jsonRequest(body: PredictRequest | string): PredictRequest {
+  if (typeof body === 'string') throw new ApiError(415, 'unsupported_media_type', 'expected application/json');
+  return body;
+}
+
+/** A raw message as the one input of a predict, with the options a JSON body would carry. */
+function rawPredictRequest(
+  manifest: EnsembleManifest,
+  bytes: Uint8Array,
+  query: z.infer<typeof PredictQuerySchema>,
+): { inputs: EngineInput[]; strategy?: z.infer<typeof FusionStrategySchema>; return_members: boolean } {
+  const field = rawMessageField(manifest);
+  if (bytes.length === 0) throw new ApiError(400, 'invalid_input', 'the message/rfc822 body is empty');
+  return {
+    inputs: [{ [field]: bytes }],
+    ...(query.strategy ? { strategy: query.strategy } : {}),
+    return_members: query.return_members === 'true',
+  };
+}
