@@ -94,11 +94,12 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
 
   it('fit-weights publishes a new version that the edge serves; the report is stored', async () => {
     await client.publish({ ...zoo, name: 'spam-fw' });
+    // ensemble selection (with its soft temperature) beats the served geometric default on validation
     const id = await client.submit({
       kind: 'fit-weights',
       ensemble: 'spam-fw',
       validation: data.validation as string,
-      method: 'accuracy',
+      method: 'ensemble-selection',
       gate: { maxLogLossIncrease: 0 },
     });
     const s = await client.waitUntil(id);
@@ -107,7 +108,8 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(s.publishedVersion).toBe(2);
     expect((await client.predictVersion('spam-fw')).version).toBe(2);
     const manifest = await client.manifest('spam-fw');
-    expect(manifest.fusion.weightsFrom).toBe('accuracy');
+    expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
+    expect(manifest.fusion.calibration?.soft?.temperature).toBe(manifest.fusion.temperature);
     expect(manifest.provenance.jobId).toBe(id);
     const report = await fetch(`${stack.edgeUrl}/v1/jobs/${id}/report`, {
       headers: { authorization: `Bearer ${stack.adminToken}` },
@@ -136,7 +138,39 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     expect(drawn.gate).toMatch(/Quality gate passed/);
   });
 
+  it('stack serves the refits its meta-learner was fitted for and publishes when it beats the version it replaces', async () => {
+    // The base answers by hard vote (shares, not probabilities): stacking on 160 train rows beats it.
+    await client.publish({ ...zoo, name: 'spam-stack', fusion: { strategy: 'hard', temperature: 1, quorum: 1 } });
+    const id = await client.submit({
+      kind: 'stack',
+      ensemble: 'spam-stack',
+      train: data.train as string,
+      validation: data.validation as string,
+      folds: 3,
+      gate: { minLogLossGain: 0.05 },
+    });
+    const s = await client.waitUntil(id);
+    expect(s.phase, s.error ?? s.gate?.detail).toBe('succeeded');
+    expect(await client.version('spam-stack')).toBe(2);
+    expect((await client.predictVersion('spam-stack')).version).toBe(2);
+    const manifest = await client.manifest('spam-stack');
+    expect(manifest.fusion.strategy).toBe('stacking');
+    expect(manifest.fusion.metaLearner?.members).toEqual(zoo.members.map((m) => m.id));
+    // every zoo member is trainable: each is served as its refit on the job's train rows
+    for (const [i, m] of manifest.members.entries()) {
+      expect(m.model.sha256).not.toBe(zoo.members[i]?.model.sha256);
+      expect(await stack.store.head(m.model.key)).not.toBeNull();
+    }
+    const report = await client.report(id);
+    expect(report.notes.join(' ')).toMatch(/refit on all train rows/);
+    // held-out validation log-loss of the stacked refits: 2.14 when the meta-learner was applied
+    // to members other than those it was fitted for
+    const candidate = report.rows.find((r) => r.kind === 'candidate');
+    expect(candidate?.logLoss).toBeLessThan(0.5);
+  });
+
   it('a job whose gate fails keeps its artifacts and leaves the version unchanged', async () => {
+    // Refits on 160 train rows do not beat the zoo's members trained on the whole train split.
     await client.publish({ ...zoo, name: 'spam-gate' });
     const id = await client.submit({
       kind: 'stack',
@@ -144,11 +178,12 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       train: data.train as string,
       validation: data.validation as string,
       folds: 3,
-      gate: { minLogLossGain: 10 },
+      gate: { minLogLossGain: 0 },
     });
     const s = await client.waitUntil(id);
     expect(s.phase, s.error).toBe('gated');
     expect(s.gate?.passed).toBe(false);
+    expect(s.gate?.detail).toMatch(/validation log-loss .* vs current/);
     expect(await client.version('spam-gate')).toBe(1);
     expect(await stack.store.head(jobKeys(id).candidate)).not.toBeNull();
     const report = await client.report(id);
@@ -176,7 +211,8 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('distill trains a student from the ensemble (with unlabeled transfer data) and publishes it alone', async () => {
-    await client.publish({ ...zoo, name: 'spam-distill' });
+    // The zoo answering by stacking beats its best member on validation: a gain the student can recover.
+    await client.publish({ ...zoo, name: 'spam-distill', fusion: { ...zoo.fusion, strategy: 'stacking' } });
     // unlabeled transfer rows: the test subset without its labels
     const transfer = await unlabeledCopy(stack.store, data.test as string, 'datasets/spam-small/transfer.jsonl');
     const id = await client.submit({
@@ -190,7 +226,8 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       gate: { minGainRecovered: 0 },
     });
     const s = await client.waitUntil(id);
-    expect(s.phase, s.error).toBe('succeeded');
+    expect(s.phase, s.error ?? s.gate?.detail).toBe('succeeded');
+    expect(s.gate?.detail).toMatch(/student recovers/);
     const answer = await client.predictVersion('spam-distill');
     expect(answer.version).toBe(2);
     expect(answer.ran).toEqual(['student']);
@@ -253,10 +290,10 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   it("every job kind's gate also fails when its bar is not met: gated, version unchanged, reason stated", async () => {
     const cases = [
       {
-        // ensemble-selection weights on this small validation set do worse than the served default
+        // accuracy-proportional weights, even at their fitted temperature, do worse than the served default
         kind: 'fit-weights' as const,
         validation: data.validation as string,
-        method: 'ensemble-selection' as const,
+        method: 'accuracy' as const,
         gate: { maxLogLossIncrease: 0 },
       },
       {
@@ -291,11 +328,14 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
         spec.kind === 'compress'
           ? zoo.members.map((m) => (m.id === 'headers-logreg' ? { ...m, model: fp32, variant: 'fp32' as const } : m))
           : zoo.members;
-      await client.publish({ ...zoo, name: ensemble, members });
+      // distill: a stacking teacher beats its best member, so the bar (not an undefined gain) fails it
+      const fusion = spec.kind === 'distill' ? { ...zoo.fusion, strategy: 'stacking' as const } : zoo.fusion;
+      await client.publish({ ...zoo, name: ensemble, members, fusion });
       const s = await client.waitUntil(await client.submit({ ...spec, ensemble }));
       expect(s.phase, `${spec.kind}: ${s.error ?? s.gate?.detail}`).toBe('gated');
       expect(s.gate?.passed).toBe(false);
       expect(s.gate?.detail.length).toBeGreaterThan(0);
+      if (spec.kind === 'distill') expect(s.gate?.detail).toMatch(/student recovers/);
       expect(await client.version(ensemble)).toBe(1);
     }
   });
