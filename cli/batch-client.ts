@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BatchIdSchema, type BatchStatus, BatchStatusSchema } from '../lib/schema';
 import { ServerError } from './errors';
 import { Client } from './http';
+import { poll } from './poll';
 
 const AcceptedSchema = z.object({
   id: BatchIdSchema,
@@ -39,14 +40,16 @@ export function batchClient(base: string | Client, token?: string) {
     /** Polls until the batch is done or failed, calling `progress` whenever the status changes. */
     async finished(id: string, progress: (s: BatchStatus) => void = () => {}, intervalMs = 250): Promise<BatchStatus> {
       let last = '';
-      for (;;) {
-        const s = await status(id);
-        const line = `${s.state} ${s.parts.done}/${s.parts.total}`;
-        if (line !== last) progress(s);
-        last = line;
-        if (BATCH_ENDED.has(s.state)) return s;
-        await new Promise((r) => setTimeout(r, intervalMs));
-      }
+      return poll(
+        () => status(id),
+        (s) => BATCH_ENDED.has(s.state),
+        (s) => {
+          const line = `${s.state} ${s.parts.done}/${s.parts.total}`;
+          if (line !== last) progress(s);
+          last = line;
+        },
+        intervalMs,
+      );
     },
     /** A finished batch's results or errors file, streamed. */
     file(id: string, which: 'results' | 'errors'): Promise<Response> {

@@ -1,5 +1,6 @@
 /** `chorus batches submit|status|results|errors`: JSONL batch fusion, followed part by part. */
-import { createWriteStream, openAsBlob } from 'node:fs';
+import { constants, createWriteStream, openAsBlob } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -27,9 +28,7 @@ export function batchesCommand(): Command {
     .action(async (file: string, o: { ensemble: string; name?: string; follow: boolean }, cmd: Command) => {
       const ctx = context(cmd);
       const client = batchClient(ctx.client);
-      const body = await openAsBlob(file).catch((e: { code?: string }) => {
-        throw new UsageError(`cannot read ${file}: ${e.code ?? String(e)}`);
-      });
+      const body = await blobOf(file);
       const accepted = await client.upload(body, o.ensemble, o.name);
       if (!o.follow) {
         print(ctx, accepted, () => `batch ${accepted.id}: ${accepted.bytes} bytes stored as ${accepted.key}`);
@@ -74,6 +73,16 @@ export function batchesCommand(): Command {
       });
   }
   return batches;
+}
+
+/** The file as a Blob that streams from disk (openAsBlob throws synchronously for a missing file). */
+async function blobOf(file: string): Promise<Blob> {
+  try {
+    await access(file, constants.R_OK);
+    return await openAsBlob(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as { code?: string }).code ?? String(e)}`);
+  }
 }
 
 async function follow(client: BatchClient, id: string): Promise<BatchStatus> {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { JobIdSchema, JobSpecSchema, type JobStatus, JobStatusSchema } from '../../lib/schema';
 import { type Ctx, context, parseJson, print, readLocal } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
+import { poll } from '../poll';
 import { progress } from '../progress';
 
 const JobAcceptedSchema = z.object({
@@ -98,18 +99,17 @@ function endedBadly(s: JobStatus): void {
 /** Polls until the job ends, with a progress bar on stderr; the final status goes to stdout. */
 export async function follow(ctx: Ctx, id: string, intervalMs = 500): Promise<JobStatus> {
   const bar = progress(`job ${id.slice(0, 8)}`, { unit: '%' });
-  let status: JobStatus;
+  let final: JobStatus;
   try {
-    for (;;) {
-      status = await ctx.client.get(JobStatusSchema, jobPath(id));
-      bar.update(Math.round(100 * status.progress), 100, `${status.phase} ${status.step}`);
-      if (ENDED.has(status.phase)) break;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
+    final = await poll(
+      () => ctx.client.get(JobStatusSchema, jobPath(id)),
+      (s) => ENDED.has(s.phase),
+      (s) => bar.update(Math.round(100 * s.progress), 100, `${s.phase} ${s.step}`),
+      intervalMs,
+    );
   } finally {
     bar.stop();
   }
-  const final = status;
   print(ctx, final, () => [...describeStatus(final), `report: ${ctx.client.url}${jobPath(id, '/report')}`]);
   endedBadly(final);
   return final;

@@ -94,7 +94,10 @@ export function keysCommand(): Command {
 }
 
 export function usageCommand(): Command {
-  const usage = new Command('usage')
+  const usage = new Command('usage').description("the calling key's usage, and (admin) the billing export");
+  // `show` is the default so `chorus usage --from …` works, and the export's --from/--to stay its own
+  usage
+    .command('show', { isDefault: true })
     .description("the calling key's units and requests by day and ensemble")
     .option('--from <day>', 'YYYY-MM-DD')
     .option('--to <day>', 'YYYY-MM-DD (inclusive)')

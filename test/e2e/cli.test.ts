@@ -168,6 +168,7 @@ describe('chorus: a session over the public HTTP API', () => {
     const submitted = json(await chorus(['--json', 'jobs', 'submit', file('job.json')])) as { id: string };
     jobId = submitted.id;
     const followed = await chorus(['--json', 'jobs', 'follow', jobId, '--interval', '200']);
+    expect(followed.stdout, followed.stderr).not.toBe('');
     const status = JobStatusSchema.parse(JSON.parse(followed.stdout));
     expect(status.id).toBe(jobId);
     expect(followed.code, followed.stderr).toBe({ succeeded: 0, gated: 5, failed: 4 }[status.phase as string]);
@@ -233,6 +234,12 @@ describe('chorus: a session over the public HTTP API', () => {
     expect(revoked.stderr).toMatch(/401 unauthorized/);
     const usage = json(await chorus(['--json', 'usage'])) as { totals: { requests: number } };
     expect(usage.totals.requests).toBeGreaterThan(0);
+    const hour = 3_600_000;
+    const window = [new Date(Date.now() - hour).toISOString(), new Date(Date.now() + hour).toISOString()];
+    const exported = await chorus(['usage', 'export', '--from', window[0] ?? '', '--to', window[1] ?? '']);
+    expect(exported.code, exported.stderr).toBe(0);
+    for (const line of exported.stdout.split('\n').filter(Boolean))
+      expect(JSON.parse(line)).toHaveProperty('identifier');
 
     const lines = [JSON.stringify({ id: 'a', input: { message: SPAM } }), 'not json'];
     await writeFile(file('rows.jsonl'), `${lines.join('\n')}\n`);

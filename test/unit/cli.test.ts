@@ -182,7 +182,7 @@ describe('chorus over HTTP', () => {
     expect(seen).toHaveLength(2);
   });
 
-  it('jobs follow ends with 0 succeeded, 4 failed, 5 gated', async () => {
+  it('jobs follow ends with 0 succeeded, 4 failed, 5 gated; a 5xx read is retried, a 404 is not', async () => {
     const status = (phase: string, extra = {}) => ({
       status: 200,
       json: {
@@ -211,5 +211,22 @@ describe('chorus over HTTP', () => {
       expect(ran.stderr).toMatch(/^job job-0001 50\/100 % running running\n/);
       expect(ran.stderr.split('\n').filter((l) => l.startsWith('chorus:'))).toEqual(line ? [line] : []);
     }
+    // a failed read while polling is retried (the job runs on); a 4xx ends the follow at once
+    answers = [
+      () => status('running'),
+      () => problem(500, 'internal', 'status.json half-written'),
+      () => status('succeeded'),
+    ];
+    const retried = await chorus(['jobs', 'follow', 'job-0001', '--interval', '1']);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stderr).toMatch(
+      /\(retrying 1\/5: 500 internal: status\.json half-written \(GET \/v1\/jobs\/job-0001\)\)\n/,
+    );
+    answers = [() => problem(404, 'not_found', 'no job job-0002')];
+    const unknown = await chorus(['jobs', 'follow', 'job-0002', '--interval', '1']);
+    expect([unknown.code, unknown.stderr.trimEnd().split('\n').at(-1)]).toEqual([
+      2,
+      'chorus: 404 not_found: no job job-0002 (GET /v1/jobs/job-0002)',
+    ]);
   });
 });
