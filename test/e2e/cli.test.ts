@@ -129,6 +129,12 @@ describe('chorus: a session over the public HTTP API', () => {
     expect(listed.ensembles.map((e) => e.name)).toEqual(expect.arrayContaining(['spam', 'cli']));
     const manifest = EnsembleManifestSchema.parse(json(await chorus(['--json', 'ensembles', 'get', 'cli', '-v', '1'])));
     expect(manifest.members[0]?.model.key).toBe(uploaded.key);
+    const summary = await chorus(['ensembles', 'get', 'cli']);
+    expect(summary.stdout).toMatch(
+      new RegExp(
+        `^cli v2 {2}classification {2}labels: ham, spam\ninput: message \\(text/rfc822\\)\nfusion: ${zoo.fusion.strategy}`,
+      ),
+    );
   });
 
   it('predict: an .eml from disk (raw message/rfc822), the same mail as a JSON input on stdin, and a text argument', async () => {
@@ -193,6 +199,11 @@ describe('chorus: a session over the public HTTP API', () => {
     const rolled = await chorus(['ensembles', 'rollback', 'cli', '1']);
     expect(rolled.code, rolled.stderr).toBe(0);
     expect(rolled.stdout).toMatch(/^cli: now v1 \(was v\d\)\n$/);
+    const human = await chorus(['ensembles', 'versions', 'cli']);
+    expect(human.stdout).toMatch(/^cli: current v1\n\* v1 {4}\S+ {2}by key_\w+ {2}2 members\n {2}v2 /);
+    const changes = (await chorus(['ensembles', 'diff', 'cli', '1', '2'])).stdout;
+    expect(changes).toMatch(/^cli: v1 → v2\n/);
+    expect(changes).toContain(`  + member ${zoo.members[2]?.id}\n`);
     const after = PredictResponseSchema.parse(
       json(await chorus(['--json', 'predict', 'cli', '--eml', file('prize.eml')])),
     );
