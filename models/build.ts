@@ -7,7 +7,7 @@
  * reference answers) and models/METRICS.{md,json}. Everything is seeded and no timestamp is
  * written, so a rebuild is byte-identical. The steps live in models/steps/.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { augmentTrain, loadCorpus } from './corpus';
@@ -16,6 +16,8 @@ import { buildMembers } from './steps/members';
 import { referenceAnswers, writeMetrics, zooManifest } from './steps/outputs';
 import { splitCorpus } from './steps/split';
 import { stackZoo } from './steps/stacking';
+import { buildTransformer, stackWithTransformer } from './steps/transformer';
+import { renderTransformerSection } from './steps/transformer-report';
 
 /** models/ by default; scripts/check-models.ts builds into a scratch directory and compares. */
 const HERE = process.env.MODELS_OUT_DIR ?? dirname(fileURLToPath(import.meta.url));
@@ -40,8 +42,16 @@ async function main(): Promise<void> {
   const reference = referenceAnswers(members, split, manifest, slices);
   await writeFile(join(OUT, 'reference.json'), `${JSON.stringify(reference, null, 1)}\n`);
   await writeMetrics(HERE, members, split, fusion);
+  // The transformer member and the ensemble with it, reported beside the served zoo.
+  const bert = await buildTransformer(split, OUT, log);
+  const slicesWith = Object.fromEntries(
+    Object.entries(slices).map(([name, probs]) => [name, [...probs, bert.slices[name as keyof typeof slices]]]),
+  ) as typeof slices;
+  const metaWith = await stackWithTransformer(split, members, bert, log);
+  const fusionWith = fitFusion([...members, bert.member], split, metaWith, slicesWith);
+  await appendFile(join(HERE, 'METRICS.md'), `\n${renderTransformerSection(fusion, fusionWith)}`);
   log(
-    `done in ${((Date.now() - started) / 1000).toFixed(1)} s; default fusion: ${fusion.chosen.name}, T=${fusion.fitted.temperature}, threshold ${fusion.fitted.threshold}`,
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s; default fusion: ${fusion.chosen.name}, T=${fusion.fitted.temperature}, threshold ${fusion.fitted.threshold}; with ${bert.member.def.id}: ${fusionWith.chosen.name}`,
   );
 }
 

@@ -15,10 +15,19 @@ export interface MemberDefinition {
   description: string;
 }
 
+/** A member brought as ONNX (not trained here): scored, compressed and fused like the others, never retrained. */
+export interface ByoDefinition {
+  id: string;
+  costUnits: number;
+  abstain?: { minTokens: number };
+  bodyOnly: boolean;
+  description: string;
+}
+
 const field = 'message';
 
 /** Body members abstain on bodies shorter than this many words ("test", a sign-in code): no evidence. */
-const BODY_MIN_TOKENS = 5;
+export const BODY_MIN_TOKENS = 5;
 
 export const ZOO: readonly MemberDefinition[] = [
   {

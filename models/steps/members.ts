@@ -18,7 +18,7 @@ import {
   type Variant,
 } from '../../lib/train';
 import { LABELS } from '../corpus';
-import { type MemberDefinition, ZOO, zooManifestHead } from '../zoo';
+import { type ByoDefinition, type MemberDefinition, ZOO, zooManifestHead } from '../zoo';
 import { type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
 
@@ -32,11 +32,17 @@ export interface BuiltVariant extends ExportedVariant {
 }
 
 export interface BuiltMember {
-  def: MemberDefinition;
-  /** every corpus message featurized for this member */
-  inputs: FamilyInputs;
+  def: MemberDefinition | ByoDefinition;
+  /** every corpus message featurized for this member (trained members only) */
+  inputs?: FamilyInputs;
   variants: Record<Variant, BuiltVariant>;
   validationAccuracy: number;
+}
+
+/** A member trained here: retrainable on folds (stacking). */
+export interface TrainedMember extends BuiltMember {
+  def: MemberDefinition;
+  inputs: FamilyInputs;
 }
 
 function memberSpec(def: MemberDefinition, variant: Variant, v: ExportedVariant): MemberSpec {
@@ -70,7 +76,7 @@ export async function buildMembers(
   split: Split,
   outDir: string,
   log: (...a: unknown[]) => void,
-): Promise<{ members: BuiltMember[]; slices: Record<SliceName, ProbMatrix[]> }> {
+): Promise<{ members: TrainedMember[]; slices: Record<SliceName, ProbMatrix[]> }> {
   const { corpus, train, validation } = split;
   const store = new MemoryBlobStore();
   const trained: { def: MemberDefinition; inputs: FamilyInputs; variants: Record<Variant, ExportedVariant> }[] = [];
