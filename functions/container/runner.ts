@@ -135,7 +135,7 @@ export class JobRunner {
       wallSeconds: (Date.now() - started) / 1000,
     });
     await putJson(this.store, keys.report, report);
-    await this.store.put(keys.reportHtml, renderReportHtml(report), { contentType: 'text/html; charset=utf-8' });
+    await this.store.put(keys.reportHtml, await renderReportHtml(report), { contentType: 'text/html; charset=utf-8' });
     if (outcome.candidate) await putJson(this.store, keys.candidate, outcome.candidate);
   }
 

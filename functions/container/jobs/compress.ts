@@ -3,7 +3,7 @@ import { JOB_SPEC_SCHEMAS, type MemberSpec } from '../../../lib/schema';
 import { classificationMetrics, quantizeOnnxModel, selectRows, storeModel } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
 import { labeled, loadDataset } from '../kit/datasets';
-import { reportRow, standardReport } from '../kit/report';
+import { chartsOf, reportRow, standardReport } from '../kit/report';
 
 export const schema = JOB_SPEC_SCHEMAS.compress;
 
@@ -41,9 +41,7 @@ export async function run(ctx: JobContext<'compress'>): Promise<JobOutcome> {
       detail: `${member.id}: ${member.model.bytes} → ${model.bytes} bytes (${(100 * ratio).toFixed(1)} %), accuracy ${pct(accBefore)} → ${pct(accAfter)} % (loss ${pct(loss)} pt, allowed ${pct(spec.gate.maxAccuracyLoss)} pt)`,
     },
     report: {
-      rows: report.rows,
-      reliability: report.reliability,
-      robustness: report.robustness,
+      ...chartsOf(report),
       notes: result.tensors.map(
         (t) =>
           `quantized ${t.name} (${t.op}, ${t.dims.join('×')}, per-axis ${t.axis}${t.pruned ? `, ${t.pruned} pruned` : ''})`,

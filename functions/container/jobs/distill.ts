@@ -22,7 +22,7 @@ import {
 } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
 import { type Dataset, featurizeRows, featurizerTexts, labeled, loadDataset } from '../kit/datasets';
-import { standardReport } from '../kit/report';
+import { chartsOf, standardReport } from '../kit/report';
 
 export const schema = JOB_SPEC_SCHEMAS.distill;
 
@@ -204,9 +204,7 @@ export async function run(ctx: JobContext<'distill'>): Promise<JobOutcome> {
           : `student recovers ${(100 * recovered).toFixed(1)} % of the ensemble's log-loss gain over the best member (${losses}; required ≥ ${(100 * spec.gate.minGainRecovered).toFixed(0)} %)`,
     },
     report: {
-      rows: report.rows,
-      reliability: report.reliability,
-      robustness: report.robustness,
+      ...chartsOf(report),
       notes: [
         `student fp32 ${variants.fp32.model.key} (${variants.fp32.bytes.length} bytes), int8 ${variants.int8.model.key} (${variants.int8.bytes.length} bytes)`,
         `T=${spec.temperature}, α=${spec.alpha}, ${trained.model.family} student, ${inputs.length} training rows${transfer ? ` (${transfer.inputs.length} unlabeled transfer)` : ''}${init ? `, initialised from ${init.id}` : ''}`,

@@ -25,7 +25,7 @@ export interface JobOutcome {
   /** the new version to publish (version number assigned at publish); null = nothing to publish */
   candidate: EnsembleManifest | null;
   gate: GateResult;
-  report: Pick<JobReport, 'rows' | 'reliability' | 'robustness' | 'notes'>;
+  report: Pick<JobReport, 'rows' | 'reliability' | 'robustness' | 'curves' | 'notes'>;
 }
 
 /** One job kind: its spec schema (from lib/schema's table) and what it does. */

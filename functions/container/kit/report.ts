@@ -1,5 +1,13 @@
-import type { ProbMatrix } from '../../../lib/fusion';
-import type { EnsembleManifest, PredictInput, ReliabilityCurve, ReportRow, RobustnessRow } from '../../../lib/schema';
+import { strategyCalibration } from '../../../lib/ensemble';
+import { operatingCurve, type ProbMatrix, rocAuc } from '../../../lib/fusion';
+import type {
+  EnsembleManifest,
+  OperatingCurve,
+  PredictInput,
+  ReliabilityCurve,
+  ReportRow,
+  RobustnessRow,
+} from '../../../lib/schema';
 import { calibrationBins, classificationMetrics, selectRows } from '../../../lib/train';
 import { PERTURBATIONS, perturb } from '../perturb';
 import type { JobContext, JobOutcome } from './context';
@@ -19,6 +27,45 @@ export function reportRow(
 
 export function reliability(name: string, probs: ProbMatrix, labels: ArrayLike<number>, bins = 10): ReliabilityCurve {
   return { name, bins: calibrationBins(probs, labels, bins) };
+}
+
+/** Points kept of an operating curve (one per distinct score otherwise: thousands). */
+const CURVE_POINTS = 200;
+
+/**
+ * ROC / PR of a binary model and where its served decision sits: the manifest's threshold for its
+ * default strategy (positive when p > threshold), else argmax (p > 0.5). Null for more classes.
+ */
+export function operatingCurveOf(
+  name: string,
+  manifest: EnsembleManifest,
+  probs: ProbMatrix,
+  labels: ArrayLike<number>,
+): OperatingCurve | null {
+  if (manifest.labels.length !== 2 || probs.c !== 2) return null;
+  const rule = strategyCalibration(manifest, manifest.fusion.strategy).decision;
+  const positive = rule?.kind === 'threshold' && rule.positive >= 0 ? rule.positive : 1;
+  const threshold = rule?.kind === 'threshold' ? rule.threshold : 0.5;
+  const scores = Array.from({ length: probs.n }, (_, i) => probs.data[i * 2 + positive] as number);
+  const truths = Array.from({ length: probs.n }, (_, i) => labels[i] === positive);
+  const curve = operatingCurve(scores, truths);
+  const step = Math.max(1, Math.ceil(curve.length / CURVE_POINTS));
+  const points = curve.filter((_, k) => k % step === 0 || k === curve.length - 1);
+  let tp = 0;
+  let fp = 0;
+  let P = 0;
+  scores.forEach((s, i) => {
+    if (truths[i]) P++;
+    if (s > threshold) truths[i] ? tp++ : fp++;
+  });
+  const N = scores.length - P;
+  const operatingPoint = {
+    threshold,
+    fpr: N === 0 ? 0 : fp / N,
+    tpr: P === 0 ? 0 : tp / P,
+    precision: tp + fp === 0 ? 1 : tp / (tp + fp),
+  };
+  return { name, positive: manifest.labels[positive] as string, rocAuc: rocAuc(curve), points, operatingPoint };
 }
 
 const bytesOf = (m: EnsembleManifest): number => m.members.reduce((s, x) => s + x.model.bytes, 0);
@@ -47,7 +94,7 @@ export function perturbedDatasets(manifest: EnsembleManifest, d: Dataset): { kin
   }));
 }
 
-export interface StandardReport extends Pick<JobOutcome['report'], 'rows' | 'reliability' | 'robustness'> {
+export interface StandardReport extends Pick<JobOutcome['report'], 'rows' | 'reliability' | 'robustness' | 'curves'> {
   /** validation log-loss by row name; `base` = the version the job started from */
   losses: Record<string, number>;
 }
@@ -107,6 +154,7 @@ export async function standardReport(
   );
   rows.push(baseRow);
   const curves = [reliability(baseName, baseProbs, labels)];
+  const operating = [operatingCurveOf(baseName, base, baseProbs, labels)];
   const losses: Record<string, number> = { base: baseRow.logLoss };
   for (const c of candidates) {
     const probs = selectRows(await ctx.evaluator.ensemble(c.manifest, validation), idx);
@@ -114,13 +162,20 @@ export async function standardReport(
     rows.push(row);
     losses[c.name] = row.logLoss;
     curves.push(reliability(c.name, probs, labels));
+    operating.push(operatingCurveOf(c.name, c.manifest, probs, labels));
   }
   await ctx.progress('robustness under perturbations', 0.9);
   const robustness = await robustnessOf(ctx, validation, rows, [
     [baseName, base],
     ...candidates.map((c) => [c.name, c.manifest] as const),
   ]);
-  return { rows, reliability: curves, robustness, losses };
+  return { rows, reliability: curves, robustness, curves: operating.filter((o) => o !== null), losses };
+}
+
+/** The charts' data of a standard report, as a job's outcome carries it. */
+export function chartsOf(report: StandardReport): Omit<JobOutcome['report'], 'notes'> {
+  const { rows, reliability: r, robustness, curves } = report;
+  return { rows, reliability: r, robustness, ...(curves ? { curves } : {}) };
 }
 
 /** Outcome of a job judged on validation log-loss against the version it started from. */
@@ -144,6 +199,6 @@ export function logLossOutcome(
   return {
     candidate,
     gate,
-    report: { rows: report.rows, reliability: report.reliability, robustness: report.robustness, notes },
+    report: { ...chartsOf(report), notes },
   };
 }
