@@ -3,7 +3,6 @@
  * + the container), each step a real process through node_modules/.bin/chorus: exit codes, stdout
  * (--json parsed with the shared schemas) and the one-line problem on stderr are asserted.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import {
   VersionListSchema,
 } from '../../lib/schema';
 import { sha256Hex } from '../../lib/store';
+import { type ChorusRun, runChorus } from '../helpers/chorus';
 import { freePort, startTestStack } from './ports';
 
 let stack: Stack;
@@ -26,29 +26,11 @@ let dir: string;
 let data: Record<string, string>;
 const zoo = EnsembleManifestSchema.parse(JSON.parse(await readFile('models/spam/manifest.json', 'utf8')));
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Ran = ChorusRun;
 
-/** One `chorus` process as a user's shell would start it (CHORUS_URL / CHORUS_KEY from the env). */
-function chorus(args: string[], options: { key?: string; stdin?: string | Uint8Array } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('node_modules/.bin/chorus', args, {
-      env: { ...process.env, CHORUS_URL: stack.edgeUrl, CHORUS_KEY: options.key ?? stack.adminKey },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
-    );
-    child.stdin.end(options.stdin ?? '');
-  });
-}
+/** One `chorus` process with CHORUS_URL / CHORUS_KEY from the env (the admin key unless told). */
+const chorus = (args: string[], options: { key?: string; stdin?: string } = {}): Promise<Ran> =>
+  runChorus(args, { CHORUS_URL: stack.edgeUrl, CHORUS_KEY: options.key ?? stack.adminKey }, options.stdin);
 
 /** The problem line: progress lines (non-TTY) may come before it on stderr. */
 const lastLine = (r: Ran): string => r.stderr.trimEnd().split('\n').at(-1) ?? '';

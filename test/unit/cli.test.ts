@@ -4,13 +4,13 @@
  * bodies, and the exit code and one stderr line for each kind of answer. The server plays the
  * API's answers; the CLI under test is the real process.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { problemBody } from '../../lib/schema';
+import { runChorus } from '../helpers/chorus';
 
 interface Seen {
   method: string;
@@ -50,24 +50,7 @@ const PREDICTION = {
   usage: { units: 1, inputs: 1 },
 };
 
-function chorus(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('node_modules/.bin/chorus', args, {
-      env: { ...process.env, CHORUS_URL: base, CHORUS_KEY: 'chorus_test' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+const chorus = (args: string[]) => runChorus(args, { CHORUS_URL: base, CHORUS_KEY: 'chorus_test' });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chorus-cli-unit-'));
