@@ -124,7 +124,8 @@ async function latestVersion(client: ReturnType<typeof context>['client'], name:
     const res = await client.request('GET', path(name));
     return Number(res.headers.get('x-chorus-latest-version') ?? (await res.json()).version);
   } catch (e) {
-    if (e instanceof ProblemError && e.status === 404) return 0;
+    // only a name never published starts at 0; an archived one (404 ensemble_archived) is an error
+    if (e instanceof ProblemError && e.code === 'not_found') return 0;
     throw e;
   }
 }
