@@ -1,6 +1,14 @@
 import { abstainsOn } from '../../lib/ensemble';
+import type { ProbMatrix } from '../../lib/fusion';
 import type { MetaLearner } from '../../lib/schema';
-import { type FamilyInputs, groupedFolds, type StackingMember, stackMembers, subsetInputs } from '../../lib/train';
+import {
+  type FamilyInputs,
+  groupedFolds,
+  type StackingMember,
+  selectRows,
+  stackMembers,
+  subsetInputs,
+} from '../../lib/train';
 import { type CorpusMessage, LABELS } from '../corpus';
 import type { MemberDefinition } from '../zoo';
 import type { Split } from './split';
@@ -40,4 +48,36 @@ export async function stackZoo(
     (m, i) => log(`stacking ${m.id} (${i + 1}/${members.length}), ${FOLDS} folds`),
   );
   return metaLearner;
+}
+
+/**
+ * Stacking when a member cannot be retrained per fold (one brought as ONNX, fitted on train): its
+ * answers on train are in-sample, so no meta-learner may learn from them. Instead every member is
+ * taken as served (frozen) on the validation rows, which none was fitted on, and the shared
+ * meta-learner is fitted there, its L2 chosen by grouped 5-fold log-loss over validation. `cv` is
+ * the meta-learner's own out-of-fold answers on validation. Test is never read.
+ */
+export async function stackOnValidation(
+  split: Pick<Split, 'corpus' | 'scored' | 'valPos' | 'yVal'>,
+  members: readonly { id: string; probs: ProbMatrix }[],
+  log: (...a: unknown[]) => void = () => undefined,
+): Promise<{ metaLearner: MetaLearner; cv: ProbMatrix }> {
+  const { corpus, scored, valPos } = split;
+  const folds = groupedFolds(
+    valPos.map((p) => (corpus[scored[p] as number] as CorpusMessage).dupKey),
+    FOLDS,
+  );
+  const stacking: StackingMember[] = members.map((m) => ({
+    kind: 'frozen',
+    id: m.id,
+    probs: selectRows(m.probs, valPos),
+  }));
+  log(`stacking ${members.length} served members on validation (${FOLDS} grouped folds)`);
+  const { metaLearner, cv } = await stackMembers(stacking, {
+    labels: split.yVal,
+    folds,
+    k: FOLDS,
+    classes: LABELS.length,
+  });
+  return { metaLearner, cv };
 }

@@ -9,10 +9,10 @@ import type { Dataset } from '../../functions/container/kit/datasets';
 import { abstainsOn } from '../../lib/ensemble';
 import { fuseMatrices, meanLogLoss } from '../../lib/fusion';
 import { EnsembleManifestSchema, type MetaLearner } from '../../lib/schema';
-import { featurizeForFamily, groupedFolds, probabilityMatrix, refitMember } from '../../lib/train';
+import { createRng, featurizeForFamily, groupedFolds, probabilityMatrix, refitMember } from '../../lib/train';
 import { type CorpusMessage, loadCorpus } from '../../models/corpus';
 import { splitCorpus } from '../../models/steps/split';
-import { FOLDS, stackZoo } from '../../models/steps/stacking';
+import { FOLDS, stackOnValidation, stackZoo } from '../../models/steps/stacking';
 import { ZOO } from '../../models/zoo';
 
 const zoo = EnsembleManifestSchema.parse(JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')));
@@ -105,4 +105,43 @@ describe('one stacking recipe for models/build.ts and the stack job', () => {
     expect(heldOut).toBeLessThan(crossValidated + 0.2);
     expect(heldOut).toBeLessThan(0.5);
   }, 240_000);
+
+  it('a member that cannot be retrained: the meta-learner learns on validation only, out of fold', async () => {
+    // 400 validation rows (pairs share a near-duplicate key), then 100 test rows whose answers are NaN:
+    // reading any test row would poison the fit.
+    const rng = createRng(11);
+    const nVal = 400;
+    const y = Array.from({ length: nVal + 100 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const member = (p: (label: number) => number) => {
+      const data = new Float64Array(y.length * 2);
+      y.forEach((label, i) => {
+        const q = i < nVal ? p(label) : Number.NaN;
+        data.set([1 - q, q], 2 * i);
+      });
+      return { n: y.length, c: 2, data };
+    };
+    const informed = member((label) => (label === 1 ? 0.6 + 0.35 * rng() : 0.05 + 0.35 * rng()));
+    const noise = member(() => 0.1 + 0.8 * rng());
+    const corpus = y.map((_, i) => ({ dupKey: `group-${Math.floor(i / 2)}` }) as CorpusMessage);
+    const { metaLearner, cv } = await stackOnValidation(
+      {
+        corpus,
+        scored: y.map((_, i) => i),
+        valPos: Array.from({ length: nVal }, (_, i) => i),
+        yVal: y.slice(0, nVal),
+      },
+      [
+        { id: 'informed', probs: informed },
+        { id: 'noise', probs: noise },
+      ],
+    );
+    expect(metaLearner.members).toEqual(['informed', 'noise']);
+    expect(metaLearner.coef.flat().every(Number.isFinite)).toBe(true);
+    // spam row; features member after member: [informed log-odds, abstained, noise log-odds, abstained]
+    const spam = metaLearner.coef[1] as number[];
+    expect(spam[0] as number).toBeGreaterThan(0);
+    expect(Math.abs(spam[0] as number)).toBeGreaterThan(5 * Math.abs(spam[2] as number));
+    expect(cv.n).toBe(nVal);
+    expect(meanLogLoss(cv, y.slice(0, nVal))).toBeLessThan(0.3);
+  });
 });
