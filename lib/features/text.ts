@@ -35,14 +35,34 @@ function isAsciiSpace(c: number): boolean {
  */
 export function takeNormalizedPrefix(text: string, initial: number, take: (normalized: string) => boolean): void {
   let want = Math.max(1, initial);
+  // Several featurizers read the same view (the body: words, then chars). Any normalised prefix
+  // is a prefix of normalizeText(text) (see above), so the longest one made for this text serves
+  // every later caller that it satisfies, with the same answer: NFKC runs on the body once.
+  const memo = lastPrefix.text === text ? lastPrefix : undefined;
+  if (memo && memo.cut >= want) {
+    if (take(memo.normalized) || memo.cut >= text.length) return;
+    want = memo.cut * 2;
+  }
   while (want < text.length) {
     let cut = want;
     while (cut < text.length && !isAsciiSpace(text.charCodeAt(cut))) cut++;
     if (cut >= text.length) break;
-    if (take(normalizeText(text.slice(0, cut)))) return;
+    if (take(remember(text, cut, normalizeText(text.slice(0, cut))))) return;
     want = cut * 2;
   }
-  take(normalizeText(text));
+  take(remember(text, text.length, normalizeText(text)));
+}
+
+/** The longest normalised prefix made for the last text seen (one entry: texts come one at a time). */
+const lastPrefix = { text: '', cut: 0, normalized: '' };
+
+function remember(text: string, cut: number, normalized: string): string {
+  if (lastPrefix.text !== text || cut > lastPrefix.cut) {
+    lastPrefix.text = text;
+    lastPrefix.cut = cut;
+    lastPrefix.normalized = normalized;
+  }
+  return normalized;
 }
 
 // --- word tokens -------------------------------------------------------------------------

@@ -256,6 +256,33 @@ describe('on generated strings', () => {
     );
   });
 
+  it('a caller after another on the same text gets what it would get alone (the memo is exact)', () => {
+    const sizes = fc.integer({ min: 1, max: 300 });
+    // long enough that prefixes are cut (the shared generator mostly makes short strings)
+    const long = fc.array(fc.constantFrom(...PIECES), { minLength: 50, maxLength: 300 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(long, sizes, sizes, sizes, sizes, (s, i1, k1, i2, k2) => {
+        const whole = normalizeText(s);
+        for (const [initial, need] of [
+          [i1, k1],
+          [i2, k2],
+        ] as const) {
+          let last = '';
+          let accepted = false;
+          takeNormalizedPrefix(s, initial, (head) => {
+            last = head;
+            accepted = head.length >= need;
+            return accepted;
+          });
+          // the first `need` units of the whole, or the whole itself when it is shorter
+          if (accepted) expect(last.slice(0, need)).toBe(whole.slice(0, need));
+          else expect(last).toBe(whole);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('hashed buckets and rows are the old ones, including when only a prefix is normalised', () => {
     const spec = (unit: 'char' | 'word', maxLength: number, lo: number, hi: number): HashedNgramFeaturizer => ({
       kind: 'hashed-ngrams',
@@ -282,6 +309,36 @@ describe('on generated strings', () => {
         },
       ),
       { numRuns: 1500 },
+    );
+  });
+
+  it('a featurizer after another one on the same text (its normalised prefix reused) gives the old rows', () => {
+    const spec = (unit: 'char' | 'word', maxLength: number): HashedNgramFeaturizer => ({
+      kind: 'hashed-ngrams',
+      field: 'message',
+      unit,
+      ngram: [1, 2],
+      buckets: 4096,
+      seed: 3,
+      maxLength,
+      output: 'counts',
+    });
+    const unit = fc.constantFrom('char' as const, 'word' as const);
+    fc.assert(
+      fc.property(
+        text(PIECES, 400),
+        unit,
+        fc.integer({ min: 1, max: 60 }),
+        unit,
+        fc.integer({ min: 1, max: 60 }),
+        (s, u1, m1, u2, m2) => {
+          const first = spec(u1, m1);
+          const second = spec(u2, m2);
+          expect(sameBytes(featurizeText(s, first), legacyFeaturizeText(s, first))).toBe(true);
+          expect(sameBytes(featurizeText(s, second), legacyFeaturizeText(s, second))).toBe(true);
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 
