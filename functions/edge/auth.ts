@@ -9,21 +9,14 @@ import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
 import { hashKey, looksLikeKey, parseBearer, parsePolicy, timingSafeEqual } from '../../lib/metering';
 import type { ProblemCode, Scope } from '../../lib/schema';
 import type { AppEnv } from './context';
+import { numberVar } from './env';
+import { carrying, oweLater } from './metering/owed';
 import { clientMeterOf, directoryOf, meterOf } from './metering/service';
+import type { Admission } from './metering/types';
+import type { Principal } from './principal';
 import { ApiError } from './problem';
 
-export type Principal =
-  | {
-      kind: 'key';
-      keyId: string;
-      keyHash: string;
-      scopes: Scope[];
-      /** units held at admission (`ScopeOptions.hold`) until the work takes them (metering/charge.ts) */
-      hold?: { reservation: number; units: number; remainingUnits: number | null };
-    }
-  | { kind: 'bootstrap' }
-  | { kind: 'signed' }
-  | { kind: 'anonymous'; client: string };
+export type { Principal } from './principal';
 
 export interface ScopeOptions {
   /** the path parameter naming the ensemble (allow-lists; public access) */
@@ -74,7 +67,7 @@ export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): 
     }
     const header = c.req.header('authorization');
     if (header === undefined) {
-      if (options.publicAccess && ensemble !== undefined && (await directoryOf(c.env).isPublic(ensemble))) {
+      if (options.publicAccess && ensemble !== undefined && (await isPublic(c, ensemble))) {
         await admitClient(c);
         return next();
       }
@@ -83,13 +76,17 @@ export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): 
     const credential = parseBearer(header);
     if (credential === null) throw new ApiError(401, 'unauthorized', 'expected Authorization: Bearer <API key>');
     const hash = await hashKey(credential);
-    if (c.env.ADMIN_TOKEN && timingSafeEqual(hash, await hashKey(c.env.ADMIN_TOKEN))) {
+    if (c.env.ADMIN_TOKEN && timingSafeEqual(hash, await adminHash(c.env.ADMIN_TOKEN))) {
       c.set('principal', { kind: 'bootstrap' });
       return next();
     }
     if (!looksLikeKey(credential)) throw new ApiError(401, 'unauthorized', 'not an API key');
     const meter = meterOf(c.env, hash);
-    const admission = await meter.admit(hash, scope, ensemble, await options.hold?.(c));
+    const holdUnits = await options.hold?.(c);
+    // what earlier requests of this key owe rides along: one meter call per request (owed.ts)
+    const admission: Admission = await carrying(hash, async (owed) =>
+      meter.admit({ keyHash: hash, scope, ensemble, holdUnits, owed }),
+    );
     setHeaders(c, admission.headers);
     if (!admission.ok) throw new ApiError(admission.status, CODE_OF_DENIAL[admission.status], admission.reason);
     if (admission.remainingMilli !== null) c.header(REMAINING_HEADER, String(admission.remainingMilli / 1000));
@@ -100,10 +97,36 @@ export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): 
       await next();
     } finally {
       // a hold the work never took (the request failed validation, say) is given back
-      if (principal.hold) c.executionCtx.waitUntil(meter.release(principal.hold.reservation));
+      if (principal.hold) c.executionCtx.waitUntil(oweLater(hash, { reservation: principal.hold.reservation }, meter));
     }
   };
 }
+
+/** The bootstrap token's hash, computed once per isolate (per token). */
+let admin: { token: string; hash: Promise<string> } | undefined;
+function adminHash(token: string): Promise<string> {
+  if (admin?.token !== token) admin = { token, hash: hashKey(token) };
+  return admin.hash;
+}
+
+/**
+ * Whether an ensemble takes anonymous predicts, remembered per isolate for MANIFEST_TTL_MS (as
+ * long as a manifest is): anonymous requests do not each call the one directory object. The
+ * admin route that changes it forgets the entry here at once (`forgetPublic`); other isolates
+ * follow within the TTL.
+ */
+const publicFlags = new Map<string, { isPublic: boolean; untilMs: number }>();
+async function isPublic(c: Context<AppEnv>, ensemble: string): Promise<boolean> {
+  const now = Date.now();
+  const known = publicFlags.get(ensemble);
+  if (known && known.untilMs > now) return known.isPublic;
+  const flag = await directoryOf(c.env).isPublic(ensemble);
+  if (publicFlags.size > 10_000) publicFlags.clear();
+  publicFlags.set(ensemble, { isPublic: flag, untilMs: now + numberVar(c.env.MANIFEST_TTL_MS, 5000) });
+  return flag;
+}
+
+export const forgetPublic = (ensemble: string): boolean => publicFlags.delete(ensemble);
 
 /** Anonymous callers share a bucket per client address (one fixed bucket where there is none). */
 async function admitClient(c: Context<AppEnv>): Promise<void> {

@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import { type InferenceBackend, parseFoldPolicy, SessionCache } from '../../lib/ensemble';
 import type { BlobStore } from '../../lib/store';
-import type { Principal } from './auth';
 import { type EdgeEnv, numberVar, storeFromEnv } from './env';
 import { ManifestResolver } from './manifests';
+import type { Principal } from './principal';
 
 /** Per-isolate state: the store, the session cache and the manifest cache outlive requests. */
 export interface Runtime {
@@ -13,7 +13,7 @@ export interface Runtime {
   manifests: ManifestResolver;
 }
 
-/** What every route of the edge sees: the Worker's bindings, `c.var.runtime`, and who calls (auth.ts). */
+/** What every route of the edge sees: the Worker's bindings, `c.var.runtime`, and who calls (principal.ts). */
 export type AppEnv = { Bindings: EdgeEnv; Variables: { runtime: Runtime; principal?: Principal } };
 
 const runtimes = new WeakMap<InferenceBackend, Runtime>();

@@ -1,4 +1,8 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { HOLD_TTL_MS, type KeyMeter } from '../../functions/edge/metering/key-meter';
+import { hashKey } from '../../lib/metering';
 import { UsageResponseSchema } from '../../lib/schema';
 import { bearer, call, createKey, postJson, seedZoo, spamManifest } from './zoo';
 
@@ -42,5 +46,52 @@ describe('holds taken at admission', () => {
     expect(((await res.json()) as { code: string }).code).toBe('budget_exhausted');
     const one = await postJson('/v1/ensembles/spam/predict', { inputs: [{ message }] }, bearer(key));
     expect(one.status).toBe(200);
+  });
+});
+
+describe('settlements owed by the isolate', () => {
+  const used = { kind: 'predict' as const, ensemble: 'spam', units: 2, requests: 1 };
+  const meterOfKey = async (key: string) => env.KEY_METER.get(env.KEY_METER.idFromName(await hashKey(key)));
+
+  it('a settlement sent twice books one row; a release after it books nothing', async () => {
+    const { key } = await createKey({ name: 'twice', scopes: ['predict'], budget_units: 10 });
+    const hash = await hashKey(key);
+    const stub = await meterOfKey(key);
+    await runInDurableObject(stub, (meter: KeyMeter) => {
+      const admitted = meter.admit({ keyHash: hash, scope: 'predict', ensemble: 'spam', holdUnits: 5 });
+      if (!admitted.ok || !admitted.hold) throw new Error('not admitted');
+      const { reservation } = admitted.hold;
+      // the next admission carries it, and so (after a failed call, say) does a later one
+      for (let i = 0; i < 2; i++) meter.admit({ keyHash: hash, scope: 'predict', owed: [{ reservation, used }] });
+      meter.settleAll([{ reservation }]);
+      const { remainingMilli, rows } = meter.daily(0, Date.now() + 86_400_000);
+      expect(rows.reduce((s, r) => s + r.requests, 0)).toBe(1);
+      expect(remainingMilli).toBe(8000);
+    });
+  });
+
+  it('a hold never settled expires and its units come back', async () => {
+    const { key } = await createKey({ name: 'expiry', scopes: ['predict'], budget_units: 10 });
+    const hash = await hashKey(key);
+    await runInDurableObject(await meterOfKey(key), (meter: KeyMeter) => {
+      const now = Date.now();
+      const first = meter.admit({ keyHash: hash, scope: 'predict', holdUnits: 10, nowMs: now });
+      expect(first.ok).toBe(true);
+      const refused = meter.admit({ keyHash: hash, scope: 'predict', holdUnits: 1, nowMs: now + 1 });
+      expect(refused).toMatchObject({ ok: false, status: 402 });
+      const later = meter.admit({ keyHash: hash, scope: 'predict', holdUnits: 10, nowMs: now + HOLD_TTL_MS + 1 });
+      expect(later.ok).toBe(true);
+    });
+  });
+
+  it('a predict right after another carries its settlement: usage is booked without waiting', async () => {
+    const { key } = await createKey({ name: 'carry', scopes: ['predict'], budget_units: 10 * FULL });
+    for (let i = 0; i < 2; i++) {
+      expect((await postJson('/v1/ensembles/spam/predict', { inputs: [{ message }] }, bearer(key))).status).toBe(200);
+    }
+    // the usage read is the key's next call: it carries the second predict's settlement too
+    const usage = UsageResponseSchema.parse(await (await call('/v1/usage', { headers: bearer(key) })).json());
+    expect(usage.totals.requests).toBe(2);
+    expect(usage.remaining_units).toBe(10 * FULL - usage.totals.units);
   });
 });

@@ -3,13 +3,14 @@ import { maxUnits } from '../../../lib/metering';
 import { principalOf, REMAINING_HEADER } from '../auth';
 import type { AppEnv } from '../context';
 import { ApiError } from '../problem';
+import { oweLater } from './owed';
 import { meterOf } from './service';
 
 /**
  * Runs `work` under the caller's meter: holds the most it can cost before it starts (402 when
  * the prepaid units do not cover it), then settles what it used — what a cascade stopped early or
  * an abstention skipped is never charged, and a failure costs nothing. The settlement (the ledger
- * row) is written after the answer is sent. Callers without a key (bootstrap admin, signed
+ * row) reaches the meter after the answer is sent, with the key's next call (owed.ts). Callers without a key (bootstrap admin, signed
  * container requests, anonymous public calls) are not metered.
  */
 export async function metered<T extends { usage: { units: number } }>(
@@ -24,7 +25,9 @@ export async function metered<T extends { usage: { units: number } }>(
   const meter = meterOf(c.env, principal.keyHash);
   // the hold taken at admission, when it covers this work; otherwise one taken now
   const taken = principal.hold?.units === maxUnits ? principal.hold : undefined;
-  if (principal.hold && !taken) c.executionCtx.waitUntil(meter.release(principal.hold.reservation));
+  if (principal.hold && !taken) {
+    c.executionCtx.waitUntil(oweLater(principal.keyHash, { reservation: principal.hold.reservation }, meter));
+  }
   principal.hold = undefined;
   const hold = taken ? { ok: true as const, ...taken } : await meter.reserve(maxUnits);
   if (!hold.ok) {
@@ -43,7 +46,9 @@ export async function metered<T extends { usage: { units: number } }>(
     if (hold.remainingUnits !== null) c.header(REMAINING_HEADER, String(hold.remainingUnits + maxUnits - used));
     return result;
   } finally {
-    c.executionCtx.waitUntil(meter.settle(hold.reservation, { kind: 'predict', ensemble, units: used, requests: 1 }));
+    // owed to the meter: sent with the key's next call, or on its own a moment later (owed.ts)
+    const settlement = { kind: 'predict' as const, ensemble, units: used, requests: 1 };
+    c.executionCtx.waitUntil(oweLater(principal.keyHash, { reservation: hold.reservation, used: settlement }, meter));
   }
 }
 

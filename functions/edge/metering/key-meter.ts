@@ -15,12 +15,12 @@ import {
   timingSafeEqual,
   toMilli,
 } from '../../../lib/metering';
-import type { Scope } from '../../../lib/schema';
 import type { EdgeEnv } from '../env';
 import { Ledger } from './ledger';
-import type { Admission, KeyMeterConfig } from './types';
+import type { Owed } from './owed';
+import type { Admission, AdmitRequest, KeyMeterConfig } from './types';
 
-export type { Admission, KeyMeterConfig } from './types';
+export type { Admission, AdmitRequest, KeyMeterConfig } from './types';
 
 const unitsOf = (milli: number): number => milli / 1000;
 
@@ -29,6 +29,12 @@ const unitsOf = (milli: number): number => milli / 1000;
  * (under-billing, never a double charge) and how often a commit holds this meter's answers.
  */
 const FLUSH_MS = 1000;
+
+/**
+ * A hold not settled within this long is dropped (its settlement was lost with an isolate, or
+ * never sent): the units come back to the budget and a settlement arriving later books nothing.
+ */
+export const HOLD_TTL_MS = 60_000;
 
 /**
  * One key's meter (named by the key's SHA-256) or one anonymous client's rate limit (named
@@ -40,9 +46,10 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
   private readonly ledger: Ledger;
   private bucket: BucketState | null = null;
   /** units held by work in flight (reserve → settle), in milli-units, by reservation */
-  private readonly held = new Map<number, number>();
+  private readonly held = new Map<number, { milli: number; untilMs: number }>();
   private heldMilli = 0;
-  private nextReservation = 1;
+  /** reservation numbers never repeat across restarts, so a late settlement cannot meet another hold */
+  private nextReservation = Date.now() * 1000;
   private flushSoon: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
@@ -75,16 +82,13 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
   }
 
   /**
-   * Authenticate (hash), authorize (scope, ensemble), take a rate-limit token and, with
-   * `holdUnits`, reserve them: one call on the request path.
+   * Settle what the isolate owes (earlier requests' holds and usage), then authenticate (hash),
+   * authorize (scope, ensemble), take a rate-limit token and, with `holdUnits`, reserve them: the
+   * one call on a request's path.
    */
-  admit(
-    keyHash: string,
-    scope: Scope | 'any',
-    ensemble: string | undefined,
-    holdUnits?: number,
-    nowMs = Date.now(),
-  ): Admission {
+  admit({ keyHash, scope, ensemble, holdUnits, owed, nowMs = Date.now() }: AdmitRequest): Admission {
+    if (owed) this.settleAll(owed);
+    this.expireHolds(nowMs);
     const config = this.ledger.config();
     if (!config || !timingSafeEqual(config.keyHash, keyHash)) {
       return { ok: false, status: 401, reason: 'unknown API key', headers: {} };
@@ -97,7 +101,7 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     if (!taken.allowed) return { ok: false, status: 429, reason: 'rate limit exceeded', headers };
     const base = { ok: true as const, keyId: config.keyId, scopes: config.scopes, headers };
     if (holdUnits === undefined) return { ...base, remainingMilli: this.available() };
-    const hold = this.reserve(holdUnits);
+    const hold = this.reserve(holdUnits, nowMs);
     if (!hold.ok) return { ok: false, status: 402, reason: `${hold.remainingUnits} units left`, headers };
     const { reservation, remainingUnits } = hold;
     return { ...base, remainingMilli: this.available(), hold: { reservation, units: holdUnits, remainingUnits } };
@@ -119,37 +123,53 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
    * hold lives in memory (no storage write, so no wait for a commit on the request path); a
    * meter that restarts between reserve and settle only loses the hold, never the charge.
    */
-  reserve(units: number): Reservation {
+  reserve(units: number, nowMs = Date.now()): Reservation {
     const milli = toMilli(units);
     const available = this.available();
     if (available !== null && available < milli) {
       return { ok: false, code: 'budget_exhausted', remainingUnits: unitsOf(Math.max(0, available)) };
     }
     const reservation = this.nextReservation++;
-    this.held.set(reservation, milli);
+    this.held.set(reservation, { milli, untilMs: nowMs + HOLD_TTL_MS });
     this.heldMilli += milli;
     return { ok: true, reservation, remainingUnits: available === null ? null : unitsOf(available - milli) };
   }
 
-  /** Releases a hold whose work never started (nothing is booked). */
-  release(reservation: number): void {
-    this.heldMilli -= this.held.get(reservation) ?? 0;
+  /** Releases a hold whose work never started (nothing is booked); answers whether it was held. */
+  release(reservation: number): boolean {
+    const hold = this.held.get(reservation);
+    if (!hold) return false;
+    this.heldMilli -= hold.milli;
     this.held.delete(reservation);
+    return true;
   }
 
   /**
    * Releases the hold and books what the work used: one ledger row per request, written with the
    * others settled within FLUSH_MS in one commit (a storage commit holds every later answer of
-   * this meter until it is durable; one per request would add its latency to each of them).
+   * this meter until it is durable; one per request would add its latency to each of them). Only
+   * a hold still held is booked, so a settlement sent twice counts once.
    */
   settle(reservation: number, used: Settlement): void {
-    this.release(reservation);
+    if (!this.release(reservation)) return;
     const { kind, ensemble, requests } = used;
     this.ledger.appendLater({ atMs: Date.now(), kind, ensemble, milli: toMilli(used.units), requests, ref: null });
     this.flushSoon ??= setTimeout(() => {
       this.flushSoon = null;
       this.ledger.flush();
     }, FLUSH_MS);
+  }
+
+  /** What an isolate owed (owed.ts): releases, and settlements of work done. */
+  settleAll(owed: readonly Owed[]): void {
+    for (const o of owed) {
+      if (o.used) this.settle(o.reservation, o.used);
+      else this.release(o.reservation);
+    }
+  }
+
+  private expireHolds(nowMs: number): void {
+    for (const [reservation, hold] of this.held) if (hold.untilMs <= nowMs) this.release(reservation);
   }
 
   /** Charges counted work; a repeated `ref` is answered with the first charge, not counted again. */
@@ -179,8 +199,13 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     return { ok: true, chargeId, duplicate: false, remainingUnits: left() };
   }
 
-  /** Net milli-units and requests per UTC day and ensemble, days in [fromMs, toMs). */
-  daily(fromMs: number, toMs: number): { remainingMilli: number | null; rows: DailyAggregate[] } {
+  /** Net milli-units and requests per UTC day and ensemble, days in [fromMs, toMs), after what is `owed`. */
+  daily(
+    fromMs: number,
+    toMs: number,
+    owed: readonly Owed[] = [],
+  ): { remainingMilli: number | null; rows: DailyAggregate[] } {
+    this.settleAll(owed);
     return { remainingMilli: this.available(), rows: this.ledger.daily(fromMs, toMs) };
   }
 

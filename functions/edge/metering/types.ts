@@ -1,6 +1,7 @@
 /** What a key's meter is told and answers (functions/edge/metering/key-meter.ts). */
 import type { BucketPolicy } from '../../../lib/metering';
 import type { Scope } from '../../../lib/schema';
+import type { Owed } from './owed';
 
 /** What the key's meter is told at creation. The key itself never reaches it: only its hash. */
 export interface KeyMeterConfig {
@@ -24,3 +25,15 @@ export type Admission =
       headers: Record<string, string>;
     }
   | { ok: false; status: 401 | 402 | 403 | 429; reason: string; headers: Record<string, string> };
+
+/** One admission: who (the key's hash), for what, the most the work can cost, and what the isolate owes. */
+export interface AdmitRequest {
+  keyHash: string;
+  scope: Scope | 'any';
+  ensemble?: string | undefined;
+  /** units to hold against the budget for the work this admits */
+  holdUnits?: number | undefined;
+  /** settlements of earlier requests, applied before this one is admitted (owed.ts) */
+  owed?: Owed[];
+  nowMs?: number;
+}

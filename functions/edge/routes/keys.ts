@@ -11,7 +11,7 @@ import {
   PublicEnsembleListSchema,
   PublicEnsembleSchema,
 } from '../../../lib/schema';
-import { requireScope } from '../auth';
+import { forgetPublic, requireScope } from '../auth';
 import type { AppEnv } from '../context';
 import { keyInfo } from '../metering/directory';
 import { createKey, directoryOf, meterOf, revokeKey } from '../metering/service';
@@ -123,10 +123,12 @@ export const publicEnsembles = new OpenAPIHono<AppEnv>()
   .openapi(setPublicRoute('put'), async (c) => {
     const { name } = c.req.valid('param');
     await directoryOf(c.env).setPublic(name, true);
+    forgetPublic(name);
     return c.json({ name, public: true }, 200);
   })
   .openapi(setPublicRoute('delete'), async (c) => {
     const { name } = c.req.valid('param');
     await directoryOf(c.env).setPublic(name, false);
+    forgetPublic(name);
     return c.json({ name, public: false }, 200);
   });

@@ -4,6 +4,7 @@ import { DAY_MS, usageReport } from '../../../lib/metering';
 import { UsageExportQuerySchema, UsageQuerySchema, UsageResponseSchema } from '../../../lib/schema';
 import { principalOf, REMAINING_HEADER, requireScope } from '../auth';
 import type { AppEnv } from '../context';
+import { carrying } from '../metering/owed';
 import { exportEvents, meterOf, renderEvents } from '../metering/service';
 import { ApiError, problemResponses } from '../problem';
 
@@ -42,7 +43,9 @@ export const usage = new OpenAPIHono<AppEnv>()
     const { from, to } = c.req.valid('query');
     const fromMs = from ? Date.parse(from) : 0;
     const toMs = to ? Date.parse(to) + DAY_MS : Date.now() + DAY_MS;
-    const { remainingMilli, rows } = await meterOf(c.env, principal.keyHash).daily(fromMs, toMs);
+    // settlements this isolate still owes the key are booked first, so the answer includes them
+    const meter = meterOf(c.env, principal.keyHash);
+    const { remainingMilli, rows } = await carrying(principal.keyHash, (owed) => meter.daily(fromMs, toMs, owed));
     if (remainingMilli !== null) c.header(REMAINING_HEADER, String(remainingMilli / 1000));
     return c.json(usageReport(principal.keyId, remainingMilli, rows), 200);
   })
