@@ -11,7 +11,7 @@ import bert from '../../models/transformer/bert-tiny.fp32.onnx';
 import tokenizerJson from '../../models/transformer/tokenizer.json';
 import sample from '../fixtures/transformer/sample.json';
 import { transformerManifest } from '../helpers/byo';
-import { ADMIN, call, postJson, putJson, uploadModel } from './zoo';
+import { ADMIN, call, postJson, putJson, reference, seedZoo, spamManifest, uploadModel } from './zoo';
 
 const TOL = 1e-4;
 const NAME = 'bert-byo';
@@ -85,6 +85,36 @@ describe('a transformer member uploaded and published by hand', () => {
     const res = await postJson(`/v1/ensembles/${NAME}/predict`, { inputs: [{ message: one?.body }] });
     const answer = (await res.json()) as { predictions: { probabilities: Record<string, number> }[] };
     expect(Math.abs((answer.predictions[0]?.probabilities.spam ?? 0) - (one?.spam ?? 1))).toBeLessThanOrEqual(TOL);
+  });
+
+  it('in a cascade it runs last, only when the cheap members are not confident enough', async () => {
+    await seedZoo();
+    const bertMember = transformerManifest(NAME, model, tokenizer).members[0];
+    const cascade = (name: string, threshold: number) => ({
+      ...spamManifest,
+      name,
+      version: 1,
+      members: [...spamManifest.members, bertMember],
+      fusion: { strategy: 'soft', quorum: 1, cascadeThreshold: threshold },
+    });
+    const message = reference[0]?.message;
+    const ran: Record<string, { ran: string[]; usage: { units: number } }> = {};
+    for (const [name, threshold] of [
+      ['bert-cascade-low', 0.5],
+      ['bert-cascade-never', 1],
+    ] as const) {
+      expect((await putJson(`/v1/ensembles/${name}`, cascade(name, threshold))).status).toBe(201);
+      expect((await call(`/v1/public-ensembles/${name}`, { method: 'PUT', headers: ADMIN })).status).toBe(200);
+      const res = await postJson(`/v1/ensembles/${name}/predict`, { inputs: [{ message }] });
+      expect(res.status).toBe(200);
+      ran[name] = (await res.json()) as { ran: string[]; usage: { units: number } };
+    }
+    // confident cheap members stop the cascade before the 20-unit transformer
+    expect(ran['bert-cascade-low']?.ran).not.toContain('bert-tiny');
+    expect(ran['bert-cascade-low']?.usage.units).toBeLessThan(20);
+    // a threshold no partial ensemble reaches runs everyone, the transformer last
+    expect(ran['bert-cascade-never']?.ran).toContain('bert-tiny');
+    expect(ran['bert-cascade-never']?.usage.units).toBeGreaterThanOrEqual(20);
   });
 
   it('refuses at publish a mapping that leaves a graph input unfed or names one the graph lacks', async () => {
