@@ -18,7 +18,7 @@ import {
   VersionListSchema,
 } from '../../lib/schema';
 import { sha256Hex } from '../../lib/store';
-import { type ChorusRun, runChorus } from '../helpers/chorus';
+import { type ChorusRun, runChorus } from './chorus-bin';
 import { freePort, startTestStack } from './ports';
 
 let stack: Stack;

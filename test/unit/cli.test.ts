@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { problemBody } from '../../lib/schema';
-import { runChorus } from '../helpers/chorus';
+import { runChorus } from '../e2e/chorus-bin';
 
 interface Seen {
   method: string;

@@ -1,4 +1,7 @@
-/** Runs the `chorus` bin (node_modules/.bin/chorus) as a user's shell would, and collects what it says. */
+/**
+ * Runs the `chorus` bin (node_modules/.bin/chorus) as a user's shell would and collects what it
+ * says. Node only, so it lives here and not under test/helpers (which the workerd tests type-check).
+ */
 import { spawn } from 'node:child_process';
 
 export interface ChorusRun {
