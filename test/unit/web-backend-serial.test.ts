@@ -18,7 +18,10 @@ const manifest = EnsembleManifestSchema.parse(JSON.parse(readFileSync('models/sp
 const reference = JSON.parse(readFileSync('models/spam/reference.json', 'utf8')) as { message: string }[];
 
 const watch = { inFlight: 0, most: 0, calls: 0 };
-const proto = ort.InferenceSession.prototype as unknown as Record<'run' | 'release', (...a: unknown[]) => unknown>;
+// the class behind onnxruntime-common's InferenceSession factory: every session's run and release
+const proto = (
+  ort.InferenceSession as unknown as { prototype: Record<'run' | 'release', (...a: unknown[]) => unknown> }
+).prototype;
 const original = { run: proto.run, release: proto.release };
 
 beforeAll(() => {
