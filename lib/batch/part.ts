@@ -1,17 +1,29 @@
-import { validateInputs } from '../ensemble/validate-inputs';
-import { isChorusError } from '../errors';
+import { type EngineInput, validateInputs } from '../ensemble/validate-inputs';
+import { ChorusError, isChorusError } from '../errors';
 import type {
   BatchErrorRecord,
+  BatchLine,
   BatchPartMarker,
   BatchResultRecord,
   InputSpec,
-  PredictInput,
   PredictResponse,
 } from '../schema';
 import { parseLine, splitLines } from './lines';
 
 /** Runs the ensemble on some inputs (predictEnsemble over the edge's sessions, in production). */
-export type PredictRows = (inputs: PredictInput[]) => Promise<PredictResponse>;
+export type PredictRows = (inputs: EngineInput[]) => Promise<PredictResponse>;
+
+/** A line's input: its `input`, or its raw e-mail's bytes as the spec's one rfc822 field. */
+function inputOf(line: BatchLine, spec: InputSpec): EngineInput {
+  if (line.rfc822_base64 === undefined) return line.input ?? {};
+  const fields = Object.entries(spec.fields).filter(([, f]) => f.type === 'text' && f.format === 'rfc822');
+  const field = fields.length === 1 ? fields[0]?.[0] : undefined;
+  if (field === undefined) {
+    throw new ChorusError('invalid_input', `rfc822_base64: the ensemble has ${fields.length} rfc822 fields, not one`);
+  }
+  // atob gives one char per byte (0–255): the message's bytes exactly as sent
+  return { [field]: Uint8Array.from(atob(line.rfc822_base64), (c) => c.charCodeAt(0)) };
+}
 
 /** A result as a part stores it: `line` is 1-based within the part; raw is kept for a later duplicate. */
 export type PartResult = BatchResultRecord & { raw?: string; rawTruncated?: boolean };
@@ -39,7 +51,7 @@ export interface PartOptions {
 export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<PartOutput> {
   const lines = splitLines(bytes);
   const errors: BatchErrorRecord[] = [];
-  const valid: { line: number; id?: string; input: PredictInput; raw: string; rawTruncated: boolean }[] = [];
+  const valid: { line: number; id?: string; input: EngineInput; raw: string; rawTruncated: boolean }[] = [];
   const seen = new Set<string>();
   lines.forEach((b, k) => {
     const line = k + 1;
@@ -49,13 +61,15 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
       errors.push({ line, ...record });
       return;
     }
-    const { id, input } = parsed.line;
+    const { id } = parsed.line;
     const base = { line, ...(id === undefined ? {} : { id }), raw: parsed.raw, rawTruncated: parsed.rawTruncated };
     if (id !== undefined && seen.has(id)) {
       errors.push({ ...base, code: 'duplicate_id', message: `id '${id}' already appeared in this file` });
       return;
     }
+    let input: EngineInput;
     try {
+      input = inputOf(parsed.line, options.spec);
       validateInputs(options.spec, [input]);
     } catch (e) {
       if (!isChorusError(e)) throw e;

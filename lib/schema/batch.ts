@@ -49,13 +49,21 @@ export const BatchPartMessageSchema = z
 /** What the batch queue carries: R2's notification, or a part message the consumer fanned out. */
 export const BatchQueueMessageSchema = z.union([BatchPartMessageSchema, R2ObjectEventSchema]);
 
-/** One input line: the fields of one predict input under `input`, and an optional caller id. */
+/**
+ * One input line and an optional caller id: the fields of one predict input under `input`, or one
+ * raw e-mail as base64 under `rfc822_base64` (bytes as a mail pipeline holds them, any charset) for
+ * an ensemble whose input spec has exactly one rfc822 field.
+ */
 export const BatchLineSchema = z
   .object({
     id: z.string().min(1).max(256).optional(),
-    input: PredictInputSchema,
+    input: PredictInputSchema.optional(),
+    rfc822_base64: z.base64().optional(),
   })
-  .strict();
+  .strict()
+  .refine((l) => (l.input === undefined) !== (l.rfc822_base64 === undefined), {
+    message: 'a line carries exactly one of input and rfc822_base64',
+  });
 
 /** Why a line went to the errors file; stable, documented in README. */
 export const BATCH_LINE_ERRORS = {
@@ -63,7 +71,8 @@ export const BATCH_LINE_ERRORS = {
   invalid_utf8: 'the line is not valid UTF-8',
   line_too_long: 'the line exceeds the batch’s byte limit per line',
   invalid_json: 'the line is not one JSON value',
-  schema_mismatch: 'the JSON is not {"id"?: string, "input": {field: value}} (zod issues in the message)',
+  schema_mismatch:
+    'the JSON is not {"id"?: string, "input": {field: value}} or {"id"?: string, "rfc822_base64": string} (zod issues in the message)',
   invalid_input: 'the input does not match the ensemble’s input spec',
   duplicate_id: 'an earlier line of the same file has this id',
 } as const;

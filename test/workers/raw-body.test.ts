@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseEmail } from '../../lib/features';
+import { batchOf, deliver, dropFile, filesOf, joinBytes, testDeps } from './batch-kit';
 import { ADMIN, call, postJson, publishTorchMlp, seedZoo } from './zoo';
 
 beforeAll(async () => {
@@ -152,5 +153,46 @@ describe('POST /v1/ensembles/{name}/predict with a message/rfc822 body', () => {
     const res = await rawPredict('no-such-ensemble', cases[0]?.raw ?? new Uint8Array(), '', 'message/rfc822', ADMIN);
     expect(res.status).toBe(404);
     expect(((await res.json()) as { code: string }).code).toBe('not_found');
+  });
+});
+
+describe('batch lines with a raw message as base64 (rfc822_base64)', () => {
+  const base64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
+
+  it('answer as the same text in a JSON input; malformed lines go to errors with their code', async () => {
+    const lines = cases.flatMap((c) => [
+      JSON.stringify({ id: `${c.charset}-raw`, rfc822_base64: base64(c.raw) }),
+      JSON.stringify({ id: `${c.charset}-json`, input: { message: c.utf8 } }),
+    ]);
+    lines.push(JSON.stringify({ id: 'not-base64', rfc822_base64: 'é!' }));
+    lines.push(
+      JSON.stringify({ id: 'both', input: { message: 'x' }, rfc822_base64: base64(cases[0]?.raw ?? new Uint8Array()) }),
+    );
+    const event = await dropFile('raw-lines', joinBytes(lines), 'spam');
+    await deliver(testDeps().deps, [event]);
+    const { resultRows, errorRows } = await filesOf(await batchOf(event));
+    const byId = new Map(resultRows.map((r: { id: string }) => [r.id, r]));
+    for (const c of cases) {
+      const raw = byId.get(`${c.charset}-raw`) as { probabilities: unknown; label: string } | undefined;
+      const json = byId.get(`${c.charset}-json`) as { probabilities: unknown; label: string } | undefined;
+      expect(raw, c.charset).toBeDefined();
+      expect(raw?.probabilities).toEqual(json?.probabilities);
+      expect(raw?.label).toEqual(json?.label);
+    }
+    expect(errorRows.map((e: { id: string; code: string }) => [e.id, e.code])).toEqual([
+      ['not-base64', 'schema_mismatch'],
+      ['both', 'schema_mismatch'],
+    ]);
+  });
+
+  it('is an invalid_input line for an ensemble without one rfc822 field', async () => {
+    const event = await dropFile(
+      'raw-tensor',
+      joinBytes([JSON.stringify({ id: 't', rfc822_base64: 'AAAA' })]),
+      'tensors',
+    );
+    await deliver(testDeps().deps, [event]);
+    const { errorRows } = await filesOf(await batchOf(event));
+    expect(errorRows.map((e: { id: string; code: string }) => [e.id, e.code])).toEqual([['t', 'invalid_input']]);
   });
 });

@@ -1,6 +1,6 @@
 import type { BatchObjects } from '../../../lib/batch';
-import { predictEnsemble } from '../../../lib/ensemble';
-import type { EnsembleManifest, PredictInput, PredictResponse } from '../../../lib/schema';
+import { type EngineInput, predictEnsemble } from '../../../lib/ensemble';
+import type { EnsembleManifest, PredictResponse } from '../../../lib/schema';
 import type { BlobStore } from '../../../lib/store';
 import type { Runtime } from '../context';
 import { type EdgeEnv, numberVar } from '../env';
@@ -8,7 +8,7 @@ import type { BatchCoordinator } from './coordinator';
 import { batchObjectsFromEnv } from './objects';
 
 /** Runs a pinned manifest on rows; tests wrap it to inject failures around the real engine. */
-export type BatchPredict = (manifest: EnsembleManifest, inputs: PredictInput[]) => Promise<PredictResponse>;
+export type BatchPredict = (manifest: EnsembleManifest, inputs: EngineInput[]) => Promise<PredictResponse>;
 
 export interface BatchSettings {
   /** nominal bytes per part; a file up to this size is one part, processed without fan-out */
