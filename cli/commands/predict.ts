@@ -38,7 +38,8 @@ export function predictCommand(): Command {
       const path = `/v1/ensembles/${encodeURIComponent(ensemble)}/predict`;
       const extra = { ...(o.strategy ? { strategy: o.strategy } : {}), ...(o.members ? { return_members: true } : {}) };
       let answer: PredictResponse | undefined;
-      if (inputs.kind === 'raw') {
+      // raw bytes fill the ensemble's one rfc822 field; a field named by --input-field gets JSON
+      if (inputs.kind === 'raw' && !o.inputField) {
         try {
           answer = await ctx.client.json(PredictResponseSchema, 'POST', path, {
             body: new Blob([new Uint8Array(inputs.bytes)], { type: RFC822 }),
