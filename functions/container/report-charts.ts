@@ -68,7 +68,7 @@ function metricChart(
           encoding: { x, y, text: { field: 'value', type: 'quantitative', format: axis.format } },
         },
       ],
-    } as TopLevelSpec,
+    },
   };
 }
 
@@ -132,7 +132,7 @@ function reliabilityChart(r: JobReport): ChartSpec {
           },
         },
       ],
-    } as TopLevelSpec,
+    },
   };
 }
 
@@ -183,7 +183,7 @@ function paretoChart(rows: ReportRow[]): ChartSpec {
           },
         },
       ],
-    } as TopLevelSpec,
+    },
   };
 }
 
@@ -235,7 +235,7 @@ function robustnessChart(r: JobReport): ChartSpec | null {
           encoding: { x: { field: 'zero', type: 'quantitative' } },
         },
       ],
-    } as TopLevelSpec,
+    },
   };
 }
 
@@ -263,19 +263,19 @@ function operatingChart(r: JobReport): ChartSpec | null {
       {
         data: { values: points },
         name: `${name}-curve`,
-        mark: { type: 'line', interpolate: 'step-after' },
+        mark: { type: 'line', interpolate: 'step-after' } as const,
         encoding: { x, y, color },
       },
       {
         data: { values: ops },
         name: `${name}-operating`,
-        mark: { type: 'point', shape: 'diamond', filled: true, size: 170, stroke: '#111', strokeWidth: 1 },
+        mark: { type: 'point', shape: 'diamond', filled: true, size: 170, stroke: '#111', strokeWidth: 1 } as const,
         encoding: { x, y, color },
       },
       {
         data: { values: ops },
-        mark: { type: 'text', align: 'left', dx: 8, dy: 10, fontSize: 10 },
-        encoding: { x, y, text: { field: 'threshold', type: 'quantitative', format: '.2f' } },
+        mark: { type: 'text', align: 'left', dx: 8, dy: 10, fontSize: 10 } as const,
+        encoding: { x, y, text: { field: 'threshold', type: 'quantitative' as const, format: '.2f' } },
       },
     ],
   });
@@ -289,7 +289,7 @@ function operatingChart(r: JobReport): ChartSpec | null {
         panel(unit('fpr', 'false-positive rate'), tpr, 'ROC', 'roc'),
         panel({ ...tpr, title: `recall of ${positive}` }, unit('precision', 'precision'), 'Precision–recall', 'pr'),
       ],
-    } as TopLevelSpec,
+    },
   };
 }
 
