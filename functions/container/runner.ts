@@ -142,13 +142,17 @@ export class JobRunner {
   private async run(envelope: JobEnvelope, initial: JobStatus): Promise<void> {
     const { id, spec } = envelope;
     const started = Date.now();
+    // every write of this attempt carries the compute time so far: a restart keeps what ran before it
+    const before = initial.computeSeconds ?? 0;
+    const write = (s: JobStatus) =>
+      this.write({ ...s, computeSeconds: Math.round((before + (Date.now() - started) / 1000) * 1000) / 1000 });
     let status: JobStatus = { ...initial, phase: 'running', attempts: initial.attempts + 1 };
-    await this.write(status);
+    await write(status);
     try {
       const { manifest } = await this.edge.current(spec.ensemble);
       if (manifest.provenance.jobId === id) {
         // A previous attempt published and died before recording it.
-        await this.write({
+        await write({
           ...status,
           phase: 'succeeded',
           progress: 1,
@@ -165,14 +169,14 @@ export class JobRunner {
         manifest,
         progress: async (step, fraction) => {
           status = { ...status, step, progress: Math.max(status.progress, Math.min(1, fraction)) };
-          await this.write(status);
+          await write(status);
           // Fault-injection knob for crash tests: widen the window in which a job is mid-way.
           if (this.options.stepDelayMs) await new Promise((r) => setTimeout(r, this.options.stepDelayMs));
         },
       });
       await this.writeArtifacts(envelope, manifest, outcome, started);
       if (!outcome.gate.passed || !outcome.candidate || !spec.publish) {
-        await this.write({
+        await write({
           ...status,
           phase: outcome.gate.passed ? 'succeeded' : 'gated',
           progress: 1,
@@ -190,9 +194,9 @@ export class JobRunner {
         progress: 0.95,
         gate: outcome.gate,
       };
-      await this.write(status);
+      await write(status);
       const version = await this.edge.publish(outcome.candidate);
-      await this.write({
+      await write({
         ...status,
         phase: 'succeeded',
         progress: 1,
@@ -200,7 +204,7 @@ export class JobRunner {
         publishedVersion: version,
       });
     } catch (e) {
-      await this.write({ ...status, phase: 'failed', error: e instanceof Error ? e.message : String(e) });
+      await write({ ...status, phase: 'failed', error: e instanceof Error ? e.message : String(e) });
     }
   }
 }

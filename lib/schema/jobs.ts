@@ -171,6 +171,8 @@ export const JobStatusSchema = z
     publishedVersion: z.number().int().optional(),
     gate: z.object({ passed: z.boolean(), detail: z.string() }).strict().optional(),
     error: z.string().optional(),
+    /** seconds the container has spent running this job, summed over attempts (what a key is charged) */
+    computeSeconds: z.number().nonnegative().optional(),
     updatedAt: z.string(),
   })
   .strict();

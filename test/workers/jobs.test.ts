@@ -1,12 +1,14 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ContainerClient, type Fetcher } from '../../functions/edge/container-client';
 import app from '../../functions/edge/index';
+import { chargeFinishedJobs } from '../../functions/edge/metering/jobs';
 import { ApiError } from '../../functions/edge/problem';
 import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
-import { JobEnvelopeSchema, type JobSpec, JobSpecSchema, type JobStatus } from '../../lib/schema';
+import { JobEnvelopeSchema, type JobSpec, JobSpecSchema, type JobStatus, UsageResponseSchema } from '../../lib/schema';
 import { jobKeys } from '../../lib/store';
-import { ADMIN, call, postJson } from './zoo';
+import { ADMIN, bearer, call, createKey, postJson } from './zoo';
 
 const spec: JobSpec = JobSpecSchema.parse({
   kind: 'fit-weights',
@@ -139,5 +141,71 @@ describe('container client', () => {
       503,
       'container_unavailable',
     );
+  });
+});
+
+describe('jobs are charged by compute seconds', () => {
+  const containerAccepting = () =>
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).host !== 'container.test') throw new Error(`unexpected fetch ${request.url}`);
+      const { id } = JobEnvelopeSchema.parse(await request.json());
+      return Response.json(status(id), { status: 202 });
+    });
+  const submit = async (headers: Record<string, string>): Promise<string> => {
+    const request = new Request('http://chorus.test/v1/jobs', {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+    });
+    const ctx = createExecutionContext();
+    const res = await app.fetch(request, { ...env, CONTAINER_URL: 'http://container.test' }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const finish = (id: string, phase: JobStatus['phase'], computeSeconds: number) =>
+    env.BUCKET.put(jobKeys(id).status, JSON.stringify({ ...status(id), phase, progress: 1, computeSeconds }));
+  const usageOf = async (key: string) =>
+    UsageResponseSchema.parse(await (await call('/v1/usage', { headers: bearer(key) })).json());
+
+  it('the submitting key pays once, on the first status read that sees the job finished', async () => {
+    const fetchSpy = containerAccepting();
+    const { key } = await createKey({ name: 'jobs-meter', scopes: ['jobs'], budget_units: 100 });
+    const id = await submit(bearer(key));
+    fetchSpy.mockRestore();
+    await env.BUCKET.put(jobKeys(id).status, JSON.stringify({ ...status(id), phase: 'running', computeSeconds: 3 }));
+    expect((await call(`/v1/jobs/${id}`, { headers: bearer(key) })).status).toBe(200);
+    expect((await usageOf(key)).totals.units).toBe(0);
+    await finish(id, 'succeeded', 12.5);
+    // read by the key, again, and by the admin: one charge of 12.5 s × JOB_UNITS_PER_SECOND
+    for (const headers of [bearer(key), bearer(key), ADMIN]) {
+      expect((await call(`/v1/jobs/${id}`, { headers })).status).toBe(200);
+    }
+    const usage = await usageOf(key);
+    expect(usage.totals).toMatchObject({ units: 12.5 * Number(env.JOB_UNITS_PER_SECOND || 1), requests: 1 });
+    expect(usage.remaining_units).toBe(100 - usage.totals.units);
+  });
+
+  it('a failed job costs nothing; a finished job nobody read is charged by the hourly cron', async () => {
+    const fetchSpy = containerAccepting();
+    const { key } = await createKey({ name: 'jobs-cron', scopes: ['jobs'], budget_units: 100 });
+    const failed = await submit(bearer(key));
+    const unread = await submit(bearer(key));
+    // the admin token has no meter: its job is never charged to anyone
+    const byAdmin = await submit(ADMIN);
+    fetchSpy.mockRestore();
+    await finish(failed, 'failed', 40);
+    await finish(unread, 'gated', 7);
+    await finish(byAdmin, 'succeeded', 9);
+    expect((await call(`/v1/jobs/${failed}`, { headers: bearer(key) })).status).toBe(200);
+    expect((await call(`/v1/jobs/${byAdmin}`, { headers: ADMIN })).status).toBe(200);
+    expect((await usageOf(key)).totals.units).toBe(0);
+    expect(await chargeFinishedJobs(env)).toBe(1);
+    expect(await chargeFinishedJobs(env)).toBe(0);
+    expect((await usageOf(key)).totals).toMatchObject({
+      units: 7 * Number(env.JOB_UNITS_PER_SECOND || 1),
+      requests: 1,
+    });
   });
 });

@@ -36,7 +36,15 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, name TEXT NOT NULL,
   customer TEXT NOT NULL, scopes TEXT NOT NULL, ensembles TEXT, rate_requests INTEGER NOT NULL, rate_window INTEGER NOT NULL,
   metered INTEGER NOT NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER);
-CREATE TABLE IF NOT EXISTS public_ensembles (name TEXT PRIMARY KEY);`;
+CREATE TABLE IF NOT EXISTS public_ensembles (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, submitted_ms INTEGER NOT NULL,
+  closed_ms INTEGER);`;
+
+/** Who submitted a job, and whether its compute time is settled (charged, or closed uncharged). */
+export interface JobOwner {
+  keyId: string;
+  closedMs: number | null;
+}
 
 const recordOf = (r: Row): KeyRecord => ({
   id: r.id,
@@ -118,6 +126,33 @@ export class KeyDirectory extends DurableObject<EdgeEnv> {
 
   isPublic(name: string): boolean {
     return this.sql.exec('SELECT 1 FROM public_ensembles WHERE name = ?', name).toArray().length > 0;
+  }
+
+  /** Records the key that submitted a job (metering/jobs.ts charges it when the job finishes). */
+  recordJob(id: string, keyId: string, atMs: number): void {
+    this.sql.exec('INSERT OR IGNORE INTO jobs VALUES (?, ?, ?, NULL)', id, keyId, atMs);
+  }
+
+  jobOwner(id: string): JobOwner | null {
+    const row = this.sql
+      .exec<{ key_id: string; closed_ms: number | null }>('SELECT key_id, closed_ms FROM jobs WHERE id = ?', id)
+      .toArray()[0];
+    return row ? { keyId: row.key_id, closedMs: row.closed_ms } : null;
+  }
+
+  closeJob(id: string, atMs: number): void {
+    this.sql.exec('UPDATE jobs SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL', atMs, id);
+  }
+
+  /** Jobs not settled yet, oldest first (the cron looks at their status). */
+  openJobs(limit: number): { id: string; submittedMs: number }[] {
+    return this.sql
+      .exec<{ id: string; submitted_ms: number }>(
+        'SELECT id, submitted_ms FROM jobs WHERE closed_ms IS NULL ORDER BY submitted_ms LIMIT ?',
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ id: r.id, submittedMs: r.submitted_ms }));
   }
 
   publicEnsembles(): string[] {

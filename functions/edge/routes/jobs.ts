@@ -2,9 +2,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { JobIdSchema, JobSpecSchema, JobStatusSchema } from '../../../lib/schema';
 import { getJson, getText, jobKeys } from '../../../lib/store';
-import { requireScope } from '../auth';
+import { principalOf, requireScope } from '../auth';
 import { ContainerClient } from '../container-client';
 import type { AppEnv } from '../context';
+import { chargeFinishedJob, closeJob, recordJobOwner } from '../metering/jobs';
 import { ADMIN_JSON_BYTES, limitBody, requireJson } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
 
@@ -57,7 +58,16 @@ export const jobs = new OpenAPIHono<AppEnv>()
   .openapi(submitRoute, async (c) => {
     const spec = c.req.valid('json');
     const id = crypto.randomUUID();
-    const status = await ContainerClient.fromEnv(c.env).submit({ id, spec });
+    // the key that submits pays the job's compute seconds once it finishes (metering/jobs.ts)
+    const principal = principalOf(c);
+    const owner = principal?.kind === 'key' ? principal.keyId : null;
+    if (owner) await recordJobOwner(c.env, id, owner);
+    const status = await ContainerClient.fromEnv(c.env)
+      .submit({ id, spec })
+      .catch(async (e: unknown) => {
+        if (owner) await closeJob(c.env, id);
+        throw e;
+      });
     // links follow wherever this sub-app is mounted
     const self = `${c.req.path}/${id}`;
     return c.json({ id, status, links: { status: self, report: `${self}/report` } }, 202);
@@ -66,7 +76,13 @@ export const jobs = new OpenAPIHono<AppEnv>()
     const { id } = c.req.valid('param');
     const raw = await getJson(c.var.runtime.store, jobKeys(id).status);
     if (raw === null) throw new ApiError(404, 'not_found', `no job ${id}`);
-    return c.json(JobStatusSchema.parse(raw), 200);
+    const status = JobStatusSchema.parse(raw);
+    // the first read that sees the job finished charges its key (once: the ledger dedupes by job
+    // id); a charge that fails is retried by the next read or the cron, not the reader's problem
+    await chargeFinishedJob(c.env, status).catch((e: unknown) => {
+      console.error(`charging job ${id}: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    return c.json(status, 200);
   })
   .openapi(reportRoute, async (c) => {
     const { id } = c.req.valid('param');
