@@ -1,0 +1,4 @@
+declare module '*.json.gz' {
+  const bytes: ArrayBuffer;
+  export default bytes;
+}
