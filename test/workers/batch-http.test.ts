@@ -153,6 +153,30 @@ describe('pay-per-use on the batch path', () => {
     expect(usage.totals.units).toBe(3);
   });
 
+  it('a batch is read by the key that uploaded it and by admins; another key gets 404 as for no batch', async () => {
+    const { key: owner } = await createKey({ name: 'batch-reader', scopes: ['batch'], ensembles: [CHEAP] });
+    const { key: other } = await createKey({ name: 'batch-stranger', scopes: ['batch'] });
+    const { key: admin } = await createKey({ name: 'batch-admin', scopes: ['batch', 'admin'] });
+    const res = await callAnonymous(`/v1/batches?ensemble=${CHEAP}&name=owned`, {
+      method: 'POST',
+      headers: { ...bearer(owner), 'content-type': 'application/x-ndjson' },
+      body: joinBytes([lineOf(1), lineOf(2)]),
+    });
+    const { id } = await accepted(res);
+    await finished(id);
+    for (const path of [`/v1/batches/${id}`, `/v1/batches/${id}/results`, `/v1/batches/${id}/errors`]) {
+      for (const reader of [owner, admin]) {
+        const read = await callAnonymous(path, { headers: bearer(reader) });
+        expect(read.status).toBe(200);
+        await read.body?.cancel();
+      }
+      const denied = await callAnonymous(path, { headers: bearer(other) });
+      const unknown = await callAnonymous(path.replace(id, 'f'.repeat(id.length)), { headers: bearer(other) });
+      await problem(denied, 404, 'not_found');
+      await problem(unknown, 404, 'not_found');
+    }
+  });
+
   it("a key's ensemble allow-list applies to the ensemble a batch upload names", async () => {
     const { key } = await createKey({ name: 'batch-spam-only', scopes: ['batch'], ensembles: ['spam'] });
     const res = await callAnonymous(`/v1/batches?ensemble=${CHEAP}&name=not-mine`, {

@@ -60,6 +60,17 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     return statusOf(b, this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM parts WHERE done = 1').one().n);
   }
 
+  /**
+   * The status as `reader` may see it: the key that uploaded the batch, or anyone privileged
+   * (`null`: an admin key, the bootstrap token). Another key gets null, as for an unknown batch, so
+   * a batch id does not tell whether the batch exists.
+   */
+  statusFor(reader: string | null): BatchStatus | null {
+    const b = this.row();
+    if (!b || (reader !== null && b.owner !== reader)) return null;
+    return this.status();
+  }
+
   /** The upload route's record of a stored file, so its status answers before the consumer plans it. */
   async accept(plan: Omit<BatchPlan, 'version' | 'parts'> & { owner: string | null }): Promise<BatchStatus> {
     const now = new Date().toISOString();

@@ -1,13 +1,14 @@
 /** /v1/batches: upload a JSONL file for batch fusion, poll its state, stream its results and errors. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { batchIdOf, objectCreatedEvent } from '../../../lib/batch';
 import { BatchIdSchema, BatchStatusSchema, EnsembleNameSchema } from '../../../lib/schema';
 import { batchIncomingKey } from '../../../lib/store';
 import { principalOf } from '../auth';
 import { batchDepsFromEnv } from '../batch';
 import { batchObjectsFromEnv } from '../batch/objects';
-import type { AppEnv, Runtime } from '../context';
-import { type EdgeEnv, numberVar } from '../env';
+import type { AppEnv } from '../context';
+import { numberVar } from '../env';
 import { limitBody, requireMediaType } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
 
@@ -128,24 +129,39 @@ export const batches = new OpenAPIHono<AppEnv>()
   .openapi(statusRoute, async (c) => {
     const { id } = c.req.valid('param');
     const deps = batchDepsFromEnv(c.env, c.var.runtime);
-    const status = await deps.coordinators.get(deps.coordinators.idFromName(id)).status();
+    const status = await deps.coordinators.get(deps.coordinators.idFromName(id)).statusFor(readerOf(c));
     if (!status) throw new ApiError(404, 'not_found', `no batch ${id}`);
     return c.json(BatchStatusSchema.parse(status), 200);
   });
 // zod-openapi types application/x-ndjson answers as `never` (it reads any "…json" as JSON), so
 // the two file routes are plain handlers, documented through the registry.
-batches.get('/:id/results', (c) => fileResponse(c.env, c.var.runtime, c.req.param('id'), 'results'));
-batches.get('/:id/errors', (c) => fileResponse(c.env, c.var.runtime, c.req.param('id'), 'errors'));
+batches.get('/:id/results', (c) => fileResponse(c, c.req.param('id'), 'results'));
+batches.get('/:id/errors', (c) => fileResponse(c, c.req.param('id'), 'errors'));
 batches.openAPIRegistry.registerPath(resultsRoute);
 batches.openAPIRegistry.registerPath(errorsRoute);
 
-/** A finished batch's file, streamed: 404 for an unknown batch, 409 while it runs (or after it failed). */
-async function fileResponse(env: EdgeEnv, runtime: Runtime, rawId: string, which: 'results' | 'errors') {
+/**
+ * Whose batches the caller may read: a key reads the batches it uploaded (null: every batch, for
+ * an admin key, the bootstrap token or a signed request).
+ */
+function readerOf(c: Context<AppEnv>): string | null {
+  const principal = principalOf(c);
+  if (principal?.kind === 'key') return principal.scopes.includes('admin') ? null : principal.keyId;
+  if (principal?.kind === 'bootstrap' || principal?.kind === 'signed') return null;
+  // the scope gate lets no one else through; should that change, they read nothing
+  return '';
+}
+
+/**
+ * A finished batch's file, streamed: 404 for an unknown batch or another key's, 409 while it runs
+ * (or after it failed).
+ */
+async function fileResponse(c: Context<AppEnv>, rawId: string, which: 'results' | 'errors') {
   const parsed = BatchIdSchema.safeParse(rawId);
   if (!parsed.success) throw new ApiError(400, 'validation_failed', `'${rawId}' is not a batch id`);
   const id = parsed.data;
-  const deps = batchDepsFromEnv(env, runtime);
-  const status = await deps.coordinators.get(deps.coordinators.idFromName(id)).status();
+  const deps = batchDepsFromEnv(c.env, c.var.runtime);
+  const status = await deps.coordinators.get(deps.coordinators.idFromName(id)).statusFor(readerOf(c));
   if (!status) throw new ApiError(404, 'not_found', `no batch ${id}`);
   if (status.state !== 'done') {
     const why = status.failure ? `: ${status.failure}` : '';
