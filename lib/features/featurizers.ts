@@ -5,7 +5,7 @@
  */
 import { ChorusError } from '../errors';
 import type { FeaturizerSpec, FieldSpec, TensorDtype, TensorValue } from '../schema';
-import { featurizeText } from './hashed';
+import { featurizeRows } from './hashed';
 import type { FeatureTensor } from './tensor';
 import { tokenizeBatch } from './tokenizer';
 import type { TokenizerSource } from './tokenizer-source';
@@ -34,15 +34,6 @@ export interface FeaturizerKind<S extends FeaturizerSpec> {
 
 type Table = { [K in FeaturizerSpec['kind']]: FeaturizerKind<Extract<FeaturizerSpec, { kind: K }>> };
 
-function stack<T extends Float32Array | BigInt64Array>(rows: T[], make: (size: number) => T): T {
-  const width = rows[0]?.length ?? 0;
-  const out = make(rows.length * width);
-  rows.forEach((r, i) => {
-    out.set(r as never, i * width);
-  });
-  return out;
-}
-
 export const FEATURIZERS: Readonly<Table> = Object.freeze({
   'hashed-ngrams': {
     outputs: (f, field) =>
@@ -56,15 +47,13 @@ export const FEATURIZERS: Readonly<Table> = Object.freeze({
           },
     async build(f, batch) {
       if (batch.field.type !== 'text') throw new ChorusError('invalid_manifest', `field '${f.field}' is not text`);
-      const rows = (await batch.texts()).map((text) => featurizeText(text, f));
-      const width = rows[0]?.length ?? 0;
-      const dims = [rows.length, width];
-      if (f.output === 'ids') {
-        return {
-          features: { dtype: 'int64', data: stack(rows as BigInt64Array[], (k) => new BigInt64Array(k)), dims },
-        };
-      }
-      return { features: { dtype: 'float32', data: stack(rows as Float32Array[], (k) => new Float32Array(k)), dims } };
+      // every row written in place into the one batch array (no per-row array, no copy)
+      const texts = await batch.texts();
+      const data = featurizeRows(texts, f);
+      const dims = [texts.length, data.length / Math.max(1, texts.length)];
+      return {
+        features: data instanceof BigInt64Array ? { dtype: 'int64', data, dims } : { dtype: 'float32', data, dims },
+      };
     },
   },
   tensor: {

@@ -327,6 +327,29 @@ export function featurizeInto(text: string, spec: HashedNgramFeaturizer, out: Fl
   writeRow(text, spec, out, false);
 }
 
+/**
+ * The rows of several texts stacked into one batch tensor's data ([texts.length, width]), each
+ * written straight into its slice of one fresh array: no row of its own, no copy.
+ */
+export function featurizeRows(texts: readonly string[], spec: HashedNgramFeaturizer): Float32Array | BigInt64Array {
+  checkSpec(spec);
+  if (spec.output === 'ids') {
+    const width = spec.maxIds;
+    if (width === undefined) throw new ChorusError('invalid_manifest', "featurizer output 'ids' needs maxIds");
+    const out = new BigInt64Array(texts.length * width);
+    texts.forEach((text, i) => {
+      writeRow(text, spec, out.subarray(i * width, (i + 1) * width), true);
+    });
+    return out;
+  }
+  const width = spec.buckets;
+  const out = new Float32Array(texts.length * width);
+  texts.forEach((text, i) => {
+    writeRow(text, spec, out.subarray(i * width, (i + 1) * width), true);
+  });
+  return out;
+}
+
 /** Feature row of one text for a hashed featurizer, in the form the model's input expects. */
 export function featurizeText(text: string, spec: HashedNgramFeaturizer): Float32Array | BigInt64Array {
   checkSpec(spec);

@@ -3,6 +3,7 @@ export { FEATURIZERS, type FeatureShape, type FeaturizeBatch, type FeaturizerKin
 export { murmur3, murmur3String } from './hash';
 export {
   featurizeInto,
+  featurizeRows,
   featurizeText,
   hashedBuckets,
   paddedIds,

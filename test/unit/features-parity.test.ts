@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type EmailViews,
   featurizeInto,
+  featurizeRows,
   featurizeText,
   hashedBuckets,
   htmlToText,
@@ -101,6 +102,12 @@ describe('on the SpamAssassin corpus', () => {
         if (!sameBytes(featurizeText(text, spec), expected)) differing.push(`${id} featurizeText`);
         featurizeInto(text, spec, row);
         if (!sameBytes(row, expected)) differing.push(`${id} featurizeInto`);
+        // the batch path: this row between two others, in one array
+        const other = views[(i + 1) % views.length]?.[spec.view ?? 'body'] ?? '';
+        const stacked = featurizeRows([other, text, other], spec);
+        if (!sameBytes(stacked.subarray(expected.length, 2 * expected.length), expected)) {
+          differing.push(`${id} featurizeRows`);
+        }
         if (!sparseBefore) {
           if (!sameBytes(toIds(after, spec.maxIds ?? 0), expected)) differing.push(`${id} toIds`);
           continue;
