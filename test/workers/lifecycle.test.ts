@@ -186,6 +186,20 @@ describe('archive and restore', () => {
     expect(await codeOf(again)).toBe('not_archived');
   });
 
+  it('a publish while archived is recorded and served only after restore', async () => {
+    expect((await post(`/v1/ensembles/${NAME}/archive`)).status).toBe(200);
+    expect((await putJson(`/v1/ensembles/${NAME}`, version(4))).status).toBe(201);
+    expect(await codeOf(await predict())).toBe('ensemble_archived');
+    const list = (await (await get(`/v1/ensembles/${NAME}/versions`)).json()) as VersionList;
+    expect(list).toMatchObject({ current: 4, archived: true });
+    expect(await (await post(`/v1/ensembles/${NAME}/restore`)).json()).toEqual({
+      name: NAME,
+      archived: false,
+      version: 4,
+    });
+    expect(((await (await predict()).json()) as { version: number }).version).toBe(4);
+  });
+
   it('needs the admin scope, and an existing ensemble', async () => {
     expect((await post(`/v1/ensembles/${NAME}/archive`, {})).status).toBe(401);
     const reader = await createKey({ name: 'reader', scopes: ['predict'] });
