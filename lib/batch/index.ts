@@ -3,6 +3,15 @@ export { objectCreatedEvent } from './event';
 export { batchIdOf, normalizeEtag, retryDelaySeconds } from './id';
 export { type ParsedLine, parseLine, RAW_KEEP_CHARS, rawOf, splitLines } from './lines';
 export type { BatchObjects, ObjectVersion } from './objects';
-export { type PartOptions, type PartOutput, type PartResult, type PredictRows, runPart } from './part';
+export {
+  type ClassifyOptions,
+  classifyLines,
+  type PartOptions,
+  type PartOutput,
+  type PartResult,
+  type PredictRows,
+  runPart,
+  type ValidRow,
+} from './part';
 export { type ByteRange, planParts, type ReadRange } from './plan';
 export { type BatchUsageSink, NOOP_BATCH_USAGE_SINK } from './usage';

@@ -34,24 +34,50 @@ export interface PartOutput {
   marker: BatchPartMarker;
 }
 
-export interface PartOptions {
+export interface PartOptions extends ClassifyOptions {
   part: number;
-  maxLineBytes: number;
-  spec: InputSpec;
   predict: PredictRows;
   /** rows per engine call: large enough to amortise, small enough for the isolate's memory */
   chunkRows?: number;
 }
 
+/** A line that passed parsing and validation: it will be predicted. */
+export interface ValidRow {
+  line: number;
+  id?: string;
+  input: EngineInput;
+  raw: string;
+  rawTruncated: boolean;
+}
+
+export interface ClassifyOptions {
+  maxLineBytes: number;
+  spec: InputSpec;
+  /**
+   * Lines (1-based within the part) whose caller id an earlier part of the file already used: the
+   * batch's coordinator knows them before the part runs (functions/edge/batch/scan.ts), so such a
+   * row goes to errors without being predicted or charged.
+   */
+  duplicateLines?: ReadonlySet<number>;
+}
+
+const duplicate = (id: string): { code: 'duplicate_id'; message: string } => ({
+  code: 'duplicate_id',
+  message: `id '${id}' already appeared in this file`,
+});
+
 /**
- * One part of a batch: parses every line, sends each bad line to errors with its code, validates
- * the rest against the ensemble's input spec, and predicts the valid rows in chunks, in order.
- * A failing engine call throws, so the whole part is retried and nothing partial is written.
+ * Sorts a part's lines: each bad line to errors with its code (unreadable, invalid input, an id
+ * used before), the rest to the rows to predict. Only a valid row claims its id, so the scan that
+ * finds duplicates across parts (the same function, run on every part in file order) agrees with it.
  */
-export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<PartOutput> {
+export function classifyLines(
+  bytes: Uint8Array,
+  options: ClassifyOptions,
+): { lines: number; errors: BatchErrorRecord[]; valid: ValidRow[] } {
   const lines = splitLines(bytes);
   const errors: BatchErrorRecord[] = [];
-  const valid: { line: number; id?: string; input: EngineInput; raw: string; rawTruncated: boolean }[] = [];
+  const valid: ValidRow[] = [];
   const seen = new Set<string>();
   lines.forEach((b, k) => {
     const line = k + 1;
@@ -63,8 +89,8 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
     }
     const { id } = parsed.line;
     const base = { line, ...(id === undefined ? {} : { id }), raw: parsed.raw, rawTruncated: parsed.rawTruncated };
-    if (id !== undefined && seen.has(id)) {
-      errors.push({ ...base, code: 'duplicate_id', message: `id '${id}' already appeared in this file` });
+    if (id !== undefined && (seen.has(id) || options.duplicateLines?.has(line))) {
+      errors.push({ ...base, ...duplicate(id) });
       return;
     }
     let input: EngineInput;
@@ -79,7 +105,15 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
     if (id !== undefined) seen.add(id);
     valid.push({ ...base, input });
   });
+  return { lines: lines.length, errors, valid };
+}
 
+/**
+ * One part of a batch: sorts its lines (classifyLines) and predicts the valid rows in chunks, in
+ * order. A failing engine call throws, so the whole part is retried and nothing partial is written.
+ */
+export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<PartOutput> {
+  const { lines, errors, valid } = classifyLines(bytes, options);
   const results: PartResult[] = [];
   let units = 0;
   const chunk = options.chunkRows ?? 64;
@@ -106,6 +140,6 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
   return {
     results,
     errors,
-    marker: { part: options.part, lines: lines.length, ok: results.length, errors: errors.length, units },
+    marker: { part: options.part, lines, ok: results.length, errors: errors.length, units },
   };
 }

@@ -2,6 +2,8 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BatchPredict } from '../../functions/edge/batch/deps';
+import type { BatchPartMarker } from '../../lib/schema';
+import { batchKeys } from '../../lib/store';
 import {
   batchOf,
   deliver,
@@ -53,6 +55,16 @@ describe('batch edge cases', () => {
 
   it('fan-out: parts delivered shuffled and twice give the files of one in-order pass', async () => {
     const { deps, sent } = testDeps({}, { partBytes: 16 * 1024 });
+    // rows the engine saw (and the part's meter counted): the duplicate is found before any part runs
+    let predicted = 0;
+    let used = 0;
+    const real: BatchPredict = deps.predict;
+    deps.predict = async (m, inputs) => {
+      predicted += inputs.length;
+      const answer = await real(m, inputs);
+      used += answer.usage.units;
+      return answer;
+    };
     const lines = Array.from({ length: 2_000 }, (_, k) => (k === 1_499 ? lineOf(k + 1, 'r5') : lineOf(k + 1)));
     const event = await dropFile('fan-out', joinBytes(lines));
     const id = await batchOf(event);
@@ -71,6 +83,13 @@ describe('batch edge cases', () => {
       Array.from({ length: 2_000 }, (_, k) => k + 1).filter((l) => l !== 1_500),
     );
     expect(errorRows).toMatchObject([{ line: 1_500, id: 'r5', code: 'duplicate_id' }]);
+    expect(predicted).toBe(1_999);
+    // what the parts reported for metering: the 1,999 rows with results and the units they used
+    const markers = await Promise.all(
+      sent.map(async (p) => (await (await env.BUCKET.get(batchKeys(id).partDone(p.part)))?.json()) as BatchPartMarker),
+    );
+    expect(markers.reduce((n, m) => n + m.ok, 0)).toBe(1_999);
+    expect(markers.reduce((n, m) => n + m.units, 0)).toBe(used);
   });
 
   it('re-uploading the same bytes is the same batch (not run again); other bytes are a new batch', async () => {

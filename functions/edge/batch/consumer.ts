@@ -10,6 +10,7 @@ import { ensembleOfIncomingKey } from '../../../lib/store';
 import type { BatchPlan } from './coordinator';
 import { type BatchDeps, coordinatorOf } from './deps';
 import { processPart } from './part';
+import { scanIds } from './scan';
 
 /** Queues' sendBatch takes at most 100 messages per call. */
 const SEND_BATCH_MAX = 100;
@@ -64,7 +65,10 @@ async function handleEvent(deps: BatchDeps, event: R2ObjectEvent): Promise<void>
     if (b === null) throw new Error(`${key} changed while its parts were planned`);
     return b;
   });
-  const { doneParts } = await coordinator.plan({ ...target.plan, version, parts: ranges.length });
+  const plan = { ...target.plan, version, parts: ranges.length };
+  // ids repeated across parts are known before any part predicts (scan.ts); one part needs no scan
+  if (ranges.length > 1) await scanIds(deps, plan, await deps.runtime.manifests.manifest(ensemble, version), ranges);
+  const { doneParts } = await coordinator.plan(plan);
   const done = new Set(doneParts);
   const parts: BatchPartMessage[] = ranges.flatMap((r, part) =>
     done.has(part)

@@ -157,6 +157,46 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     return this.status();
   }
 
+  /**
+   * The caller ids of one part's valid rows, reported by the scan in file order (scan.ts): the
+   * first row to claim an id keeps it, every later row with it is a duplicate. Reporting a part
+   * again (a re-delivered notification) changes nothing.
+   */
+  claimIds(part: number, rows: readonly { id: string; line: number }[]): void {
+    if (this.claimChunk(part, rows)) this.sql.exec('INSERT INTO scanned VALUES (?)', part);
+  }
+
+  /** Claims some of a part's ids without marking it scanned (a large part's earlier chunks). */
+  claimChunk(part: number, rows: readonly { id: string; line: number }[]): boolean {
+    if (this.sql.exec('SELECT 1 FROM scanned WHERE part = ?', part).toArray().length > 0) return false;
+    for (const { id, line } of rows) {
+      // a chunk sent again (a scan resumed mid-part) finds its own claims: not duplicates
+      const claim = this.sql.exec('INSERT OR IGNORE INTO ids VALUES (?, ?, ?)', id, part, line);
+      if (claim.rowsWritten > 0) continue;
+      const owner = this.sql.exec<{ part: number; line: number }>('SELECT part, line FROM ids WHERE id = ?', id).one();
+      if (owner.part !== part || owner.line !== line) {
+        this.sql.exec('INSERT OR IGNORE INTO duplicates VALUES (?, ?)', part, line);
+      }
+    }
+    return true;
+  }
+
+  /** Parts whose ids are claimed already (a scan resumed after a failure skips them). */
+  scannedParts(): number[] {
+    return this.sql
+      .exec<{ part: number }>('SELECT part FROM scanned ORDER BY part')
+      .toArray()
+      .map((r) => r.part);
+  }
+
+  /** Lines of `part` whose id an earlier row of the file claimed: errors, never predicted. */
+  duplicateLines(part: number): number[] {
+    return this.sql
+      .exec<{ line: number }>('SELECT line FROM duplicates WHERE part = ? ORDER BY line', part)
+      .toArray()
+      .map((r) => r.line);
+  }
+
   /** The last error of a part, kept so the dead-letter consumer can say why the batch failed. */
   partFailed(part: number, attempts: number, reason: string): void {
     this.sql.exec(

@@ -21,8 +21,11 @@ export async function processPart(deps: BatchDeps, msg: BatchPartMessage): Promi
     const bytes = await deps.objects.readRange(msg.key, msg.eTag, msg.start, msg.end);
     if (bytes === null) throw new Error(`${msg.key} no longer holds version ${msg.eTag}`);
     const manifest = await deps.runtime.manifests.manifest(msg.ensemble, msg.version);
+    // rows whose id an earlier part used (claimed before fan-out, scan.ts) are not predicted
+    const duplicates = msg.parts > 1 ? await coordinator.duplicateLines(msg.part) : [];
     const out = await runPart(bytes, {
       part: msg.part,
+      duplicateLines: new Set(duplicates),
       maxLineBytes: msg.maxLineBytes,
       spec: manifest.input,
       predict: (inputs) => deps.predict(manifest, inputs),
