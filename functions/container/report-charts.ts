@@ -5,28 +5,11 @@
  * fitted to the values (a bar from 0 would hide a 1-point gap), perturbations are drawn as the
  * change from clean accuracy in percentage points.
  */
-import type { TopLevelSpec } from 'vega-lite';
 import type { JobReport, ReportRow } from '../../lib/schema';
+import { type ChartSpec, CONFIG, KIND_COLORS, legend, WIDTH } from './report-chart-style';
+import { operatingChart, reliabilityChart } from './report-curves';
 
-/** A chart: `id` is its `data-chart` name (the browser test finds charts by it). */
-export interface ChartSpec {
-  id: string;
-  spec: TopLevelSpec;
-}
-
-const KIND_COLORS = { domain: ['member', 'ensemble', 'candidate'], range: ['#4e79a7', '#59a14f', '#e15759'] };
-const WIDTH = 560;
-
-const legend = (title: string) => ({ title, orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 0 });
-
-/** Shared look: readable labels, nothing clipped; band labels (model names) are never cut either. */
-const CONFIG = {
-  font: 'system-ui, sans-serif',
-  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 0 },
-  legend: { labelFontSize: 11, titleFontSize: 12, titleLimit: 0 },
-  title: { fontSize: 14, anchor: 'start' as const },
-  view: { stroke: '#ddd' },
-};
+export type { ChartSpec } from './report-chart-style';
 
 /** An accuracy axis fitted to the values, a point of margin each side, never past 100 %. */
 function accuracyDomain(values: number[]): [number, number] {
@@ -66,70 +49,6 @@ function metricChart(
         {
           mark: { type: 'text', align: 'left', dx: 9, fontSize: 11 },
           encoding: { x, y, text: { field: 'value', type: 'quantitative', format: axis.format } },
-        },
-      ],
-    },
-  };
-}
-
-/** Observed accuracy against confidence per 10 bins, the diagonal, and below it the messages per bin. */
-function reliabilityChart(r: JobReport): ChartSpec {
-  const values = r.reliability.flatMap((c) => c.bins.map((b) => ({ curve: c.name, ...b })));
-  const x = {
-    field: 'confidence',
-    type: 'quantitative' as const,
-    title: 'confidence (mean predicted probability of the answered label)',
-    scale: { domain: [0, 1] },
-    axis: { format: '.0%' },
-  };
-  const color = { field: 'curve', type: 'nominal' as const, legend: legend('model') };
-  return {
-    id: 'reliability',
-    spec: {
-      title: 'Reliability (validation)',
-      config: CONFIG,
-      data: { values },
-      vconcat: [
-        {
-          width: WIDTH,
-          height: 300,
-          layer: [
-            {
-              data: { values: [{ a: 0 }, { a: 1 }] },
-              mark: { type: 'line', color: '#999', strokeDash: [4, 4] },
-              encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'a', type: 'quantitative' } },
-            },
-            {
-              name: 'curve',
-              mark: { type: 'line', point: { filled: true, size: 50 } },
-              encoding: {
-                x,
-                y: {
-                  field: 'accuracy',
-                  type: 'quantitative',
-                  title: 'observed accuracy',
-                  scale: { domain: [0, 1] },
-                  axis: { format: '.0%' },
-                },
-                color,
-              },
-            },
-          ],
-        },
-        {
-          width: WIDTH,
-          height: 110,
-          mark: { type: 'bar', width: 7, opacity: 0.75 },
-          encoding: {
-            x,
-            y: {
-              field: 'count',
-              type: 'quantitative',
-              title: 'messages in bin (symlog scale)',
-              scale: { type: 'symlog' },
-            },
-            color,
-          },
         },
       ],
     },
@@ -234,60 +153,6 @@ function robustnessChart(r: JobReport): ChartSpec | null {
           mark: { type: 'rule', color: '#333' },
           encoding: { x: { field: 'zero', type: 'quantitative' } },
         },
-      ],
-    },
-  };
-}
-
-/** ROC and precision–recall side by side, each model's served operating point marked. */
-function operatingChart(r: JobReport): ChartSpec | null {
-  const curves = r.curves ?? [];
-  if (curves.length === 0) return null;
-  const label = (c: (typeof curves)[number]) => `${c.name} (ROC AUC ${c.rocAuc.toFixed(3)})`;
-  const points = curves.flatMap((c) => c.points.map((p) => ({ model: label(c), ...p })));
-  const ops = curves.map((c) => ({ model: label(c), ...c.operatingPoint }));
-  const positive = curves[0]?.positive ?? 'positive';
-  const color = { field: 'model', type: 'nominal' as const, legend: legend(`model (positive: ${positive})`) };
-  const unit = (field: string, title: string) => ({
-    field,
-    type: 'quantitative' as const,
-    title,
-    scale: { domain: [0, 1] },
-    axis: { format: '.0%' },
-  });
-  const panel = (x: ReturnType<typeof unit>, y: ReturnType<typeof unit>, title: string, name: string) => ({
-    title,
-    width: 330,
-    height: 300,
-    layer: [
-      {
-        data: { values: points },
-        name: `${name}-curve`,
-        mark: { type: 'line', interpolate: 'step-after' } as const,
-        encoding: { x, y, color },
-      },
-      {
-        data: { values: ops },
-        name: `${name}-operating`,
-        mark: { type: 'point', shape: 'diamond', filled: true, size: 170, stroke: '#111', strokeWidth: 1 } as const,
-        encoding: { x, y, color },
-      },
-      {
-        data: { values: ops },
-        mark: { type: 'text', align: 'left', dx: 8, dy: 10, fontSize: 10 } as const,
-        encoding: { x, y, text: { field: 'threshold', type: 'quantitative' as const, format: '.2f' } },
-      },
-    ],
-  });
-  const tpr = unit('tpr', `true-positive rate (recall of ${positive})`);
-  return {
-    id: 'roc-pr',
-    spec: {
-      title: 'ROC and precision–recall (validation); ◆ = operating point, labelled with its threshold',
-      config: CONFIG,
-      hconcat: [
-        panel(unit('fpr', 'false-positive rate'), tpr, 'ROC', 'roc'),
-        panel({ ...tpr, title: `recall of ${positive}` }, unit('precision', 'precision'), 'Precision–recall', 'pr'),
       ],
     },
   };
