@@ -186,6 +186,7 @@ describe('versioned registry', () => {
       '/v1/keys/{id}/credit': ['post'],
       '/v1/public-ensembles': ['get'],
       '/v1/public-ensembles/{name}': ['delete', 'put'],
+      '/v1/tokenizers': ['put'],
       '/v1/usage': ['get'],
       '/v1/usage/export': ['get'],
     };
