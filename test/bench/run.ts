@@ -22,6 +22,7 @@ import { type LatencyStats, measure } from './load';
 import { meteringSection } from './metering';
 import { startNativeServer } from './native-server';
 import { writeReport } from './report';
+import { transformerSection } from './transformer';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
@@ -168,6 +169,7 @@ async function main() {
       wranglerDev: { url: stack.edgeUrl, headers: auth },
       log,
     });
+    const transformer = process.env.BENCH_SKIP_TRANSFORMER ? '' : await transformerSection({ root, log });
     await writeReport({
       requests: REQUESTS,
       concurrency: CONCURRENCY,
@@ -176,7 +178,7 @@ async function main() {
       warmMs,
       split,
       bundle,
-      jobs: edgeNative + metering + batch + hostile + jobs,
+      jobs: edgeNative + transformer + metering + batch + hostile + jobs,
     });
     log('wrote BENCHMARKS.md');
   } finally {
