@@ -93,8 +93,10 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('fit-weights publishes a new version that the edge serves; the report is stored', async () => {
-    await client.publish({ ...zoo, name: 'spam-fw' });
-    // ensemble selection (with its soft temperature) beats the served geometric default on validation
+    // The base answers by an uncalibrated equal-weight soft vote; ensemble selection with its
+    // fitted temperature beats it on validation (the rows it was fitted on: fit-weights has one split).
+    const { quorum, prior } = zoo.fusion;
+    await client.publish({ ...zoo, name: 'spam-fw', fusion: { strategy: 'soft', temperature: 1, quorum, prior } });
     const id = await client.submit({
       kind: 'fit-weights',
       ensemble: 'spam-fw',
@@ -290,7 +292,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   it("every job kind's gate also fails when its bar is not met: gated, version unchanged, reason stated", async () => {
     const cases = [
       {
-        // accuracy-proportional weights, even at their fitted temperature, do worse than the served default
+        // accuracy-proportional soft weights, even at their fitted temperature, do worse than the zoo's stacking
         kind: 'fit-weights' as const,
         validation: data.validation as string,
         method: 'accuracy' as const,

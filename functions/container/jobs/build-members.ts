@@ -1,5 +1,5 @@
 import { ChorusError } from '../../../lib/errors';
-import { argmax, ensembleSelection, rowsOf } from '../../../lib/fusion';
+import { argmax, ensembleSelection, fitTemperature, rowsOf } from '../../../lib/fusion';
 import { type EnsembleManifest, JOB_SPEC_SCHEMAS, type MemberSpec } from '../../../lib/schema';
 import {
   calibrateTemperature,
@@ -103,26 +103,32 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
   const grown: EnsembleManifest = { ...base, members: [...base.members, ...added] };
   const valMembers = (await ctx.evaluator.members(grown, val)).map((m) => selectRows(m, va.rows));
   const selection = ensembleSelection(valMembers, va.labels, { rounds: 25 });
-  const candidate = candidateOf(
-    ctx,
-    {
-      members: grown.members,
-      fusion: {
-        strategy: 'soft',
-        weights: Object.fromEntries(
-          grown.members.map((m, i) => [m.id, Number((selection.weights[i] ?? 0).toPrecision(6))]),
-        ),
-        weightsFrom: 'ensemble-selection',
-        temperature: 1,
-        quorum: base.fusion.quorum,
+  const withTemperature = (temperature: number) =>
+    candidateOf(
+      ctx,
+      {
+        members: grown.members,
+        fusion: {
+          strategy: 'soft',
+          weights: Object.fromEntries(
+            grown.members.map((m, i) => [m.id, Number((selection.weights[i] ?? 0).toPrecision(6))]),
+          ),
+          weightsFrom: 'ensemble-selection',
+          temperature,
+          calibration: { soft: { temperature } },
+          quorum: base.fusion.quorum,
+          ...(base.fusion.prior ? { prior: base.fusion.prior } : {}),
+        },
       },
-    },
-    train.hash,
-  );
+      train.hash,
+    );
+  // soft's temperature on the same half, from the serving engine's own answers
+  const fused = selectRows(await ctx.evaluator.ensemble(withTemperature(1), val), va.rows);
+  const candidate = withTemperature(Number(fitTemperature(fused, va.labels).toPrecision(6)));
   const name = `+${added.length} ${spec.method} members, selection weights`;
   const report = await standardReport(ctx, held, [{ name, manifest: candidate }]);
   notes.push(
-    `new members' temperatures and the selection weights fitted on ${va.rows.length} validation rows; every figure here is on the other ${labeled(held).rows.length} (near-duplicate groups kept on one side)`,
+    `new members' temperatures, the selection weights and soft's temperature (${candidate.fusion.temperature}) fitted on ${va.rows.length} validation rows; every figure here is on the other ${labeled(held).rows.length} (near-duplicate groups kept on one side)`,
   );
   return logLossOutcome(candidate, report, name, notes, { maxIncrease: spec.gate.maxLogLossIncrease });
 }
