@@ -90,6 +90,16 @@ describe('batch edge cases', () => {
     );
     expect(markers.reduce((n, m) => n + m.ok, 0)).toBe(1_999);
     expect(markers.reduce((n, m) => n + m.units, 0)).toBe(used);
+    // the final files were streamed from each part's share, stored beside its output (bounded memory)
+    for (const which of ['results', 'errors'] as const) {
+      const partKey = which === 'results' ? batchKeys(id).partResults : batchKeys(id).partErrors;
+      const shares = await Promise.all(
+        sent.map((p) => env.BUCKET.get(partKey(p.part).replace(/\.jsonl$/, '.final.jsonl'))),
+      );
+      const joined = (await Promise.all(shares.map(async (o) => (o ? o.text() : null)))).join('');
+      expect(shares.every((o) => o !== null)).toBe(true);
+      expect(joined).toBe((await filesOf(id))[which]);
+    }
   });
 
   it('re-uploading the same bytes is the same batch (not run again); other bytes are a new batch', async () => {

@@ -5,6 +5,7 @@ import type { BlobStore } from '../../../lib/store';
 import { type EdgeEnv, storeFromEnv } from '../env';
 import { batchSinkForKey } from '../metering/service';
 import { assembleBatch } from './assemble';
+import { batchObjectsFromEnv } from './objects';
 import { type BatchRow, SCHEMA, statusOf } from './table';
 
 /** What the consumer knows when it plans a batch. */
@@ -234,7 +235,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
   private async assemble(b: BatchRow): Promise<void> {
     this.sql.exec("UPDATE batch SET state = 'assembling'");
     const parts = this.sql.exec<{ part: number; lines: number }>('SELECT part, lines FROM parts ORDER BY part');
-    const counts = await assembleBatch(this.store, b.id, parts.toArray());
+    const counts = await assembleBatch(this.store, batchObjectsFromEnv(this.env), b.id, parts.toArray());
     this.sql.exec(
       "UPDATE batch SET state = 'done', lines = ?, ok = ?, errors = ?, updated_at = ?",
       counts.lines,
