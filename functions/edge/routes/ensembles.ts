@@ -35,17 +35,20 @@ const RFC822 = /^message\/rfc822\s*(?:;|$)/i;
 const isRawMessage = (type: string | undefined): boolean => RFC822.test(type ?? '');
 
 /**
- * Predict bodies: JSON, or one raw e-mail. A raw body is read as bytes first, before anything else
- * reads it: Hono caches a body by the first reader, and a text read would decode it as UTF-8 and
- * lose an 8-bit message's own charset.
+ * A raw e-mail body is read as bytes before anything else reads it: Hono caches a body by its
+ * first reader, and a text read (the scope gate's hold reads JSON) would decode it as UTF-8 and
+ * lose an 8-bit message's own charset. Nothing is parsed here.
  */
+const rawBytesFirst: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (isRawMessage(c.req.header('content-type'))) await c.req.arrayBuffer();
+  await next();
+};
+
+/** After the scope gate: a JSON body is checked as on every JSON route; a raw message passes. */
 const predictBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   // awaited, not returned: a returned rejection has no handler for a tick, which workerd reports
-  if (!isRawMessage(c.req.header('content-type'))) await requireJson(c, next);
-  else {
-    await c.req.arrayBuffer();
-    await next();
-  }
+  if (isRawMessage(c.req.header('content-type'))) await next();
+  else await requireJson(c, next);
 };
 
 /** Query of a raw-message predict (a JSON body carries these itself). */
@@ -142,8 +145,9 @@ const predictRoute = createRoute({
   summary: 'Fused prediction for a batch of inputs, or for one raw e-mail sent as message/rfc822',
   middleware: [
     limitBody((env) => numberVar(env.MAX_PREDICT_BYTES, 1 << 20)),
-    predictBody,
+    rawBytesFirst,
     requireScope('predict', { ensembleParam: 'name', publicAccess: true, hold: predictHold }),
+    predictBody,
   ],
   request: {
     params: NameParam,
