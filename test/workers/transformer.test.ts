@@ -11,6 +11,7 @@ import bert from '../../models/transformer/bert-tiny.fp32.onnx';
 import tokenizerJson from '../../models/transformer/tokenizer.json';
 import sample from '../fixtures/transformer/sample.json';
 import { transformerManifest } from '../helpers/byo';
+import { batchOf, deliver, dropFile, filesOf, joinBytes, statusOf, testDeps } from './batch-kit';
 import { ADMIN, call, postJson, putJson, reference, seedZoo, spamManifest, uploadModel } from './zoo';
 
 const TOL = 1e-4;
@@ -85,6 +86,23 @@ describe('a transformer member uploaded and published by hand', () => {
     const res = await postJson(`/v1/ensembles/${NAME}/predict`, { inputs: [{ message: one?.body }] });
     const answer = (await res.json()) as { predictions: { probabilities: Record<string, number> }[] };
     expect(Math.abs((answer.predictions[0]?.probabilities.spam ?? 0) - (one?.spam ?? 1))).toBeLessThanOrEqual(TOL);
+  });
+
+  it('answers batch rows (a file under batches/incoming/) as predict does', async () => {
+    const rows = sample.messages.slice(0, 12);
+    const lines = rows.map((r) => JSON.stringify({ id: r.id, input: { message: r.body } }));
+    const event = await dropFile('bert-sample', joinBytes(lines), NAME);
+    const { deps } = testDeps();
+    const verdict = await deliver(deps, [event]);
+    expect(verdict.retryMessages).toEqual([]);
+    const id = await batchOf(event);
+    expect(await statusOf(id)).toMatchObject({ state: 'done', counts: { lines: rows.length, ok: rows.length } });
+    const { resultRows } = await filesOf(id);
+    expect(resultRows.map((r) => r.id)).toEqual(rows.map((r) => r.id));
+    resultRows.forEach((r, i) => {
+      expect(r.ran).toEqual(['bert-tiny']);
+      expect(Math.abs(r.probabilities.spam - (rows[i]?.spam ?? 2))).toBeLessThanOrEqual(TOL);
+    });
   });
 
   it('in a cascade it runs last, only when the cheap members are not confident enough', async () => {
