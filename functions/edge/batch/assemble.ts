@@ -32,11 +32,57 @@ function concatenated(objects: BatchObjects, keys: readonly string[]): ReadableS
 }
 
 /**
- * Writes a batch's final files from its parts' outputs, in part order, in bounded memory. First
- * pass: each part's output, read one part at a time, becomes its share of the final files (line
- * numbers file-wide, a repeated id moved to errors) stored next to it, with its length. Second
- * pass: each final file is streamed into storage as the concatenation of those shares, its total
- * length known up front. Only one part's output is in memory at a time, whatever the file's size.
+ * Output held in memory before assembly spills to storage: a batch whose final files fit is
+ * written with one put per file, as before; a larger one never holds more than this plus a part.
+ */
+export const SPILL_BYTES = 8 << 20;
+
+/** One final file being assembled: its shares in memory until they outgrow SPILL_BYTES, then in storage. */
+class FinalFile {
+  private held: { key: string; body: Uint8Array }[] = [];
+  private heldBytes = 0;
+  private spilled = false;
+  private readonly keys: string[] = [];
+  bytes = 0;
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly objects: BatchObjects,
+    private readonly spillBytes: number,
+  ) {}
+
+  async add(shareKey: string, body: Uint8Array): Promise<void> {
+    this.keys.push(shareKey);
+    this.bytes += body.length;
+    if (this.spilled) return this.store.put(shareKey, body, { contentType: JSONL });
+    this.held.push({ key: shareKey, body });
+    this.heldBytes += body.length;
+    if (this.heldBytes <= this.spillBytes) return;
+    this.spilled = true;
+    for (const h of this.held) await this.store.put(h.key, h.body, { contentType: JSONL });
+    this.held = [];
+  }
+
+  async write(key: string): Promise<void> {
+    if (!this.spilled) {
+      const body = new Uint8Array(this.heldBytes);
+      let at = 0;
+      for (const h of this.held) {
+        body.set(h.body, at);
+        at += h.body.length;
+      }
+      return this.store.put(key, body, { contentType: JSONL });
+    }
+    await this.objects.writeStream(key, concatenated(this.objects, this.keys), this.bytes, JSONL);
+  }
+}
+
+/**
+ * Writes a batch's final files from its parts' outputs, in part order, in bounded memory: each
+ * part's output, read one part at a time, becomes its share of the final files (line numbers
+ * file-wide, a repeated id moved to errors). Shares stay in memory while they fit SPILL_BYTES and
+ * the file is written with one put; past that they are stored beside the parts' outputs and the
+ * final file is streamed into storage as their concatenation, its total length known up front.
  * Idempotent: the same parts give the same bytes.
  */
 export async function assembleBatch(
@@ -44,30 +90,23 @@ export async function assembleBatch(
   objects: BatchObjects,
   id: string,
   parts: readonly { part: number; lines: number }[],
+  spillBytes = SPILL_BYTES,
 ): Promise<{ lines: number; ok: number; errors: number }> {
   const keys = batchKeys(id);
   const assembler = new BatchAssembler();
   const encoder = new TextEncoder();
-  const shares = { results: [] as string[], errors: [] as string[] };
-  const bytes = { results: 0, errors: 0 };
+  const files = {
+    results: new FinalFile(store, objects, spillBytes),
+    errors: new FinalFile(store, objects, spillBytes),
+  };
   for (const { part, lines } of parts) {
     const [r, e] = await Promise.all([getText(store, keys.partResults(part)), getText(store, keys.partErrors(part))]);
     if (r === null || e === null) throw new Error(`part ${part} of batch ${id} has no stored output`);
     const out = assembler.add({ lines, results: r, errors: e });
-    for (const [which, text, partKey] of [
-      ['results', out.results, keys.partResults(part)],
-      ['errors', out.errors, keys.partErrors(part)],
-    ] as const) {
-      const body = encoder.encode(text);
-      await store.put(finalKeyOf(partKey), body, { contentType: JSONL });
-      shares[which].push(finalKeyOf(partKey));
-      bytes[which] += body.length;
-    }
+    await files.results.add(finalKeyOf(keys.partResults(part)), encoder.encode(out.results));
+    await files.errors.add(finalKeyOf(keys.partErrors(part)), encoder.encode(out.errors));
   }
-  for (const which of ['results', 'errors'] as const) {
-    // an empty file has nothing to stream
-    if (bytes[which] === 0) await store.put(keys[which], '', { contentType: JSONL });
-    else await objects.writeStream(keys[which], concatenated(objects, shares[which]), bytes[which], JSONL);
-  }
+  await files.results.write(keys.results);
+  await files.errors.write(keys.errors);
   return { lines: assembler.lines, ok: assembler.ok, errors: assembler.errors };
 }
