@@ -159,27 +159,19 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
   }
 
   /**
-   * The caller ids of one part's valid rows, reported by the scan in file order (scan.ts): the
-   * first row to claim an id keeps it, every later row with it is a duplicate. Reporting a part
-   * again (a re-delivered notification) changes nothing.
+   * The caller ids of parts' valid rows, reported by the scan in file order (scan.ts): the first
+   * row to claim an id keeps it, every later row with it is a duplicate. A part reported again (a
+   * re-delivered notification, a resumed scan) changes nothing.
    */
-  claimIds(part: number, rows: readonly { id: string; line: number }[]): void {
-    if (this.claimChunk(part, rows)) this.sql.exec('INSERT INTO scanned VALUES (?)', part);
-  }
-
-  /** Claims some of a part's ids without marking it scanned (a large part's earlier chunks). */
-  claimChunk(part: number, rows: readonly { id: string; line: number }[]): boolean {
-    if (this.sql.exec('SELECT 1 FROM scanned WHERE part = ?', part).toArray().length > 0) return false;
-    for (const { id, line } of rows) {
-      // a chunk sent again (a scan resumed mid-part) finds its own claims: not duplicates
-      const claim = this.sql.exec('INSERT OR IGNORE INTO ids VALUES (?, ?, ?)', id, part, line);
-      if (claim.rowsWritten > 0) continue;
-      const owner = this.sql.exec<{ part: number; line: number }>('SELECT part, line FROM ids WHERE id = ?', id).one();
-      if (owner.part !== part || owner.line !== line) {
-        this.sql.exec('INSERT OR IGNORE INTO duplicates VALUES (?, ?)', part, line);
+  claimIds(parts: readonly { part: number; ids: readonly { id: string; line: number }[] }[]): void {
+    for (const { part, ids } of parts) {
+      if (this.sql.exec('SELECT 1 FROM scanned WHERE part = ?', part).toArray().length > 0) continue;
+      for (const { id, line } of ids) {
+        const claim = this.sql.exec('INSERT OR IGNORE INTO ids VALUES (?, ?, ?)', id, part, line);
+        if (claim.rowsWritten === 0) this.sql.exec('INSERT OR IGNORE INTO duplicates VALUES (?, ?)', part, line);
       }
+      this.sql.exec('INSERT INTO scanned VALUES (?)', part);
     }
-    return true;
   }
 
   /** Parts whose ids are claimed already (a scan resumed after a failure skips them). */
