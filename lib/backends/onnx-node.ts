@@ -13,7 +13,8 @@ import {
 
 /**
  * Whether the CUDA execution provider's library was installed beside the binding (the container
- * image installs it with `onnxruntime-node-install=cuda12`; the default `.npmrc` skips it).
+ * image runs the binding's install script with `--onnxruntime-node-install=cuda12`; `allowScripts`
+ * in package.json keeps an ordinary `npm install` from running it).
  */
 export function cudaAvailable(): boolean {
   try {

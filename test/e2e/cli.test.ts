@@ -159,11 +159,15 @@ describe('chorus: a session over the public HTTP API', () => {
     expect(followed.stdout, followed.stderr).not.toBe('');
     const status = JobStatusSchema.parse(JSON.parse(followed.stdout));
     expect(status.id).toBe(jobId);
+    // the job runs to its gate (either verdict); a failed job would be a defect here
+    expect(['succeeded', 'gated'], JSON.stringify(status.error ?? null)).toContain(status.phase);
     expect(followed.code, followed.stderr).toBe({ succeeded: 0, gated: 5, failed: 4 }[status.phase as string]);
     expect(followed.stderr).toMatch(new RegExp(`^job ${jobId.slice(0, 8)} \\d+/100 % (queued|running)`));
     const report = await chorus(['jobs', 'report', jobId, '-o', file('report.html')]);
     expect(report.code, report.stderr).toBe(0);
-    expect(await readFile(file('report.html'), 'utf8')).toMatch(/<html/i);
+    const html = await readFile(file('report.html'), 'utf8');
+    expect(html).toMatch(/<html/i);
+    expect(html).toContain(jobId);
     const bogus = await chorus(['jobs', 'follow', 'no-such-job-1']);
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toMatch(/404 not_found/);
