@@ -7,11 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { run as distill } from '../../functions/container/jobs/distill';
 import { stackingStep } from '../../functions/container/jobs/stack';
 import type { Dataset } from '../../functions/container/kit/datasets';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { SessionCache } from '../../lib/ensemble';
-import { EnsembleManifestSchema, type MemberSpec } from '../../lib/schema';
+import { DistillJobSchema, EnsembleManifestSchema, type MemberSpec } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex, tokenizerKey } from '../../lib/store';
 import { Evaluator, selectRows } from '../../lib/train';
 import { transformerManifest } from '../helpers/byo';
@@ -51,7 +52,7 @@ async function withTransformer() {
     members: [...zoo.members, bert],
     fusion: { strategy: 'soft', quorum: 1 },
   });
-  return { manifest, evaluator: new Evaluator(new SessionCache(createNodeBackend(), store, 1 << 30)) };
+  return { store, manifest, evaluator: new Evaluator(new SessionCache(createNodeBackend(), store, 1 << 30)) };
 }
 
 describe('the transformer member in jobs', () => {
@@ -88,4 +89,48 @@ describe('the transformer member in jobs', () => {
     expect(withIt.n).toBe(bodies.length);
     expect(accuracy(withIt)).toBeGreaterThan(accuracy(without));
   }, 300_000);
+
+  it('teaches a fastText student in the distill job (the teacher is the ensemble with it)', async () => {
+    const { store, manifest, evaluator } = await withTransformer();
+    const all = (
+      JSON.parse(gunzipSync(readFileSync(new URL('test-bodies.json.gz', dir))).toString('utf8')) as {
+        messages: { id: string; label: number; body: string }[];
+      }
+    ).messages;
+    const jsonl = (rows: typeof all) =>
+      new TextEncoder().encode(
+        rows
+          .map((m) =>
+            JSON.stringify({
+              id: m.id,
+              input: { message: `From: a@example.com\nSubject: ${m.id}\n\n${m.body}` },
+              label: m.label === 1 ? 'spam' : 'ham',
+            }),
+          )
+          .join('\n'),
+      );
+    await store.put('datasets/bert/train.jsonl', jsonl(all.filter((_, i) => i % 4 !== 0)));
+    await store.put('datasets/bert/validation.jsonl', jsonl(all.filter((_, i) => i % 4 === 0)));
+    const spec = DistillJobSchema.parse({
+      kind: 'distill',
+      ensemble: 'spam',
+      train: 'datasets/bert/train.jsonl',
+      validation: 'datasets/bert/validation.jsonl',
+      epochs: 3,
+    });
+    const outcome = await distill({
+      id: 'distill-bert-test',
+      spec,
+      store,
+      evaluator,
+      manifest,
+      progress: async () => undefined,
+    });
+    const student = outcome.candidate?.members[0];
+    expect(outcome.candidate?.members).toHaveLength(1);
+    expect(student?.family).toBe('fasttext');
+    // the report measures the student against the teacher that includes the transformer
+    expect(JSON.stringify(outcome.report.rows)).toContain('student');
+    expect(outcome.gate.detail.length).toBeGreaterThan(0);
+  }, 600_000);
 });
