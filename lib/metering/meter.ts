@@ -38,12 +38,13 @@ export interface Settlement {
 
 /**
  * One key's meter. Online work reserves the most it can cost before it starts (atomic with the
- * budget check) and settles what it used afterwards: one ledger row per request, and what a
- * cascade or abstention did not run is never charged. Counted work (batch parts, jobs) is charged
+ * budget check; the hold is itself a charge) and settles what it used afterwards (a refund of the
+ * rest, once per reservation): what a cascade or abstention did not run is not charged, and a lost
+ * settlement leaves the full hold charged, never nothing. Counted work (batch parts, jobs) is charged
  * directly, once per idempotency reference.
  */
 export interface Meter {
-  reserve(units: number): Promise<Reservation>;
+  reserve(units: number, ensemble: string): Promise<Reservation>;
   settle(reservation: number, used: Settlement): Promise<void>;
   charge(request: ChargeRequest): Promise<ChargeResult>;
 }

@@ -1,7 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { HOLD_TTL_MS, type KeyMeter } from '../../functions/edge/metering/key-meter';
+import { KeyMeter } from '../../functions/edge/metering/key-meter';
 import { hashKey } from '../../lib/metering';
 import { UsageResponseSchema } from '../../lib/schema';
 import { bearer, call, createKey, postJson, seedZoo, spamManifest } from './zoo';
@@ -70,17 +70,58 @@ describe('settlements owed by the isolate', () => {
     });
   });
 
-  it('a hold never settled expires and its units come back', async () => {
-    const { key } = await createKey({ name: 'expiry', scopes: ['predict'], budget_units: 10 });
+  it('a settlement that never arrives leaves the full hold charged', async () => {
+    const { key } = await createKey({ name: 'lost', scopes: ['predict'], budget_units: 10 });
     const hash = await hashKey(key);
     await runInDurableObject(await meterOfKey(key), (meter: KeyMeter) => {
-      const now = Date.now();
-      const first = meter.admit({ keyHash: hash, scope: 'predict', holdUnits: 10, nowMs: now });
+      const first = meter.admit({ keyHash: hash, scope: 'predict', ensemble: 'spam', holdUnits: 6 });
       expect(first.ok).toBe(true);
-      const refused = meter.admit({ keyHash: hash, scope: 'predict', holdUnits: 1, nowMs: now + 1 });
-      expect(refused).toMatchObject({ ok: false, status: 402 });
-      const later = meter.admit({ keyHash: hash, scope: 'predict', holdUnits: 10, nowMs: now + HOLD_TTL_MS + 1 });
-      expect(later.ok).toBe(true);
+      // long after: no expiry gives the units back, the work was served
+      const later = meter.admit({ keyHash: hash, scope: 'predict', holdUnits: 6, nowMs: Date.now() + 3_600_000 });
+      expect(later).toMatchObject({ ok: false, status: 402 });
+      const { remainingMilli, rows } = meter.daily(0, Date.now() + 86_400_000);
+      expect(remainingMilli).toBe(4000);
+      expect(rows).toEqual([expect.objectContaining({ ensemble: 'spam', milli: 6000, requests: 1 })]);
+    });
+  });
+
+  it('a meter restart keeps the charge of a hold, and its late settlement still refunds once', async () => {
+    const { key } = await createKey({ name: 'restart', scopes: ['predict'], budget_units: 10 });
+    const hash = await hashKey(key);
+    const stub = await meterOfKey(key);
+    const reservation = await runInDurableObject(stub, (meter: KeyMeter) => {
+      const admitted = meter.admit({ keyHash: hash, scope: 'predict', ensemble: 'spam', holdUnits: 5 });
+      if (!admitted.ok || !admitted.hold) throw new Error('not admitted');
+      return admitted.hold.reservation;
+    });
+    await runInDurableObject(stub, (_meter: KeyMeter, state) => {
+      // a fresh instance over the same storage: what a restart or an eviction leaves
+      const fresh = new KeyMeter(state, env);
+      expect(fresh.daily(0, Date.now() + 86_400_000).remainingMilli).toBe(5000);
+      expect(fresh.admit({ keyHash: hash, scope: 'predict', holdUnits: 6 })).toMatchObject({ status: 402 });
+      const again = new KeyMeter(state, env);
+      for (let i = 0; i < 2; i++) again.settleAll([{ reservation, used }]);
+      const { remainingMilli, rows } = new KeyMeter(state, env).daily(0, Date.now() + 86_400_000);
+      expect(remainingMilli).toBe(8000);
+      expect(rows.reduce((s, r) => s + r.milli, 0)).toBe(2000);
+      expect(rows.reduce((s, r) => s + r.requests, 0)).toBe(1);
+    });
+  });
+
+  it('a release refunds the request too; a settlement after it refunds nothing more', async () => {
+    const { key } = await createKey({ name: 'release', scopes: ['predict'], budget_units: 10 });
+    const hash = await hashKey(key);
+    await runInDurableObject(await meterOfKey(key), (meter: KeyMeter) => {
+      const admitted = meter.admit({ keyHash: hash, scope: 'predict', ensemble: 'spam', holdUnits: 10 });
+      if (!admitted.ok || !admitted.hold) throw new Error('not admitted');
+      const { reservation } = admitted.hold;
+      expect(meter.release(reservation)).toBe(true);
+      meter.settleAll([{ reservation, used }, { reservation }]);
+      const { remainingMilli, rows } = meter.daily(0, Date.now() + 86_400_000);
+      expect(remainingMilli).toBe(10_000);
+      expect(rows.reduce((s, r) => s + r.requests, 0)).toBe(0);
+      // a reservation that is not a hold (here: the key's credit row) refunds nothing
+      expect(meter.release(1)).toBe(false);
     });
   });
 

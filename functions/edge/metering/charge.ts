@@ -9,9 +9,10 @@ import { meterOf } from './service';
 /**
  * Runs `work` under the caller's meter: holds the most it can cost before it starts (402 when
  * the prepaid units do not cover it), then settles what it used — what a cascade stopped early or
- * an abstention skipped is never charged, and a failure costs nothing. The settlement (the ledger
- * row) reaches the meter after the answer is sent, with the key's next call (owed.ts). Callers without a key (bootstrap admin, signed
- * container requests, anonymous public calls) are not metered.
+ * an abstention skipped is refunded, and a failure costs nothing. The hold is charged at the meter
+ * before the work; the settlement (the refund) reaches it after the answer is sent, with the key's
+ * next call (owed.ts), so a lost one leaves the full hold charged. Callers without a key
+ * (bootstrap admin, signed container requests, anonymous public calls) are not metered.
  */
 export async function metered<T extends { usage: { units: number } }>(
   c: Context<AppEnv>,
@@ -29,7 +30,7 @@ export async function metered<T extends { usage: { units: number } }>(
     c.executionCtx.waitUntil(oweLater(principal.keyHash, { reservation: principal.hold.reservation }, meter));
   }
   principal.hold = undefined;
-  const hold = taken ? { ok: true as const, ...taken } : await meter.reserve(maxUnits);
+  const hold = taken ? { ok: true as const, ...taken } : await meter.reserve(maxUnits, ensemble);
   if (!hold.ok) {
     c.header(REMAINING_HEADER, String(hold.remainingUnits));
     throw new ApiError(

@@ -25,32 +25,14 @@ export type { Admission, AdmitRequest, KeyMeterConfig } from './types';
 const unitsOf = (milli: number): number => milli / 1000;
 
 /**
- * How long settled rows may wait in memory before they are written: bounds what a crash loses
- * (under-billing, never a double charge) and how often a commit holds this meter's answers.
- */
-const FLUSH_MS = 1000;
-
-/**
- * A hold not settled within this long is dropped (its settlement was lost with an isolate, or
- * never sent): the units come back to the budget and a settlement arriving later books nothing.
- */
-export const HOLD_TTL_MS = 60_000;
-
-/**
  * One key's meter (named by the key's SHA-256) or one anonymous client's rate limit (named
  * `client:<ip>`). Every method runs its SQL synchronously, without awaiting in between, so a
  * check and the charge that follows it are atomic: no two requests can spend the same units.
- * Every settled request, counted charge and credit is a ledger row; the balance is derived from them.
+ * Every hold, refund, counted charge and credit is a ledger row; the balance is derived from them.
  */
 export class KeyMeter extends DurableObject<EdgeEnv> {
   private readonly ledger: Ledger;
   private bucket: BucketState | null = null;
-  /** units held by work in flight (reserve → settle), in milli-units, by reservation */
-  private readonly held = new Map<number, { milli: number; untilMs: number }>();
-  private heldMilli = 0;
-  /** reservation numbers never repeat across restarts, so a late settlement cannot meet another hold */
-  private nextReservation = Date.now() * 1000;
-  private flushSoon: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
@@ -88,7 +70,6 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
    */
   admit({ keyHash, scope, ensemble, holdUnits, owed, nowMs = Date.now() }: AdmitRequest): Admission {
     if (owed) this.settleAll(owed);
-    this.expireHolds(nowMs);
     const config = this.ledger.config();
     if (!config || !timingSafeEqual(config.keyHash, keyHash)) {
       return { ok: false, status: 401, reason: 'unknown API key', headers: {} };
@@ -101,7 +82,7 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     if (!taken.allowed) return { ok: false, status: 429, reason: 'rate limit exceeded', headers };
     const base = { ok: true as const, keyId: config.keyId, scopes: config.scopes, headers };
     if (holdUnits === undefined) return { ...base, remainingMilli: this.available() };
-    const hold = this.reserve(holdUnits, nowMs);
+    const hold = this.reserve(holdUnits, ensemble ?? '', nowMs);
     if (!hold.ok) return { ok: false, status: 402, reason: `${hold.remainingUnits} units left`, headers };
     const { reservation, remainingUnits } = hold;
     return { ...base, remainingMilli: this.available(), hold: { reservation, units: holdUnits, remainingUnits } };
@@ -113,51 +94,38 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     return { allowed: taken.allowed, headers: rateLimitHeaders(policy, taken) };
   }
 
-  /** Units left to spend: the balance less what work in flight holds; null without a budget. */
+  /** Units left to spend (holds of work in flight are already charged); null without a budget. */
   private available(): number | null {
-    return this.ledger.config()?.metered ? this.ledger.remaining() - this.heldMilli : null;
+    return this.ledger.config()?.metered ? this.ledger.remaining() : null;
   }
 
   /**
-   * Holds the most the work can cost, atomically with the budget check, before it starts. The
-   * hold lives in memory (no storage write, so no wait for a commit on the request path); a
-   * meter that restarts between reserve and settle only loses the hold, never the charge.
+   * Holds the most the work can cost, atomically with the budget check, before it starts: the
+   * hold is a ledger row charging all of it (written in this call, before the answer leaves), so
+   * work served is charged even when its settlement is lost with an isolate or this meter
+   * restarts; the settlement can only give back the part not used, once (ledger.ts `refund`).
    */
-  reserve(units: number, nowMs = Date.now()): Reservation {
+  reserve(units: number, ensemble: string, nowMs = Date.now()): Reservation {
     const milli = toMilli(units);
     const available = this.available();
     if (available !== null && available < milli) {
       return { ok: false, code: 'budget_exhausted', remainingUnits: unitsOf(Math.max(0, available)) };
     }
-    const reservation = this.nextReservation++;
-    this.held.set(reservation, { milli, untilMs: nowMs + HOLD_TTL_MS });
-    this.heldMilli += milli;
+    const reservation = this.ledger.hold(nowMs, ensemble, milli);
     return { ok: true, reservation, remainingUnits: available === null ? null : unitsOf(available - milli) };
   }
 
-  /** Releases a hold whose work never started (nothing is booked); answers whether it was held. */
+  /** Refunds a hold whose work never started (request and units); answers whether it refunded. */
   release(reservation: number): boolean {
-    const hold = this.held.get(reservation);
-    if (!hold) return false;
-    this.heldMilli -= hold.milli;
-    this.held.delete(reservation);
-    return true;
+    return this.ledger.refund(reservation, 0, 0);
   }
 
   /**
-   * Releases the hold and books what the work used: one ledger row per request, written with the
-   * others settled within FLUSH_MS in one commit (a storage commit holds every later answer of
-   * this meter until it is durable; one per request would add its latency to each of them). Only
-   * a hold still held is booked, so a settlement sent twice counts once.
+   * Refunds what the work did not use (a cascade stopped early, an abstention, a failure). Keyed
+   * by the reservation, so a settlement sent twice, or a release after it, refunds once.
    */
   settle(reservation: number, used: Settlement): void {
-    if (!this.release(reservation)) return;
-    const { kind, ensemble, requests } = used;
-    this.ledger.appendLater({ atMs: Date.now(), kind, ensemble, milli: toMilli(used.units), requests, ref: null });
-    this.flushSoon ??= setTimeout(() => {
-      this.flushSoon = null;
-      this.ledger.flush();
-    }, FLUSH_MS);
+    this.ledger.refund(reservation, toMilli(used.units), used.requests);
   }
 
   /** What an isolate owed (owed.ts): releases, and settlements of work done. */
@@ -166,10 +134,6 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
       if (o.used) this.settle(o.reservation, o.used);
       else this.release(o.reservation);
     }
-  }
-
-  private expireHolds(nowMs: number): void {
-    for (const [reservation, hold] of this.held) if (hold.untilMs <= nowMs) this.release(reservation);
   }
 
   /** Charges counted work; a repeated `ref` is answered with the first charge, not counted again. */

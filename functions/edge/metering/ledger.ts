@@ -39,7 +39,7 @@ export interface Entry {
   atMs: number;
   kind: 'credit' | 'predict' | 'batch' | 'job';
   ensemble: string;
-  /** milli-units: what was used (charges) or added (credits) */
+  /** milli-units: what was charged (negative for a refund) or added (credits) */
   milli: number;
   requests: number;
   ref: string | null;
@@ -48,8 +48,6 @@ export interface Entry {
 export class Ledger {
   private balance: number | null = null;
   private cached: MeterConfig | null | undefined;
-  /** rows appended with `appendLater`, written by the next flush (or before any read) */
-  private buffered: Entry[] = [];
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
@@ -94,58 +92,60 @@ export class Ledger {
   }
 
   /**
-   * Appends a row without writing it yet: the next `flush` writes every buffered row in one
-   * commit, so a busy meter pays one storage commit per flush instead of one per request.
+   * Books a hold as a charge of the most the work can cost (kind `predict`, one request), before
+   * the work starts: a settlement that never arrives leaves the full charge, never none. Answers
+   * the row's seq, which is the reservation (AUTOINCREMENT never reuses one, across restarts too).
    */
-  appendLater(e: Entry): void {
-    this.remaining();
-    this.buffered.push(e);
-    this.balance = (this.balance ?? 0) + (e.kind === 'credit' ? e.milli : -e.milli);
+  hold(atMs: number, ensemble: string, milli: number): number {
+    const seq = this.append({ atMs, kind: 'predict', ensemble, milli, requests: 1, ref: null });
+    if (seq === null) throw new Error('a hold without a new ledger row');
+    return seq;
   }
 
-  /** Writes the buffered rows; every read and every immediate append flushes first. */
-  flush(): void {
-    const rows = this.buffered;
-    this.buffered = [];
-    for (const e of rows) this.insert(e);
+  /**
+   * Gives back what the hold `seq` charged beyond what the work used: one row, negative, dated
+   * like the hold (so a day's or an hour's net never goes below zero) and keyed `refund:<seq>`,
+   * so a settlement delivered twice, or a release after it, refunds once. Answers whether it
+   * refunded.
+   */
+  refund(seq: number, usedMilli: number, usedRequests: number): boolean {
+    const hold = this.sql
+      .exec<{ at_ms: number; ensemble: string; milli: number; requests: number }>(
+        "SELECT at_ms, ensemble, milli, requests FROM ledger WHERE seq = ? AND kind = 'predict' AND ref IS NULL",
+        seq,
+      )
+      .toArray()[0];
+    if (!hold) return false;
+    const milli = -(hold.milli - Math.min(hold.milli, Math.max(0, usedMilli)));
+    const requests = -(hold.requests - Math.min(hold.requests, Math.max(0, usedRequests)));
+    const row = { atMs: hold.at_ms, kind: 'predict' as const, ensemble: hold.ensemble, milli, requests };
+    return this.append({ ...row, ref: `refund:${seq}` }) !== null;
   }
 
   /** Appends a row (ignored when its `ref` is already there); answers its seq, or null when ignored. */
   append(e: Entry): number | null {
-    this.flush();
     const seq = this.insert(e);
     if (seq !== null && this.balance !== null) this.balance += e.kind === 'credit' ? e.milli : -e.milli;
     return seq;
   }
 
   private insert(e: Entry): number | null {
-    const cursor = this.sql.exec(
-      'INSERT OR IGNORE INTO ledger (at_ms, kind, ensemble, milli, requests, ref) VALUES (?, ?, ?, ?, ?, ?)',
-      ...[e.atMs, e.kind, e.ensemble, e.milli, e.requests, e.ref],
-    );
-    if (cursor.rowsWritten === 0) return null;
-    return this.sql.exec<{ id: number }>('SELECT last_insert_rowid() AS id').one().id;
-  }
-
-  bySeq(seq: number): { atMs: number; ensemble: string; milli: number } | null {
-    this.flush();
-    const r = this.sql
-      .exec<{ at_ms: number; ensemble: string; milli: number }>(
-        'SELECT at_ms, ensemble, milli FROM ledger WHERE seq = ?',
-        seq,
+    // RETURNING answers a row only when one was inserted (rowsWritten counts an ignored one too)
+    const row = this.sql
+      .exec<{ seq: number }>(
+        'INSERT INTO ledger (at_ms, kind, ensemble, milli, requests, ref) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq',
+        ...[e.atMs, e.kind, e.ensemble, e.milli, e.requests, e.ref],
       )
       .toArray()[0];
-    return r ? { atMs: r.at_ms, ensemble: r.ensemble, milli: r.milli } : null;
+    return row?.seq ?? null;
   }
 
   byRef(ref: string): number | null {
-    this.flush();
     return this.sql.exec<{ seq: number }>('SELECT seq FROM ledger WHERE ref = ?', ref).toArray()[0]?.seq ?? null;
   }
 
   /** Net milli-units and requests per UTC day and ensemble in [fromMs, toMs). */
   daily(fromMs: number, toMs: number): DailyAggregate[] {
-    this.flush();
     return this.sql
       .exec<{ day: string; ensemble: string; milli: number; requests: number }>(
         `SELECT strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch') AS day, ensemble, SUM(milli) AS milli,
@@ -159,7 +159,6 @@ export class Ledger {
 
   /** Net milli-units per hour in [fromMs, toMs). */
   hourly(fromMs: number, toMs: number): HourlyAggregate[] {
-    this.flush();
     return this.sql
       .exec<{ hourMs: number; milli: number }>(
         `SELECT (at_ms / 3600000) * 3600000 AS hourMs, SUM(milli) AS milli FROM ledger

@@ -3,12 +3,12 @@
  * its own: what it owes (the hold to release, the units it used) rides on the key's next call
  * from this isolate — the next admission or usage read — so a busy key costs one Durable Object
  * call per request, not two. A key that goes quiet is settled by the timer `oweLater` starts.
- * Until then the hold stays held at the meter: units come back late, never twice, and a hold
- * whose settlement is lost with the isolate expires there (key-meter.ts HOLD_TTL_MS).
+ * Until then the hold stays charged at the meter: unused units come back late, never twice, and a
+ * hold whose settlement is lost with the isolate stays charged in full (key-meter.ts `reserve`).
  */
 import type { Settlement } from '../../../lib/metering';
 
-/** A hold to release, and with `used`, the ledger row of the work it covered. */
+/** A hold to release, or with `used`, to settle: what the work used stays charged, the rest is refunded. */
 export interface Owed {
   reservation: number;
   used?: Settlement;
