@@ -90,6 +90,7 @@ export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): 
     setHeaders(c, admission.headers);
     if (!admission.ok) throw new ApiError(admission.status, CODE_OF_DENIAL[admission.status], admission.reason);
     if (admission.remainingMilli !== null) c.header(REMAINING_HEADER, String(admission.remainingMilli / 1000));
+    remainingAtAdmission.set(c, admission.remainingMilli);
     const principal: Principal = { kind: 'key', keyId: admission.keyId, keyHash: hash, scopes: admission.scopes };
     if (admission.hold) principal.hold = admission.hold;
     c.set('principal', principal);
@@ -101,6 +102,25 @@ export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): 
     }
   };
 }
+
+/** A metered key's milli-units left when its request was admitted (requireBudget reads it). */
+const remainingAtAdmission = new WeakMap<Context<AppEnv>, number | null>();
+
+/**
+ * Work charged after it is done (batch rows, job seconds) is admitted while the key has anything
+ * left: 402 once its budget is spent. The charge itself comes later and may overdraw the key by at
+ * most the work admitted here (README: pay-per-use). Listed after requireScope.
+ */
+export const requireBudget: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const left = principalOf(c)?.kind === 'key' ? remainingAtAdmission.get(c) : undefined;
+  if (left !== undefined && left !== null && left <= 0) {
+    c.header(REMAINING_HEADER, String(left / 1000));
+    throw new ApiError(402, 'budget_exhausted', 'the key has no units left for work charged after it is done', {
+      remaining_units: left / 1000,
+    });
+  }
+  await next();
+};
 
 /** The bootstrap token's hash, computed once per isolate (per token). */
 let admin: { token: string; hash: Promise<string> } | undefined;

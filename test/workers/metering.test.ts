@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import worker from '../../functions/edge/index';
 import { EdgeUsageSink } from '../../functions/edge/metering/service';
-import { HOUR_MS, hourStart } from '../../lib/metering';
+import { HOUR_MS, hourStart, parsePolicy } from '../../lib/metering';
 import { type MeterEvent, UsageResponseSchema } from '../../lib/schema';
 import { usageExportKey } from '../../lib/store';
 import { ADMIN, bearer, call, createKey, postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
@@ -119,6 +119,54 @@ describe('metering: rate limits', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, retryAfter * 1000));
     expect((await call('/v1/usage', { headers: bearer(key) })).status).toBe(200);
+  });
+});
+
+describe('metering: public ensembles', () => {
+  it('anonymous predicts on a public ensemble share a per-client limit: 429 with Retry-After', async () => {
+    expect((await call('/v1/public-ensembles/spam', { method: 'PUT', headers: ADMIN })).status).toBe(200);
+    const policy = parsePolicy(env.PUBLIC_RATE_LIMIT, { requests: 60, windowSeconds: 60 });
+    const anonymous = (client: string, inputs: unknown[] = [{ message }]) =>
+      postJson('/v1/ensembles/spam/predict', { inputs }, { 'cf-connecting-ip': client });
+    expect((await anonymous('198.51.100.7')).status).toBe(200);
+    // the client's tokens (and what refills meanwhile), spent cheaply: each admitted request takes
+    // one and is then refused by validation; past the limit they are refused before
+    const spend = await Promise.all(Array.from({ length: policy.requests + 50 }, () => anonymous('198.51.100.7', [])));
+    expect(spend.filter((r) => r.status === 400).length).toBeGreaterThanOrEqual(policy.requests - 1);
+    expect(spend.some((r) => r.status === 429)).toBe(true);
+    // real predicts right after: refused (a token refills every window/requests seconds)
+    const predicts = await Promise.all(Array.from({ length: 5 }, () => anonymous('198.51.100.7')));
+    const limited = predicts.find((r) => r.status === 429);
+    if (!limited) throw new Error(`no 429 among ${predicts.map((r) => r.status).join(', ')}`);
+    expect(limited.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await limited.json()) as { code: string }).code).toBe('rate_limited');
+    expect(Number(limited.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get('RateLimit-Policy')).toBe(`"default";q=${policy.requests};w=${policy.windowSeconds}`);
+    // the limit is the client's own: another address is still served
+    expect((await anonymous('198.51.100.8')).status).toBe(200);
+  });
+});
+
+describe('metering: work charged after it is done', () => {
+  it('a key with no units left gets 402 for a batch upload and a job; with units left it is admitted', async () => {
+    const { key, id } = await createKey({ name: 'spent', scopes: ['batch', 'jobs'], budget_units: FULL });
+    const upload = () =>
+      call('/v1/batches?ensemble=spam&name=spent', {
+        method: 'POST',
+        headers: { ...bearer(key), 'content-type': 'application/x-ndjson' },
+        body: `${JSON.stringify({ id: 'a', input: { message } })}\n`,
+      });
+    const job = () => postJson('/v1/jobs', {}, bearer(key));
+    expect((await upload()).status).toBe(202);
+    // an invalid spec: past the budget gate, refused by validation
+    expect((await job()).status).toBe(400);
+    // the batch's rows are charged after the work (here: the sink directly), spending the budget
+    await new EdgeUsageSink(env).partCounted(id, 'spent-batch', 0, 1, FULL, 'spam');
+    for (const res of [await upload(), await job()]) {
+      expect(res.status).toBe(402);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(((await res.json()) as { code: string }).code).toBe('budget_exhausted');
+    }
   });
 });
 

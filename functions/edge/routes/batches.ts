@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { batchIdOf, objectCreatedEvent } from '../../../lib/batch';
 import { BatchIdSchema, BatchStatusSchema, EnsembleNameSchema } from '../../../lib/schema';
 import { batchIncomingKey } from '../../../lib/store';
-import { principalOf } from '../auth';
+import { principalOf, requireBudget } from '../auth';
 import { batchDepsFromEnv } from '../batch';
 import { batchObjectsFromEnv } from '../batch/objects';
 import type { AppEnv } from '../context';
@@ -41,6 +41,7 @@ const uploadRoute = createRoute({
   middleware: [
     limitBody((env) => numberVar(env.MAX_BATCH_BYTES, 100 << 20)),
     requireMediaType(JSONL_MEDIA_TYPE, `upload the file as ${JSONL}`),
+    requireBudget,
   ],
   request: {
     query: UploadQuerySchema,
@@ -48,7 +49,7 @@ const uploadRoute = createRoute({
   },
   responses: {
     202: { description: 'stored and queued', content: { 'application/json': { schema: BatchAcceptedSchema } } },
-    ...problemResponses(400, 404, 413, 415),
+    ...problemResponses(400, 402, 404, 413, 415),
   },
 });
 

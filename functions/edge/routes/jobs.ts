@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { JobIdSchema, JobSpecSchema, JobStatusSchema } from '../../../lib/schema';
 import { getJson, getText, jobKeys } from '../../../lib/store';
-import { principalOf, requireScope } from '../auth';
+import { principalOf, requireBudget, requireScope } from '../auth';
 import { ContainerClient } from '../container-client';
 import type { AppEnv } from '../context';
 import { chargeFinishedJob, closeJob, recordJobOwner } from '../metering/jobs';
@@ -22,11 +22,11 @@ const submitRoute = createRoute({
   method: 'post',
   path: '/',
   summary: 'Validate, sign and hand a job to the container function',
-  middleware: [limitBody(ADMIN_JSON_BYTES), requireScope('jobs'), requireJson],
+  middleware: [limitBody(ADMIN_JSON_BYTES), requireScope('jobs'), requireBudget, requireJson],
   request: { body: { content: { 'application/json': { schema: JobSpecSchema } }, required: true } },
   responses: {
     202: { description: 'accepted', content: { 'application/json': { schema: JobAcceptedSchema } } },
-    ...problemResponses(400, 401, 403, 413, 415, 429, 503),
+    ...problemResponses(400, 401, 402, 403, 413, 415, 429, 503),
   },
 });
 
