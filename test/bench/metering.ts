@@ -1,7 +1,7 @@
 /**
  * Auth + metering cost on the predict path, side by side in one run: the same spam predict with
  * the bootstrap admin token (a SHA-256 compare, no Durable Object) and with a metered API key
- * (its Durable Object admits, rate-limits and holds the units before the work; the settlement
+ * (its Durable Object admits, rate-limits and charges the hold before the work; the refund
  * rides on the key's next call). At concurrency 1 the two alternate request by request (ABBA),
  * so drift on a shared machine hits both alike and each metered request has a plain neighbour to
  * be compared with; at the bench's concurrency, rounds alternate.
@@ -122,10 +122,11 @@ The spam predict of the table above. *Without*: the bootstrap admin token (hashe
 no Durable Object, nothing charged). *With*: a metered API key — its Durable Object (SQLite)
 authenticates the key by hash, checks scope and ensemble, takes a rate-limit token and holds
 Σ cost units × inputs against the budget before the engine runs: one Durable Object call on the
-request path (\`admit\` with a hold), writing no storage. What the request used is owed to the
-meter and rides on the key's next call from the same isolate (the next admission or usage read;
-\`functions/edge/metering/owed.ts\`), or goes on its own a second later when the key is quiet; the
-meter books it as a ledger row, written with the others of the same second in one commit.
+request path (\`admit\` with a hold), which writes the hold as a ledger row charging all of it
+(SQLite, committed before the answer leaves the object). The refund of what the request did not
+use is owed to the meter and rides on the key's next call from the same isolate (the next
+admission or usage read; \`functions/edge/metering/owed.ts\`), or goes on its own a second later
+when the key is quiet; the meter writes it as a second row, once per hold.
 Concurrency 1: ${pairsRun} pairs, plain and metered alternating request by request (A B B A …);
 concurrency ${many.concurrency}: ${rounds} alternating rounds of ${options.requests} (median of the rounds' p50/p99).
 
