@@ -2,6 +2,13 @@ export { BatchAssembler, type PartFiles, toJsonl } from './assemble';
 export { objectCreatedEvent } from './event';
 export { batchIdOf, normalizeEtag, retryDelaySeconds } from './id';
 export { type ParsedLine, parseLine, RAW_KEEP_CHARS, rawOf, splitLines } from './lines';
+export {
+  MULTIPART_MIN_PART_BYTES,
+  type MultipartUpload,
+  multipartPlan,
+  type UploadedPart,
+  uploadInParts,
+} from './multipart';
 export type { BatchObjects, ObjectVersion } from './objects';
 export {
   type ClassifyOptions,

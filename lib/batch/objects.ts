@@ -1,3 +1,5 @@
+import type { MultipartUpload } from './multipart';
+
 /** What the batch path needs of an object beyond BlobStore: its version, byte ranges and streams. */
 export interface ObjectVersion {
   size: number;
@@ -22,4 +24,6 @@ export interface BatchObjects {
     length: number,
     contentType: string,
   ): Promise<ObjectVersion>;
+  /** begins a multipart upload to `key` (for final files too large for one streamed put) */
+  createMultipart(key: string, contentType: string): Promise<MultipartUpload>;
 }

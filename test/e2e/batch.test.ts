@@ -93,7 +93,12 @@ describe('batch fusion over the local stack', () => {
     console.log(`50 MB: ${lines.length} lines in ${seconds.toFixed(1)} s, ${status.parts.total} parts`);
     expect(status).toMatchObject({ state: 'done', counts: { lines: lines.length, ok: lines.length, errors: 0 } });
     expect(status.parts.total).toBeGreaterThanOrEqual(12);
-    const results = await rows(await client.file(accepted.id, 'results'));
+    const text = await (await client.file(accepted.id, 'results')).text();
+    // past 8 MiB the results file went up to s3rver as a multipart upload (8 MiB parts)
+    const resultBytes = new TextEncoder().encode(text).length;
+    console.log(`50 MB: results file ${resultBytes} bytes`);
+    expect(resultBytes).toBeGreaterThan(8 << 20);
+    const results = await rows(new Response(text));
     expect(results.length).toBe(lines.length);
     expect(results.every((r, k) => r.line === k + 1 && r.id === `row-${k + 1}`)).toBe(true);
   }, 300_000);

@@ -94,7 +94,10 @@ describe('batch edge cases', () => {
     // assembled again with every share spilled to storage: the files streamed from the shares are the same bytes
     const before = await filesOf(id);
     const parts = markers.map((m) => ({ part: m.part, lines: m.lines })).sort((a, b) => a.part - b.part);
-    await assembleBatch(deps.store, deps.objects, id, parts, 1);
+    await assembleBatch(deps.store, deps.objects, id, parts, {
+      spillBytes: 1,
+      multipartBytes: Number.MAX_SAFE_INTEGER,
+    });
     for (const which of ['results', 'errors'] as const) {
       const partKey = which === 'results' ? batchKeys(id).partResults : batchKeys(id).partErrors;
       const shares = await Promise.all(

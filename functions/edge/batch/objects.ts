@@ -1,5 +1,11 @@
 import { AwsClient } from 'aws4fetch';
-import { type BatchObjects, normalizeEtag, type ObjectVersion } from '../../../lib/batch';
+import {
+  type BatchObjects,
+  type MultipartUpload,
+  normalizeEtag,
+  type ObjectVersion,
+  type UploadedPart,
+} from '../../../lib/batch';
 import { type EdgeEnv, s3ConfigFromEnv } from '../env';
 
 /** Workers stream a body into storage only when its length is known up front. */
@@ -36,6 +42,18 @@ export class R2BatchObjects implements BatchObjects {
     const obj = await this.bucket.put(key, fixedLength(body, length), { httpMetadata: { contentType } });
     return { size: obj.size, eTag: obj.etag };
   }
+
+  async createMultipart(key: string, contentType: string): Promise<MultipartUpload> {
+    const upload = await this.bucket.createMultipartUpload(key, { httpMetadata: { contentType } });
+    return {
+      uploadPart: async (partNumber, body) => upload.uploadPart(partNumber, body),
+      complete: async (parts) => {
+        const obj = await upload.complete([...parts]);
+        return { size: obj.size, eTag: obj.etag };
+      },
+      abort: () => upload.abort(),
+    };
+  }
 }
 
 /** Batch objects over an S3 endpoint (the local stack): ranges and streams through SigV4 fetches. */
@@ -53,12 +71,12 @@ export class S3BatchObjects implements BatchObjects {
     this.base = `${config.endpoint.replace(/\/$/, '')}/${config.bucket}`;
   }
 
-  private url(key: string): string {
-    return `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  private url(key: string, query: string): string {
+    return `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}${query ? `?${query}` : ''}`;
   }
 
-  private async send(method: string, key: string, init: RequestInit = {}): Promise<Response | null> {
-    const res = await this.client.fetch(this.url(key), { method, ...init });
+  private async send(method: string, key: string, init: RequestInit = {}, query = ''): Promise<Response | null> {
+    const res = await this.client.fetch(this.url(key, query), { method, ...init });
     if (res.status === 404) return null;
     if (!res.ok) throw new Error(`S3 ${method} ${key}: ${res.status} ${(await res.text()).slice(0, 200)}`);
     return res;
@@ -98,6 +116,41 @@ export class S3BatchObjects implements BatchObjects {
     });
     if (!res) throw new Error(`S3 PUT ${key}: 404`);
     return S3BatchObjects.version(res, length);
+  }
+
+  async createMultipart(key: string, contentType: string): Promise<MultipartUpload> {
+    const must = async (method: string, query: string, init: RequestInit): Promise<Response> => {
+      const res = await this.send(method, key, init, query);
+      if (!res) throw new Error(`S3 ${method} ${key}?${query}: 404`);
+      return res;
+    };
+    const started = await (await must('POST', 'uploads', { headers: { 'content-type': contentType } })).text();
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(started)?.[1];
+    if (!uploadId) throw new Error(`S3 CreateMultipartUpload ${key}: no UploadId in ${started.slice(0, 200)}`);
+    const id = `uploadId=${encodeURIComponent(uploadId)}`;
+    let size = 0;
+    return {
+      uploadPart: async (partNumber, body): Promise<UploadedPart> => {
+        const res = await must('PUT', `partNumber=${partNumber}&${id}`, { body });
+        size += body.length;
+        return { partNumber, etag: res.headers.get('etag') ?? '' };
+      },
+      complete: async (parts) => {
+        const xml = parts
+          .map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${p.etag}</ETag></Part>`)
+          .join('');
+        const res = await must('POST', id, {
+          body: `<CompleteMultipartUpload>${xml}</CompleteMultipartUpload>`,
+          headers: { 'content-type': 'application/xml' },
+        });
+        // S3 may answer 200 with an <Error> body once the upload has begun
+        const text = await res.text();
+        if (text.includes('<Error>')) throw new Error(`S3 CompleteMultipartUpload ${key}: ${text.slice(0, 200)}`);
+        const eTag = /<ETag>([^<]+)<\/ETag>/.exec(text)?.[1] ?? '';
+        return { size, eTag: normalizeEtag(eTag.replace(/&quot;/g, '"')) };
+      },
+      abort: async () => void (await must('DELETE', id, {})),
+    };
   }
 }
 
