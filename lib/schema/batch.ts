@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PredictInputSchema, UncertaintySchema } from './predict';
 
 /**
- * Batch fusion contracts (DESIGN.md "Batch"): the queue messages, one input line, the records
+ * Batch fusion contracts (README.md "Batch fusion"): the queue messages, one input line, the records
  * written to the results and errors files, and the status a caller polls.
  */
 

@@ -1,6 +1,7 @@
 /**
- * The bucket layout (DESIGN.md "Bucket layout"): every key the code writes or reads is built here,
- * nowhere else. Shapes of keys a caller may name are zod schemas in lib/schema/keys.ts.
+ * The bucket layout (this file is its reference; README.md "Batch fusion" describes the batch
+ * keys): every key the code writes or reads is built here, nowhere else. Shapes of keys a caller
+ * may name are zod schemas in lib/schema/keys.ts.
  */
 export const modelKey = (sha256: string): string => `models/${sha256}.onnx`;
 /** A Hugging Face tokenizer.json, content-addressed like models. */
