@@ -1,18 +1,8 @@
 /** `chorus models upload <file.onnx>`: content-addressed upload with a progress bar. */
 import { Command } from 'commander';
-import { z } from 'zod';
-import { ModelKeySchema, Sha256Schema, UnreferencedModelListSchema } from '../../lib/schema';
+import { ModelUploadSchema, UnreferencedModelListSchema } from '../../lib/schema';
 import { context, print, readLocal } from '../context';
 import { progress, trackedBody } from '../progress';
-
-/** PUT /v1/models answers this (functions/edge/routes/models.ts). */
-const ModelUploadSchema = z.object({
-  sha256: Sha256Schema,
-  key: ModelKeySchema,
-  bytes: z.number().int(),
-  inputs: z.array(z.string()),
-  outputs: z.array(z.string()),
-});
 
 export function modelsCommand(): Command {
   const models = new Command('models').description('ONNX models in the bucket');

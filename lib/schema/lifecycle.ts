@@ -119,6 +119,15 @@ export const UnreferencedModelSchema = z
   })
   .strict();
 
+/** `PUT /v1/models` answers this: where the model now lives and its graph's input and output names. */
+export const ModelUploadSchema = z.object({
+  sha256: Sha256Schema,
+  key: ModelKeySchema,
+  bytes: z.number().int(),
+  inputs: z.array(z.string()),
+  outputs: z.array(z.string()),
+});
+
 /** `GET /v1/models?unreferenced=true`. */
 export const UnreferencedModelListSchema = z.object({ models: z.array(UnreferencedModelSchema) }).strict();
 

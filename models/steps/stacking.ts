@@ -25,6 +25,7 @@ export async function stackZoo(
   split: Pick<Split, 'corpus' | 'train' | 'yOf'>,
   members: readonly { def: MemberDefinition; inputs: FamilyInputs }[],
   log: (...a: unknown[]) => void = () => undefined,
+  frozen: readonly StackingMember[] = [],
 ): Promise<MetaLearner> {
   const { corpus, train } = split;
   const folds = groupedFolds(
@@ -42,10 +43,11 @@ export async function stackZoo(
       abstainsOn(def, (corpus[r] as CorpusMessage).views[def.featurizer.view ?? 'body']) ? 1 : 0,
     ),
   }));
+  stacking.push(...frozen);
   const { metaLearner } = await stackMembers(
     stacking,
     { labels: split.yOf(train), folds, k: FOLDS, classes: LABELS.length },
-    (m, i) => log(`stacking ${m.id} (${i + 1}/${members.length}), ${FOLDS} folds`),
+    (m, i) => log(`stacking ${m.id} (${i + 1}/${stacking.length}), ${FOLDS} folds`),
   );
   return metaLearner;
 }

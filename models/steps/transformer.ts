@@ -11,27 +11,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
-import { abstainsOn, SessionCache } from '../../lib/ensemble';
+import { SessionCache } from '../../lib/ensemble';
 import type { ProbMatrix } from '../../lib/fusion';
 import type { EnsembleManifest, MemberSpec, MetaLearner, TokenizerFeaturizer } from '../../lib/schema';
 import { MemoryBlobStore, sha256Hex, tokenizerKey } from '../../lib/store';
-import {
-  classificationMetrics,
-  Evaluator,
-  groupedFolds,
-  quantizeOnnxModel,
-  type StackingMember,
-  stackMembers,
-  storeModel,
-  subsetInputs,
-  type Variant,
-} from '../../lib/train';
-import { type CorpusMessage, LABELS } from '../corpus';
+import { classificationMetrics, Evaluator, quantizeOnnxModel, storeModel, type Variant } from '../../lib/train';
+import type { CorpusMessage } from '../corpus';
 import { BODY_MIN_TOKENS, type ByoDefinition, zooManifestHead } from '../zoo';
 import { type BuiltMember, type BuiltVariant, SERVED_VARIANT, type TrainedMember, trainPrior } from './members';
 import { type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
-import { FOLDS } from './stacking';
+import { stackZoo } from './stacking';
 
 const SOURCE = new URL('../transformer/', import.meta.url);
 
@@ -46,7 +36,12 @@ export const TRANSFORMER: ByoDefinition = {
 
 const MAX_LENGTH = 256;
 
-function spec(model: MemberSpec['model'], variant: Variant, tokenizer: TokenizerFeaturizer['tokenizer']): MemberSpec {
+/** The member as a manifest serves it: the tokenizer featurizer over the body and the graph's three inputs. */
+export function transformerMemberSpec(
+  model: MemberSpec['model'],
+  variant: Variant,
+  tokenizer: TokenizerFeaturizer['tokenizer'],
+): MemberSpec {
   return {
     id: TRANSFORMER.id,
     model,
@@ -98,13 +93,19 @@ export async function buildTransformer(
   const rawOf = (rows: readonly number[]) => rows.map((r) => ({ message: (corpus[r] as CorpusMessage).raw }));
   const scoring: EnsembleManifest = {
     ...zooManifestHead(),
-    members: (['fp32', 'int8'] as const).map((v) => ({ ...spec(refs[v], v, tokenizer), id: `${TRANSFORMER.id}.${v}` })),
+    members: (['fp32', 'int8'] as const).map((v) => ({
+      ...transformerMemberSpec(refs[v], v, tokenizer),
+      id: `${TRANSFORMER.id}.${v}`,
+    })),
     fusion: { strategy: 'soft', temperature: 1, quorum: 1, prior: trainPrior(split) },
     provenance: { createdAt: new Date(0).toISOString() },
   };
   const evaluator = new Evaluator(new SessionCache(createNodeBackend(), store, 1 << 30));
   const [p32, p8] = await evaluator.members(scoring, { hash: 'zoo-scored-rows', inputs: rawOf(split.scored) });
-  const served: EnsembleManifest = { ...scoring, members: [spec(refs[SERVED_VARIANT], SERVED_VARIANT, tokenizer)] };
+  const served: EnsembleManifest = {
+    ...scoring,
+    members: [transformerMemberSpec(refs[SERVED_VARIANT], SERVED_VARIANT, tokenizer)],
+  };
   const slices = {} as Record<SliceName, ProbMatrix>;
   for (const { name, dataset } of sliceDatasets(split)) {
     log(`scoring slice ${name} (${TRANSFORMER.id})`);
@@ -118,7 +119,7 @@ export async function buildTransformer(
     outputName: 'logits',
     sha256: refs[v].sha256,
     model: refs[v],
-    spec: spec(refs[v], v, tokenizer),
+    spec: transformerMemberSpec(refs[v], v, tokenizer),
     probs: probs as ProbMatrix,
   });
   const variants = { fp32: variant('fp32', p32), int8: variant('int8', p8) };
@@ -130,33 +131,11 @@ export async function buildTransformer(
  * The zoo's stacking recipe (models/steps/stacking.ts) with the transformer added as a frozen
  * member after the retrained ones: the meta-learner of the ensemble with it.
  */
-export async function stackWithTransformer(
+export function stackWithTransformer(
   split: Pick<Split, 'corpus' | 'train' | 'yOf'>,
   members: readonly TrainedMember[],
   bert: BuiltTransformer,
   log: (...a: unknown[]) => void,
 ): Promise<MetaLearner> {
-  const { corpus, train } = split;
-  const folds = groupedFolds(
-    train.map((r) => (corpus[r] as CorpusMessage).dupKey),
-    FOLDS,
-  );
-  const stacking: StackingMember[] = members.map(({ def, inputs }) => ({
-    kind: 'retrain',
-    id: def.id,
-    family: def.family,
-    featurizer: def.featurizer,
-    options: def.options,
-    inputs: subsetInputs(inputs, train),
-    abstained: Uint8Array.from(train, (r) =>
-      abstainsOn(def, (corpus[r] as CorpusMessage).views[def.featurizer.view ?? 'body']) ? 1 : 0,
-    ),
-  }));
-  stacking.push({ kind: 'frozen', id: TRANSFORMER.id, probs: bert.train });
-  const { metaLearner } = await stackMembers(
-    stacking,
-    { labels: split.yOf(train), folds, k: FOLDS, classes: LABELS.length },
-    (m, i) => log(`stacking with ${TRANSFORMER.id}: ${m.id} (${i + 1}/${stacking.length})`),
-  );
-  return metaLearner;
+  return stackZoo(split, members, log, [{ kind: 'frozen', id: TRANSFORMER.id, probs: bert.train }]);
 }

@@ -17,6 +17,7 @@ import { fuse } from '../../lib/fusion';
 import type { EnsembleManifest } from '../../lib/schema';
 import { MemoryBlobStore } from '../../lib/store';
 import { freePort } from '../e2e/ports';
+import { startReadyProcess } from './child';
 import { startMiniflareEdge } from './miniflare-edge';
 import { seedSpam } from './seed';
 
@@ -79,19 +80,7 @@ export async function autocannon(
 }
 
 async function startNativeProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/native-process.ts'], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (c: Buffer) => {
-      const m = /ready (\S+)/.exec(c.toString());
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`native process exited ${code}`)));
-  });
-  return { url, child };
+  return startReadyProcess('test/bench/native-process.ts', { PORT: String(await freePort()) });
 }
 
 /** ms per message in-process (native), `batch` messages per call. */

@@ -1,12 +1,3 @@
-/**
- * The transformer member (models/transformer, served int8 as models/spam/body-bert.int8.onnx with
- * its tokenizer.json): its p50 at the edge (workerd through Miniflare) vs native (onnxruntime-node
- * behind a plain Node server), the spam ensemble without and with it, the cascade's saving when the
- * cheap members are already confident (native, in-process, over test-split messages), and the
- * Worker bundle with the tokenizer library. Alone: `node --import tsx test/bench/transformer.ts`
- * (Node ≥ 22, as the rest of the bench), which prints the section.
- */
-import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +8,9 @@ import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import type { EnsembleManifest, MemberSpec } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex, tokenizerKey } from '../../lib/store';
 import { loadCorpus } from '../../models/corpus';
+import { transformerMemberSpec } from '../../models/steps/transformer';
 import { freePort } from '../e2e/ports';
+import { startReadyProcess } from './child';
 import { autocannon, type Cannon } from './edge-native';
 import { buildWorker, startMiniflareEdge } from './miniflare-edge';
 import { seedSpam } from './seed';
@@ -38,26 +31,12 @@ async function transformerMember(root: string, store: { put(k: string, b: Uint8A
   const [ms, ts] = [await sha256Hex(model), await sha256Hex(tok)];
   await store.put(modelKey(ms), model);
   await store.put(tokenizerKey(ts), tok);
-  const member: MemberSpec = {
-    id: 'body-bert',
-    model: { key: modelKey(ms), sha256: ms, bytes: model.length },
-    variant: 'int8',
-    featurizer: {
-      kind: 'tokenizer',
-      field: 'message',
-      view: 'body',
-      tokenizer: { key: tokenizerKey(ts), sha256: ts, bytes: tok.length },
-      maxLength: 256,
-      truncation: 'right',
-      padding: 'longest',
-      padId: 0,
-    },
-    inputs: { input_ids: 'input_ids', attention_mask: 'attention_mask', token_type_ids: 'token_type_ids' },
-    outputName: 'logits',
-    output: 'logits',
-    costUnits: 20,
-    abstain: { minTokens: 5 },
-  };
+  const member = transformerMemberSpec({ key: modelKey(ms), sha256: ms, bytes: model.length }, 'int8', {
+    key: tokenizerKey(ts),
+    sha256: ts,
+    bytes: tok.length,
+  });
+
   return { member, tokenizerKey: tokenizerKey(ts) };
 }
 
@@ -83,18 +62,11 @@ async function startNative(
 ): Promise<{ url: string; close(): void }> {
   const specFile = join(tmpdir(), `chorus-bench-native-${process.pid}.json`);
   await writeFile(specFile, JSON.stringify({ manifests, objects }));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/native-transformer.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: String(await freePort()), BENCH_NATIVE_SPEC: specFile },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (c: Buffer) => {
-      const m = /ready (\S+)/.exec(c.toString());
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`native process exited ${code}`)));
-  });
+  const { url, child } = await startReadyProcess(
+    'test/bench/native-transformer.ts',
+    { PORT: String(await freePort()), BENCH_NATIVE_SPEC: specFile },
+    root,
+  );
   return {
     url,
     close: () => {

@@ -1,21 +1,13 @@
 /** /v1/models: content-addressed upload of ONNX models that the serving runtime can load. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { InferenceBackend } from '../../../lib/ensemble';
-import { ModelKeySchema, Sha256Schema, UnreferencedModelListSchema } from '../../../lib/schema';
+import { ModelUploadSchema, UnreferencedModelListSchema } from '../../../lib/schema';
 import { modelKey, sha256Hex } from '../../../lib/store';
 import { requireScope } from '../auth';
 import type { AppEnv } from '../context';
 import { numberVar } from '../env';
 import { limitBody, requireMediaType } from '../middleware';
 import { ApiError, problemResponses } from '../problem';
-
-const ModelUploadSchema = z.object({
-  sha256: Sha256Schema,
-  key: ModelKeySchema,
-  bytes: z.number().int(),
-  inputs: z.array(z.string()),
-  outputs: z.array(z.string()),
-});
 
 const uploadRoute = createRoute({
   method: 'put',
