@@ -38,9 +38,9 @@ export const EMAIL_LIMITS = Object.freeze({
   /** Header bytes of all parts together (postal-mime `maxHeadersSize`, per parsed message). */
   maxHeaderBytes: 64 * 1024,
   /**
-   * Lines, including those of inlined forwarded messages. postal-mime keeps every body line as
-   * a separate Blob part; joining them is linear but costs several µs a line in Node, so 1 MiB
-   * of short lines would take seconds. 20,000 lines still admit any 1 MB message whose lines
+   * Lines, including those of inlined forwarded messages. postal-mime handles every line on its
+   * own (a chunk kept per body line, per-line parser state), so 1 MiB of one-character lines costs
+   * far more than 1 MiB of long ones. 20,000 lines still admit any 1 MB message whose lines
    * average 50 characters or more (base64 is wrapped at 76).
    */
   maxLines: 20_000,

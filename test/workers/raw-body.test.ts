@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseEmail } from '../../lib/features';
+import { fastDecoders } from '../../lib/features/linear-mime';
 import { batchOf, deliver, dropFile, filesOf, joinBytes, testDeps } from './batch-kit';
 import { ADMIN, call, postJson, publishTorchMlp, seedZoo } from './zoo';
 
@@ -101,6 +102,10 @@ describe('POST /v1/ensembles/{name}/predict with a message/rfc822 body', () => {
     expect(a.ran).toEqual(b.ran);
     expect(a.predictions[0]?.members).toEqual(b.predictions[0]?.members);
     expect(a.predictions).toEqual(b.predictions);
+  });
+
+  it("joins decoded parts without a Blob in workerd too (postal-mime's three decoders)", () => {
+    expect(fastDecoders).toBe(3);
   });
 
   it('takes the strategy from the query and a charset parameter on the media type', async () => {
