@@ -233,6 +233,18 @@ describe('on generated strings', () => {
     );
   });
 
+  it('normalizeText folds every kind of whitespace run as the old /\\s+/ replace did', () => {
+    // every code unit JavaScript's \s matches, beside letters that NFKC or case folding change
+    const spaces = [...'\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff'];
+    for (let c = 0x2000; c <= 0x200a; c++) spaces.push(String.fromCharCode(c));
+    fc.assert(
+      fc.property(text([...spaces, 'a', 'Σ', 'ﬁ', 'x y'], 40), (s) => {
+        expect(normalizeText(s)).toBe(legacyNormalizeText(s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('wordTokens is the old TOKEN regex', () => {
     fc.assert(
       fc.property(text(PIECES, 80), fc.integer({ min: 0, max: 30 }), (s, max) => {
