@@ -7,8 +7,7 @@
  * not advance inside a Workers request).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { Featurizer, type FoldPolicy, type InputTensor, predictEnsemble, SessionCache } from '../../lib/ensemble';
@@ -33,23 +32,29 @@ export interface Cannon {
   connections: number;
 }
 
-/** autocannon in its own process: `amount` requests over `connections`, after a warm-up of 50. */
+/**
+ * autocannon in its own process (test/bench/cannon.ts): `amount` requests over `connections`,
+ * after a warm-up of 50 at c=1; latency from every response's own duration.
+ */
 export async function autocannon(
   url: string,
   options: { connections: number; amount: number; body?: string; headers?: Record<string, string> },
 ): Promise<Cannon> {
-  const bin = join(process.cwd(), 'node_modules/autocannon/autocannon.js');
-  const args = ['-j', '-c', String(options.connections), '-a', String(options.amount)];
-  let bodyFile: string | undefined;
-  if (options.body !== undefined) {
-    bodyFile = join(tmpdir(), `chorus-body-${process.pid}-${Date.now()}.json`);
-    await writeFile(bodyFile, options.body);
-    args.push('-m', 'POST', '-i', bodyFile, '-H', 'content-type=application/json');
-  }
-  for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`);
-  const run = (extra: string[]) =>
+  const script = join(process.cwd(), 'test/bench/cannon.ts');
+  const spec = {
+    url,
+    connections: options.connections,
+    amount: options.amount,
+    ...(options.body === undefined
+      ? {}
+      : { method: 'POST', body: options.body, headers: { 'content-type': 'application/json', ...options.headers } }),
+    ...(options.body === undefined && options.headers ? { headers: options.headers } : {}),
+  };
+  const run = (s: typeof spec) =>
     new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...extra, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(s)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
@@ -57,26 +62,9 @@ export async function autocannon(
       child.on('error', reject);
       child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`autocannon exited ${code}`))));
     });
-  try {
-    await run(['-j', '-c', '1', '-a', '50', ...args.slice(5)]);
-    const r = JSON.parse(await run(args)) as {
-      latency: { p50: number; p99: number; mean: number };
-      requests: { average: number; total: number };
-      duration: number;
-      non2xx: number;
-      errors: number;
-    };
-    return {
-      p50: r.latency.p50,
-      p99: r.latency.p99,
-      mean: r.latency.mean,
-      rps: r.requests.total / r.duration,
-      non2xx: r.non2xx + r.errors,
-      connections: options.connections,
-    };
-  } finally {
-    if (bodyFile) await rm(bodyFile, { force: true });
-  }
+  await run({ ...spec, connections: 1, amount: 50 });
+  const r = JSON.parse(await run(spec)) as Omit<Cannon, 'connections'>;
+  return { ...r, connections: options.connections };
 }
 
 async function startNativeProcess(): Promise<{ url: string; child: ChildProcess }> {
@@ -227,7 +215,10 @@ export async function edgeNativeSection(options: {
       nativeSat: await autocannon(predict(native.url), { connections: sat, amount: amountSat, body }),
     };
     for (const [k, v] of Object.entries(rows)) {
-      if (v) log(`${k}: p50 ${v.p50} p99 ${v.p99} rps ${fmt(v.rps, 0)} non2xx ${v.non2xx}`);
+      if (v)
+        log(
+          `${k}: p50 ${fmt(v.p50, 2)} mean ${fmt(v.mean, 2)} p99 ${fmt(v.p99, 2)} rps ${fmt(v.rps, 0)} non2xx ${v.non2xx}`,
+        );
     }
     const ratio1 = rows.edge1.p50 / rows.native1.p50;
     const ratioMean1 = rows.edge1.mean / rows.native1.mean;
@@ -236,7 +227,7 @@ export async function edgeNativeSection(options: {
     const ok = (v: boolean) => (v ? 'met' : '**missed**');
     const row = (name: string, c: Cannon | undefined) =>
       c
-        ? `| ${name} | ${c.connections} | ${fmt(c.p50)} | ${fmt(c.mean, 2)} | ${fmt(c.p99)} | ${fmt(c.rps, 0)} | ${c.non2xx} |`
+        ? `| ${name} | ${c.connections} | ${fmt(c.p50, 2)} | ${fmt(c.mean, 2)} | ${fmt(c.p99, 2)} | ${fmt(c.rps, 0)} | ${c.non2xx} |`
         : '';
     const soak = await readFile(join(options.root, '.cache/soak.json'), 'utf8')
       .then((s) => JSON.parse(s) as { requests: number; rss: [number, number][]; statuses: Record<string, number> })
@@ -248,9 +239,9 @@ export async function edgeNativeSection(options: {
 The Worker bundle \`wrangler deploy --dry-run\` builds, run by Miniflare's API (workerd; requests go
 straight to workerd's socket), models in its R2 binding; the native server
 (test/bench/native-process.ts, onnxruntime-node, one intra-op thread) in a process of its own;
-load from autocannon in a process of its own. Both sides fold int8 weights at load
-(\`FOLD_QUANTIZATION=all\`). autocannon reports whole milliseconds, so p50 at c=1 is coarse:
-the mean is given beside it.
+load from autocannon in a process of its own (test/bench/cannon.ts), latency from every
+response's own duration (autocannon's histogram keeps whole milliseconds). Both sides fold int8
+weights at load (\`FOLD_QUANTIZATION=all\`).
 
 | target | c | p50 | mean | p99 | req/s | non-2xx |
 |---|---:|---:|---:|---:|---:|---:|

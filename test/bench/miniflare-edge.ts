@@ -1,7 +1,8 @@
 /**
  * The edge Worker in workerd through Miniflare's API, with no `wrangler dev` proxy in front: the
  * bundle `wrangler deploy --dry-run` would upload, the bindings wrangler.toml declares (read by
- * wrangler's own `unstable_getMiniflareWorkerOptions`), requests straight to workerd's socket.
+ * wrangler's own `unstable_getMiniflareWorkerOptions`), requests on a socket straight to the Worker
+ * (`unsafeDirectSockets`: not through Miniflare's entry worker).
  * `workerdRss()` reads the workerd process's resident memory from /proc.
  */
 import { spawnSync } from 'node:child_process';
@@ -97,11 +98,14 @@ export async function startMiniflareEdge(options: {
           modulesRoot: bundleDir,
           bindings: { ...(workerOptions.bindings ?? {}), ...options.vars },
           cronTriggers: [],
+          // a socket straight to this Worker: requests skip Miniflare's entry worker (a second hop)
+          unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
         },
       ],
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
-  const url = (await mf.ready).toString().replace(/\/$/, '');
+  await mf.ready;
+  const url = (await mf.unsafeGetDirectURL('chorus-edge')).toString().replace(/\/$/, '');
   const workerdPid = childPids(process.pid, 'workerd').find((p) => !before.has(p));
   return {
     url,
