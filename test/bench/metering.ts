@@ -71,13 +71,25 @@ async function interleaved(
   return { plain: stats(plain, elapsed), metered: stats(metered, elapsed), pairedMs: median(diffs) };
 }
 
-export async function meteringSection(
-  stack: Pick<Stack, 'edgeUrl' | 'adminToken'>,
+/** A local stack to measure, named by where its state (Durable Objects' SQLite, R2) lives. */
+export interface MeteredStack {
+  storage: string;
+  stack: Pick<Stack, 'edgeUrl' | 'adminToken'>;
+}
+
+interface Measured {
+  storage: string;
+  pairs: Pair[];
+  pairedMs: number;
+}
+
+async function measureStack(
+  { storage, stack }: MeteredStack,
   body: string,
   options: { requests: number; concurrency: number; warmup: number },
+  rounds: number,
   log: (...a: unknown[]) => void,
-  rounds = 3,
-): Promise<string> {
+): Promise<Measured> {
   const key = await createApiKey(stack.edgeUrl, stack.adminToken, {
     name: 'bench',
     scopes: ['predict'],
@@ -102,18 +114,50 @@ export async function meteringSection(
     }
     pairs.push(pair);
   }
-  const p50 = (xs: LatencyStats[]) => median(xs.map((x) => x.p50));
-  const p99 = (xs: LatencyStats[]) => median(xs.map((x) => x.p99));
-  const rps = (xs: LatencyStats[]) => median(xs.map((x) => x.rps));
-  const rows = pairs.flatMap((p) => [
-    `| ${p.concurrency} | without (bootstrap token) | ${fmt(p50(p.plain))} | ${fmt(p99(p.plain))} | ${fmt(rps(p.plain), 0)} |`,
-    `| ${p.concurrency} | with an API key + metering | ${fmt(p50(p.metered))} | ${fmt(p99(p.metered))} | ${fmt(rps(p.metered), 0)} |`,
-  ]);
-  const overhead = (p: Pair) => p50(p.metered) - p50(p.plain);
-  for (const p of pairs) log(`metering at concurrency ${p.concurrency}: p50 ${signed(overhead(p))} ms`);
-  log(`metering at concurrency 1: median paired difference ${signed(one.pairedMs)} ms`);
-  const many = pairs[pairs.length - 1] as Pair;
-  const first = pairs[0] as Pair;
+  for (const p of pairs) log(`metering (${storage}) at concurrency ${p.concurrency}: p50 ${signed(overhead(p))} ms`);
+  log(`metering (${storage}) at concurrency 1: median paired difference ${signed(one.pairedMs)} ms`);
+  return { storage, pairs, pairedMs: one.pairedMs };
+}
+
+const p50 = (xs: LatencyStats[]) => median(xs.map((x) => x.p50));
+const p99 = (xs: LatencyStats[]) => median(xs.map((x) => x.p99));
+const rps = (xs: LatencyStats[]) => median(xs.map((x) => x.rps));
+const overhead = (p: Pair) => p50(p.metered) - p50(p.plain);
+
+/**
+ * The section, measured on each stack in turn (the first is the bench's own stack: its state on
+ * disk like `npm start`'s; another may keep its state in memory), concurrency 1 on each and the
+ * bench's concurrency on the first.
+ */
+export async function meteringSection(
+  stacks: readonly MeteredStack[],
+  body: string,
+  options: { requests: number; concurrency: number; warmup: number },
+  log: (...a: unknown[]) => void,
+  rounds = 3,
+): Promise<string> {
+  const measured: Measured[] = [];
+  for (const [i, s] of stacks.entries()) {
+    measured.push(await measureStack(s, body, i === 0 ? options : { ...options, concurrency: 1 }, rounds, log));
+  }
+  const rows = measured.flatMap((m) =>
+    m.pairs.flatMap((p) => [
+      `| ${m.storage} | ${p.concurrency} | without (bootstrap token) | ${fmt(p50(p.plain))} | ${fmt(p99(p.plain))} | ${fmt(rps(p.plain), 0)} |`,
+      `| ${m.storage} | ${p.concurrency} | with an API key + metering | ${fmt(p50(p.metered))} | ${fmt(p99(p.metered))} | ${fmt(rps(p.metered), 0)} |`,
+    ]),
+  );
+  const ratios = measured.flatMap((m) => {
+    const first = m.pairs[0] as Pair;
+    const many = m.pairs.slice(1);
+    return [
+      `| metering overhead, p50, one request at a time — state ${m.storage} | ${signed(overhead(first))} ms | ≤ 2 ms | ${overhead(first) <= 2 ? 'met' : '**missed**'} |`,
+      `| median of each metered request's difference to its plain neighbour, c=1 — state ${m.storage} | ${signed(m.pairedMs)} ms | — | |`,
+      ...many.map(
+        (p) =>
+          `| metering overhead, p50, concurrency ${p.concurrency} — state ${m.storage} | ${signed(overhead(p))} ms | — | |`,
+      ),
+    ];
+  });
   const pairsRun = options.requests * rounds;
   return `
 ## Auth and metering on the predict path
@@ -128,29 +172,33 @@ use is owed to the meter and rides on the key's next call from the same isolate 
 admission or usage read; \`functions/edge/metering/owed.ts\`), or goes on its own a second later
 when the key is quiet; the meter writes it as a second row, once per hold.
 Concurrency 1: ${pairsRun} pairs, plain and metered alternating request by request (A B B A …);
-concurrency ${many.concurrency}: ${rounds} alternating rounds of ${options.requests} (median of the rounds' p50/p99).
+concurrency ${options.concurrency}: ${rounds} alternating rounds of ${options.requests} (median of the rounds' p50/p99).
+Measured on two local stacks, one after the other: the bench's own, whose state (the Durable
+Objects' SQLite files, R2) lies on this machine's disk as \`npm start\`'s does, and one whose state
+lies in memory (tmpfs, \`/dev/shm\`). The hold's commit waits for SQLite's write to reach the
+state's file system (the Durable Object's output gate), so the difference between the two rows is
+what this machine's disk adds to each metered request; on Cloudflare the commit goes to the
+object's replicated storage instead, neither of these.
 
-| concurrency | predict | p50 ms | p99 ms | req/s |
-|---:|---|---:|---:|---:|
+| state | concurrency | predict | p50 ms | p99 ms | req/s |
+|---|---:|---|---:|---:|---:|
 ${rows.join('\n')}
 
 | ratio | value | target | |
 |---|---:|---:|---|
-| metering overhead, p50, one request at a time | ${signed(overhead(first))} ms | ≤ 2 ms | ${overhead(first) <= 2 ? 'met' : '**missed**'} |
-| median of each metered request's difference to its plain neighbour, concurrency 1 | ${signed(one.pairedMs)} ms | — | |
-| metering overhead, p50, concurrency ${many.concurrency} | ${signed(overhead(many))} ms | — | |
+${ratios.join('\n')}
 
-Where the time goes: under \`wrangler dev\` one Durable Object call costs the request milliseconds
-of wall time on this loaded 2-core machine while workerd itself reports under 1 ms for it (measured
-during development with a debug route: a call to an empty, storage-less object added +6 ms over
-HTTP, two calls +12 ms; hashing the key adds nothing measurable). The path used to make two calls
-per metered predict (admit, then settle after the answer) and measured +10.4 ms paired / +12.7 ms
-p50 in this interleaved comparison; folding the settlement into the next call halved that. The
-one call left is the price of exact metering: admission, revocation and the budget are decided by
-the key's object on every request (a per-isolate cache of admissions would let a revoked key or a
-spent budget through until it expired). Running the call beside the inference did not help locally
-(measured: no gain): the object runs in the same workerd thread, so it only answers when the
-request's JavaScript yields. On Cloudflare a Durable Object runs in its own isolate, wherever the
-object lives; at concurrency above one a meter call here also queues behind other requests' inference.
+Where the time goes: besides the commit, one Durable Object call costs the request its round trip
+through workerd (measured during development with a debug route: a call to an empty, storage-less
+object added about as much as the hold's commit on disk; hashing the key adds nothing measurable).
+The path used to make two calls per metered predict (admit, then settle after the answer) and
+measured +10.4 ms paired / +12.7 ms p50 under load in this interleaved comparison; folding the
+settlement into the next call halved that. The one call left is the price of exact metering:
+admission, revocation and the budget are decided by the key's object on every request (a
+per-isolate cache of admissions would let a revoked key or a spent budget through until it
+expired). Running the call beside the inference did not help locally (measured: no gain): the
+object runs in the same workerd thread, so it only answers when the request's JavaScript yields.
+A hold kept in memory and written a second later measured ≈ 0.8 ms less on disk, but a meter
+restart in between would serve that request unbilled, so the hold is committed first.
 `;
 }

@@ -5,11 +5,12 @@
  * than absolute numbers: the machine is shared.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { startStack } from '../../infra/local-stack';
+import { type Stack, startStack } from '../../infra/local-stack';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import { type EnsembleManifest, EnsembleManifestSchema } from '../../lib/schema';
@@ -90,6 +91,23 @@ async function fusionOverhead(store: SessionCache): Promise<{ total: number; fus
 
 const fmt = (v: number, d = 1) => v.toFixed(d);
 
+/**
+ * A second local stack whose state lies in memory (`/dev/shm`), for the metering comparison;
+ * `run` gets undefined where the machine has no tmpfs there.
+ */
+async function withMemoryStack<T>(run: (stack: Stack | undefined) => Promise<T>): Promise<T> {
+  if (!existsSync('/dev/shm')) return run(undefined);
+  const stateDir = await mkdtemp(join('/dev/shm', 'chorus-bench-'));
+  const ports = { s3Port: await freePort(), edgePort: await freePort(), containerPort: await freePort() };
+  const stack = await startStack({ root, stateDir, ...ports, log });
+  try {
+    return await run(stack);
+  } finally {
+    await stack.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const stateDir = await mkdtemp(join(tmpdir(), 'chorus-bench-'));
   const stack = await startStack({
@@ -156,7 +174,14 @@ async function main() {
 
     const split = await fusionOverhead(new SessionCache(createNodeBackend(), stack.store, 256 << 20));
     const bundle = await bundleGzipBytes();
-    const metering = await meteringSection(stack, body, opts, log);
+    const metering = await withMemoryStack((memory) =>
+      meteringSection(
+        [{ storage: 'on disk', stack }, ...(memory ? [{ storage: 'in memory (tmpfs)', stack: memory }] : [])],
+        body,
+        opts,
+        log,
+      ),
+    );
     const batch = await batchSection(stack, manifest, log);
     const jobs = process.env.BENCH_SKIP_JOBS ? '' : await jobsSection(stack, manifest, log);
     const hostile = await hostileSection();
