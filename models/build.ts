@@ -12,11 +12,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { augmentTrain, loadCorpus } from './corpus';
 import { fitFusion } from './steps/fusion';
-import { buildMembers } from './steps/members';
+import { buildMembers, SERVED_VARIANT } from './steps/members';
 import { referenceAnswers, writeMetrics, zooManifest } from './steps/outputs';
 import { splitCorpus } from './steps/split';
-import { stackZoo } from './steps/stacking';
-import { buildTransformer, stackWithTransformer } from './steps/transformer';
+import { stackOnValidation, stackZoo } from './steps/stacking';
+import { buildTransformer } from './steps/transformer';
 import { renderTransformerSection } from './steps/transformer-report';
 
 /** models/ by default; scripts/check-models.ts builds into a scratch directory and compares. */
@@ -47,8 +47,15 @@ async function main(): Promise<void> {
   const slicesWith = Object.fromEntries(
     Object.entries(slices).map(([name, probs]) => [name, [...probs, bert.slices[name as keyof typeof slices]]]),
   ) as typeof slices;
-  const metaWith = await stackWithTransformer(split, members, bert, log);
-  const fusionWith = fitFusion([...members, bert.member], split, metaWith, slicesWith);
+  // The transformer's train answers are in-sample: stack every served member on validation instead.
+  const withMembers = [...members, bert.member];
+  const stackedWith = await stackOnValidation(
+    split,
+    withMembers.map((m) => ({ id: m.def.id, probs: m.variants[SERVED_VARIANT].probs })),
+    slicesWith,
+    log,
+  );
+  const fusionWith = fitFusion(withMembers, split, stackedWith.metaLearner, slicesWith, stackedWith.crossFitted);
   await appendFile(join(HERE, 'METRICS.md'), `\n${renderTransformerSection(fusion, fusionWith)}`);
   log(
     `done in ${((Date.now() - started) / 1000).toFixed(1)} s; default fusion: ${fusion.chosen.name}, T=${fusion.fitted.temperature}, threshold ${fusion.fitted.threshold}; with ${bert.member.def.id}: ${fusionWith.chosen.name}`,

@@ -85,7 +85,8 @@ export const ZOO: readonly MemberDefinition[] = [
       output: 'ids',
       maxIds: 6000,
     },
-    options: { dim: 16, epochs: 8, learningRate: 0.3, seed: 37 },
+    // 15 epochs (was 8): validation log-loss 0.085 → 0.073 at the same serving cost
+    options: { dim: 16, epochs: 15, learningRate: 0.3, seed: 37 },
     costUnits: 3,
     abstain: { minTokens: BODY_MIN_TOKENS },
     bodyOnly: true,

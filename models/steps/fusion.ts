@@ -1,5 +1,6 @@
 import {
   accuracyWeights,
+  applyTemperature,
   type CurvePoint,
   ensembleSelection,
   type FuseOptions,
@@ -14,6 +15,7 @@ import { classificationMetrics, selectRows } from '../../lib/train';
 import { type BuiltMember, SERVED_VARIANT } from './members';
 import { SLICES, type SliceName } from './slices';
 import type { Split } from './split';
+import type { CrossFitted } from './stacking';
 
 /** Ham (0) is the negative class, spam (1) the positive one. */
 const SPAM = 1;
@@ -106,6 +108,16 @@ function rowMetrics(
     out[`test/${s}`] = at(probs.slices[s], predicted.slices[s], split.testPos);
   }
   return out;
+}
+
+/** A fused matrix at a temperature, as fuseRows applies it: not to rows where every member abstained (`abstained`). */
+function tempered(p: ProbMatrix, temperature: number): ProbMatrix {
+  const data = Float64Array.from(p.data);
+  for (let i = 0; i < p.n; i++) {
+    if (temperature === 1 || p.abstained?.[i]) continue;
+    data.set(applyTemperature(p.data.subarray(i * p.c, (i + 1) * p.c), temperature), i * p.c);
+  }
+  return { n: p.n, c: p.c, data };
 }
 
 /** Scores of the positive class at the given rows. */
@@ -220,6 +232,8 @@ export function fitFusion(
   split: Split,
   metaLearner: MetaLearner,
   sliceProbs: Record<SliceName, ProbMatrix[]>,
+  /** stacking fitted on validation: its answers there cross-fitted (stackOnValidation), used instead of in-sample ones */
+  crossFitted?: CrossFitted,
 ): FusionResult {
   const { list, bodyOnly, selection } = candidates(members, split, metaLearner);
   const rows: MetricsRow[] = [];
@@ -248,6 +262,8 @@ export function fitFusion(
   const bytesOf = (idx: number[]) =>
     idx.reduce((s, i) => s + (members[i] as BuiltMember).variants[SERVED_VARIANT].bytes.length, 0);
   const fitCandidate = (cand: Candidate): Fitted => {
+    if (cand.strategy === 'stacking' && crossFitted)
+      return fitRow(split, (s, temperature) => tempered(crossFitted(s), temperature ?? 1), true);
     const pick = (ms: readonly ProbMatrix[]) => cand.memberIdx.map((i) => ms[i] as ProbMatrix);
     const base = pick(members.map((m) => m.variants[SERVED_VARIANT].probs));
     return fitRow(

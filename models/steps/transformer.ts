@@ -4,24 +4,23 @@
  * committed with its tokenizer.json). The build compresses it to int8 with the `compress` job's
  * recipe (quantizeOnnxModel), scores fp32 and int8 through the serving engine (tokenizer
  * featurizer, three graph inputs), and fuses it with the trained members: an ensemble with it
- * beside the one without. It cannot be retrained per fold, so stacking takes it `frozen`: its
- * answers on the train rows it was fitted on stand in for out-of-fold ones (optimistic; the
- * meta-learner is still chosen and measured on held-out rows).
+ * beside the one without. It cannot be retrained per fold, and its answers on the train rows it
+ * was fitted on are in-sample, so the stacking of the ensemble with it is fitted on validation
+ * over every served member (stackOnValidation), its validation answers cross-fitted.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { SessionCache } from '../../lib/ensemble';
 import type { ProbMatrix } from '../../lib/fusion';
-import type { EnsembleManifest, MemberSpec, MetaLearner, TokenizerFeaturizer } from '../../lib/schema';
+import type { EnsembleManifest, MemberSpec, TokenizerFeaturizer } from '../../lib/schema';
 import { MemoryBlobStore, sha256Hex, tokenizerKey } from '../../lib/store';
 import { classificationMetrics, Evaluator, quantizeOnnxModel, storeModel, type Variant } from '../../lib/train';
 import type { CorpusMessage } from '../corpus';
 import { BODY_MIN_TOKENS, type ByoDefinition, zooManifestHead } from '../zoo';
-import { type BuiltMember, type BuiltVariant, SERVED_VARIANT, type TrainedMember, trainPrior } from './members';
+import { type BuiltMember, type BuiltVariant, SERVED_VARIANT, trainPrior } from './members';
 import { type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
-import { stackZoo } from './stacking';
 
 const SOURCE = new URL('../transformer/', import.meta.url);
 
@@ -68,8 +67,6 @@ export interface BuiltTransformer {
   member: BuiltMember;
   /** per robustness slice, the served variant's answers */
   slices: Record<SliceName, ProbMatrix>;
-  /** the served variant on the train rows (its own training data), for frozen stacking */
-  train: ProbMatrix;
 }
 
 /** int8 through the compress recipe, written to `outDir`; both variants scored through the serving engine. */
@@ -111,8 +108,6 @@ export async function buildTransformer(
     log(`scoring slice ${name} (${TRANSFORMER.id})`);
     slices[name] = (await evaluator.members(served, dataset))[0] as ProbMatrix;
   }
-  log(`scoring train rows (${TRANSFORMER.id}, for frozen stacking)`);
-  const [train] = await evaluator.members(served, { hash: 'zoo-train-rows', inputs: rawOf(split.train) });
   const variant = (v: Variant, probs: ProbMatrix | undefined): BuiltVariant => ({
     bytes: v === 'fp32' ? fp32 : int8,
     inputName: 'input_ids',
@@ -124,18 +119,5 @@ export async function buildTransformer(
   });
   const variants = { fp32: variant('fp32', p32), int8: variant('int8', p8) };
   const validationAccuracy = classificationMetrics(valOf(split, variants[SERVED_VARIANT].probs), split.yVal).accuracy;
-  return { member: { def: TRANSFORMER, variants, validationAccuracy }, slices, train: train as ProbMatrix };
-}
-
-/**
- * The zoo's stacking recipe (models/steps/stacking.ts) with the transformer added as a frozen
- * member after the retrained ones: the meta-learner of the ensemble with it.
- */
-export function stackWithTransformer(
-  split: Pick<Split, 'corpus' | 'train' | 'yOf'>,
-  members: readonly TrainedMember[],
-  bert: BuiltTransformer,
-  log: (...a: unknown[]) => void,
-): Promise<MetaLearner> {
-  return stackZoo(split, members, log, [{ kind: 'frozen', id: TRANSFORMER.id, probs: bert.train }]);
+  return { member: { def: TRANSFORMER, variants, validationAccuracy }, slices };
 }

@@ -9,7 +9,14 @@ import type { Dataset } from '../../functions/container/kit/datasets';
 import { abstainsOn } from '../../lib/ensemble';
 import { fuseMatrices, meanLogLoss } from '../../lib/fusion';
 import { EnsembleManifestSchema, type MetaLearner } from '../../lib/schema';
-import { createRng, featurizeForFamily, groupedFolds, probabilityMatrix, refitMember } from '../../lib/train';
+import {
+  createRng,
+  featurizeForFamily,
+  groupedFolds,
+  probabilityMatrix,
+  refitMember,
+  selectRows,
+} from '../../lib/train';
 import { type CorpusMessage, loadCorpus } from '../../models/corpus';
 import { splitCorpus } from '../../models/steps/split';
 import { FOLDS, stackOnValidation, stackZoo } from '../../models/steps/stacking';
@@ -123,18 +130,21 @@ describe('one stacking recipe for models/build.ts and the stack job', () => {
     const informed = member((label) => (label === 1 ? 0.6 + 0.35 * rng() : 0.05 + 0.35 * rng()));
     const noise = member(() => 0.1 + 0.8 * rng());
     const corpus = y.map((_, i) => ({ dupKey: `group-${Math.floor(i / 2)}` }) as CorpusMessage);
-    const { metaLearner, cv } = await stackOnValidation(
-      {
-        corpus,
-        scored: y.map((_, i) => i),
-        valPos: Array.from({ length: nVal }, (_, i) => i),
-        yVal: y.slice(0, nVal),
-      },
-      [
-        { id: 'informed', probs: informed },
-        { id: 'noise', probs: noise },
-      ],
+    const valPos = Array.from({ length: nVal }, (_, i) => i);
+    const members = [
+      { id: 'informed', probs: informed },
+      { id: 'noise', probs: noise },
+    ];
+    const { metaLearner, crossFitted } = await stackOnValidation(
+      { corpus, scored: y.map((_, i) => i), valPos, yVal: y.slice(0, nVal) },
+      members,
+      {},
     );
+    // The fit is done; the test rows get answers now, so the meta-learner can be applied to them.
+    for (const m of [informed, noise]) m.data.fill(0.5, 2 * nVal);
+    const all = crossFitted();
+    expect(all.n).toBe(y.length);
+    const cv = selectRows(all, valPos);
     expect(metaLearner.members).toEqual(['informed', 'noise']);
     expect(metaLearner.coef.flat().every(Number.isFinite)).toBe(true);
     // spam row; features member after member: [informed log-odds, abstained, noise log-odds, abstained]
@@ -143,5 +153,16 @@ describe('one stacking recipe for models/build.ts and the stack job', () => {
     expect(Math.abs(spam[0] as number)).toBeGreaterThan(5 * Math.abs(spam[2] as number));
     expect(cv.n).toBe(nVal);
     expect(meanLogLoss(cv, y.slice(0, nVal))).toBeLessThan(0.3);
+    // validation rows are answered by meta-learners fitted without their fold, not in-sample
+    const inSample = selectRows(
+      fuseMatrices(
+        'stacking',
+        members.map((m) => m.probs),
+        { metaLearner },
+      ),
+      valPos,
+    );
+    expect(Array.from(cv.data)).not.toEqual(Array.from(inSample.data));
+    expect(() => crossFitted('first-sentence')).toThrow(/first-sentence/);
   });
 });
