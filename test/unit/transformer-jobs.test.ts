@@ -12,6 +12,7 @@ import { stackingStep } from '../../functions/container/jobs/stack';
 import type { Dataset } from '../../functions/container/kit/datasets';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { SessionCache } from '../../lib/ensemble';
+import { meanLogLoss } from '../../lib/fusion';
 import { DistillJobSchema, EnsembleManifestSchema, type MemberSpec } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex, tokenizerKey } from '../../lib/store';
 import { Evaluator, selectRows } from '../../lib/train';
@@ -87,7 +88,12 @@ describe('the transformer member in jobs', () => {
       rows,
     );
     expect(withIt.n).toBe(bodies.length);
-    expect(accuracy(withIt)).toBeGreaterThan(accuracy(without));
+    // A teacher is judged by its soft answers (what a student learns from): lower log-loss, and no
+    // lower accuracy. The zoo alone already gets all but one of these 154 rows right, so accuracy
+    // alone cannot show the gain.
+    const labels = rows.map((i) => dataset.labels[i] as number);
+    expect(meanLogLoss(withIt, labels)).toBeLessThan(meanLogLoss(without, labels));
+    expect(accuracy(withIt)).toBeGreaterThanOrEqual(accuracy(without));
   }, 300_000);
 
   it('teaches a fastText student in the distill job (the teacher is the ensemble with it)', async () => {
