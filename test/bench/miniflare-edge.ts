@@ -74,6 +74,8 @@ export async function startMiniflareEdge(options: {
   vars: Record<string, string>;
   /** a Worker bundle dir from buildWorker (built here when absent) */
   bundleDir?: string;
+  /** where workerd's V8 inspector listens (the soak reads the isolate's heap through it) */
+  inspectorPort?: number;
 }): Promise<MiniflareEdge> {
   const bundleDir = options.bundleDir ?? (await buildWorker(options.root));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(options.root, 'wrangler.toml'));
@@ -83,6 +85,7 @@ export async function startMiniflareEdge(options: {
     convertV4MiniflareOptions({
       host: '127.0.0.1',
       port: options.port,
+      ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
       // in memory: nothing persisted between runs
       workers: [
         {
