@@ -36,6 +36,8 @@ export interface SoakResult {
   rss: [number, number][];
   /** [requests done, the Worker isolate's V8 heap after a full collection, bytes], every 5 × SAMPLE */
   heap: [number, number][];
+  /** [requests done, ArrayBuffer backing stores the isolate holds (not its wasm memory), bytes] */
+  backing: [number, number][];
   growth5kToEnd: number;
   heapGrowth5kToEnd: number;
 }
@@ -56,7 +58,13 @@ async function main(): Promise<SoakResult> {
     log(`workerd pid ${edge.workerdPid} on ${edge.url}; ${REQUESTS} predicts at c=${CONCURRENCY}`);
     const statuses: Record<string, number> = {};
     const rss: [number, number][] = [[0, edge.workerdRss()]];
-    const heap: [number, number][] = isolate ? [[0, await isolate.liveHeapBytes()]] : [];
+    const heap: [number, number][] = [];
+    const backing: [number, number][] = [];
+    const record = (at: number, live: { heap: number; backing: number }) => {
+      heap.push([at, live.heap]);
+      backing.push([at, live.backing]);
+    };
+    if (isolate) record(0, await isolate.liveHeapBytes());
     const samples: Promise<void>[] = [];
     let next = 0;
     let done = 0;
@@ -89,7 +97,7 @@ async function main(): Promise<SoakResult> {
             rss.push([done, edge.workerdRss()]);
             const at = done;
             if (isolate && done % (SAMPLE * 5) === 0) {
-              samples.push(isolate.liveHeapBytes().then((b) => void heap.push([at, b])));
+              samples.push(isolate.liveHeapBytes().then((live) => record(at, live)));
             }
             if (done % (SAMPLE * 5) === 0) log(`${done}: workerd RSS ${(edge.workerdRss() / 2 ** 20).toFixed(1)} MiB`);
           }
@@ -99,6 +107,7 @@ async function main(): Promise<SoakResult> {
     const seconds = (performance.now() - started) / 1000;
     await Promise.all(samples);
     heap.sort((a, b) => a[0] - b[0]);
+    backing.sort((a, b) => a[0] - b[0]);
     const growth = (series: [number, number][]) => {
       const at5k = series.find(([k]) => k >= Math.min(5000, REQUESTS))?.[1] ?? Number.NaN;
       return (series[series.length - 1]?.[1] ?? Number.NaN) / at5k - 1;
@@ -110,6 +119,7 @@ async function main(): Promise<SoakResult> {
       statuses,
       rss,
       heap,
+      backing,
       growth5kToEnd: growth(rss),
       heapGrowth5kToEnd: growth(heap),
     };
@@ -135,6 +145,6 @@ log(
 );
 if (result.heap.length > 0)
   log(
-    `isolate V8 heap after a full collection: ${result.heap.map(([n, b]) => `${n / 1000}k ${mib(b)}`).join(', ')} MiB; growth 5k→end ${(100 * result.heapGrowth5kToEnd).toFixed(1)} %`,
+    `isolate V8 heap after a full collection: ${result.heap.map(([n, b]) => `${n / 1000}k ${mib(b)}`).join(', ')} MiB; growth 5k→end ${(100 * result.heapGrowth5kToEnd).toFixed(1)} %; ArrayBuffer backing stores (the wasm memory is not counted there) ${result.backing.map(([n, b]) => `${n / 1000}k ${mib(b)}`).join(', ')} MiB`,
   );
 process.exitCode = (HEAP ? result.heapGrowth5kToEnd : result.growth5kToEnd) > 0.1 || errors > 0 ? 1 : 0;

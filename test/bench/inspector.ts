@@ -5,6 +5,8 @@
 
 interface HeapUsage {
   usedSize: number;
+  /** bytes of ArrayBuffer backing stores the heap holds (in workerd, not the wasm memory) */
+  backingStorageSize?: number;
   totalSize: number;
 }
 
@@ -14,7 +16,7 @@ export interface IsolateInspector {
    * inspector does not answer `HeapProfiler.collectGarbage`; a heap snapshot collects first (its
    * chunks arrive as events and are dropped), so one is taken and the heap read after it.
    */
-  liveHeapBytes(): Promise<number>;
+  liveHeapBytes(): Promise<{ heap: number; backing: number }>;
   close(): void;
 }
 
@@ -50,7 +52,8 @@ export async function inspectIsolate(port: number, worker: string): Promise<Isol
     liveHeapBytes: () => {
       const reading = queue.then(async () => {
         await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
-        return (await call<HeapUsage>('Runtime.getHeapUsage')).usedSize;
+        const usage = await call<HeapUsage>('Runtime.getHeapUsage');
+        return { heap: usage.usedSize, backing: usage.backingStorageSize ?? Number.NaN };
       });
       queue = reading.catch(() => undefined);
       return reading;
