@@ -19,6 +19,7 @@ import { freePort } from '../e2e/ports';
 import { startReadyProcess } from './child';
 import { startMiniflareEdge } from './miniflare-edge';
 import { seedSpam } from './seed';
+import { soakSection } from './soak-report';
 
 const ADMIN = 'bench-admin-token';
 const fmt = (v: number, d = 1) => v.toFixed(d);
@@ -229,15 +230,13 @@ export async function edgeNativeSection(options: {
       c
         ? `| ${name} | ${c.connections} | ${fmt(c.p50, 2)} | ${fmt(c.mean, 2)} | ${fmt(c.p99, 2)} | ${fmt(c.rps, 0)} | ${c.non2xx} |`
         : '';
-    const soak = await readFile(join(options.root, '.cache/soak.json'), 'utf8')
-      .then((s) => JSON.parse(s) as { requests: number; rss: [number, number][]; statuses: Record<string, number> })
-      .catch(() => undefined);
+    const soak = await soakSection(options.root);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     return `
 ## Edge in workerd through Miniflare (no dev proxy) vs native in its own process
 
-The Worker bundle \`wrangler deploy --dry-run\` builds, run by Miniflare's API (workerd; requests go
-straight to workerd's socket), models in its R2 binding; the native server
+The Worker bundle \`wrangler deploy --dry-run\` builds, run by Miniflare's API (workerd; requests on
+a socket straight to the Worker, \`unsafeDirectSockets\`), models in its R2 binding; the native server
 (test/bench/native-process.ts, onnxruntime-node, one intra-op thread) in a process of its own;
 load from autocannon in a process of its own (test/bench/cannon.ts), latency from every
 response's own duration (autocannon's histogram keeps whole milliseconds). Both sides fold int8
@@ -262,7 +261,6 @@ ${row('native spam predict, saturation', rows.nativeSat)}
 | throughput at saturation (c=${sat}), edge / native | ${fmt(thr, 2)}× (${fmt(rows.edgeSat.rps, 0)} vs ${fmt(rows.nativeSat.rps, 0)} req/s) | stated | |
 | cold first answer, fresh isolate (wasm init, 4 models from R2, sha256, sessions) | ${fmt(coldMs, 0)} ms | ≤ 200 ms | ${ok(coldMs <= 200)} |
 | resident ensemble weights (folded: 4 × ${mib(files)} int8 files) | ${mib(4 * files)} | stated | |
-${soak ? `| soak: workerd RSS at 5k → ${soak.requests} predicts (\`npm run soak\`, .cache/soak.json) | ${mib(soak.rss.find(([n]) => n >= 5000)?.[1] ?? 0)} → ${mib(soak.rss.at(-1)?.[1] ?? 0)}; statuses ${JSON.stringify(soak.statuses)} | ≤ +10 %, no 5xx | |` : ''}
 
 ### Where one native prediction's time goes (batch 1, in-process, Node, same lib code)
 
@@ -273,7 +271,7 @@ ${stageRows.map(([n, v]) => `| ${n} | ${fmt(v, 3)} |`).join('\n')}
 | whole in-process prediction (engine overhead = difference) | ${fmt(inproc.b1After, 3)} |
 | HTTP, native (c=1 mean − in-process) | ${fmt(rows.native1.mean - inproc.b1After, 3)} |
 | HTTP, edge (healthz mean, Miniflare) | ${fmt(rows.edgeHealth.mean, 3)} |
-`;
+${soak}`;
   } finally {
     native.child.kill('SIGTERM');
     await edge.stop();
