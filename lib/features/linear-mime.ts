@@ -88,7 +88,7 @@ function replaceBlobJoins(): number {
     const own = proto.finalize;
     const source = typeof own === 'function' ? Function.prototype.toString.call(own) : '';
     const shape =
-      /^finalize\(\)\s*\{\s*(?:this\.(\w+)\(\);)?[^]*?return\s[^;]*?\(new Blob\(this\.chunks,[^)]*\)\);\s*\}$/.exec(
+      /^finalize\(\)\s*\{\s*(?:this\.(\w+)\(\);)?[\s\S]*?return\s[^;]*?\(new Blob\(this\.chunks,[^)]*\)\);\s*\}$/.exec(
         source,
       );
     if (!shape) continue;
