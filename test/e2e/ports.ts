@@ -17,22 +17,33 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The local stack on free ports with a scratch state directory; `stop` also removes the directory. */
-export async function startTestStack(name: string): Promise<Stack & { stateDir: string }> {
-  const stateDir = await mkdtemp(join(tmpdir(), `chorus-${name}-`));
-  const stack = await startStack({
-    root: process.cwd(),
-    stateDir,
-    s3Port: await freePort(),
-    edgePort: await freePort(),
-    containerPort: await freePort(),
-  });
-  return {
-    ...stack,
-    stateDir,
-    stop: async () => {
-      await stack.stop();
+/**
+ * The local stack on free ports with a scratch state directory; `stop` also removes the directory.
+ * A port found free can be taken by another process (e2e files start stacks in parallel) before
+ * the stack binds it: such a start fails with EADDRINUSE and is retried on fresh ports.
+ */
+export async function startTestStack(name: string, attempts = 3): Promise<Stack & { stateDir: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const stateDir = await mkdtemp(join(tmpdir(), `chorus-${name}-`));
+    try {
+      const stack = await startStack({
+        root: process.cwd(),
+        stateDir,
+        s3Port: await freePort(),
+        edgePort: await freePort(),
+        containerPort: await freePort(),
+      });
+      return {
+        ...stack,
+        stateDir,
+        stop: async () => {
+          await stack.stop();
+          await rm(stateDir, { recursive: true, force: true });
+        },
+      };
+    } catch (e) {
       await rm(stateDir, { recursive: true, force: true });
-    },
-  };
+      if (attempt >= attempts || !(e instanceof Error) || !e.message.includes('EADDRINUSE')) throw e;
+    }
+  }
 }
