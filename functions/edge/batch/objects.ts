@@ -82,6 +82,13 @@ export class S3BatchObjects implements BatchObjects {
     return res;
   }
 
+  /** `send` for a request that must find its key (or upload): a 404 is an error. */
+  private async sendFound(method: string, key: string, init: RequestInit = {}, query = ''): Promise<Response> {
+    const res = await this.send(method, key, init, query);
+    if (!res) throw new Error(`S3 ${method} ${key}${query ? `?${query}` : ''}: 404`);
+    return res;
+  }
+
   private static version(res: Response, size: number): ObjectVersion {
     return { size, eTag: normalizeEtag(res.headers.get('etag') ?? '') };
   }
@@ -109,21 +116,16 @@ export class S3BatchObjects implements BatchObjects {
     length: number,
     contentType: string,
   ): Promise<ObjectVersion> {
-    const res = await this.send('PUT', key, {
+    const res = await this.sendFound('PUT', key, {
       body: fixedLength(body, length),
       // a streamed body cannot be hashed before it is sent
       headers: { 'content-type': contentType, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     });
-    if (!res) throw new Error(`S3 PUT ${key}: 404`);
     return S3BatchObjects.version(res, length);
   }
 
   async createMultipart(key: string, contentType: string): Promise<MultipartUpload> {
-    const must = async (method: string, query: string, init: RequestInit): Promise<Response> => {
-      const res = await this.send(method, key, init, query);
-      if (!res) throw new Error(`S3 ${method} ${key}?${query}: 404`);
-      return res;
-    };
+    const must = (method: string, query: string, init: RequestInit) => this.sendFound(method, key, init, query);
     const started = await (await must('POST', 'uploads', { headers: { 'content-type': contentType } })).text();
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(started)?.[1];
     if (!uploadId) throw new Error(`S3 CreateMultipartUpload ${key}: no UploadId in ${started.slice(0, 200)}`);
