@@ -5,6 +5,7 @@
  * line {p50, p99, mean, rps, non2xx} (milliseconds, requests per second).
  */
 import { createRequire } from 'node:module';
+import { latencyStats } from './load';
 
 interface Options {
   url: string;
@@ -22,8 +23,6 @@ type Run = (opts: Record<string, unknown>) => Tracker;
 
 const run = createRequire(import.meta.url)('autocannon') as Run;
 const options = JSON.parse(process.argv[2] ?? '{}') as Options;
-const quantile = (sorted: number[], q: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 const durations: number[] = [];
 let non2xx = 0;
@@ -46,10 +45,6 @@ tracker.on('response', (_client, status, _bytes, ms) => {
   if (status < 200 || status > 299) non2xx++;
 });
 tracker.on('done', (result) => {
-  const sorted = [...durations].sort((a, b) => a - b);
-  const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length);
-  const p50 = quantile(sorted, 0.5);
-  const p99 = quantile(sorted, 0.99);
-  const rps = sorted.length / ((lastEnd - firstStart) / 1000);
+  const { p50, p99, mean, rps } = latencyStats(durations, options.connections, lastEnd - firstStart);
   console.log(JSON.stringify({ p50, p99, mean, rps, non2xx: non2xx + result.errors }));
 });

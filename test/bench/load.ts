@@ -14,6 +14,19 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[idx] as number;
 }
 
+/** Latency stats of `times` (ms, any order) measured over `elapsedMs` at `concurrency`. */
+export function latencyStats(times: readonly number[], concurrency: number, elapsedMs: number): LatencyStats {
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    requests: sorted.length,
+    concurrency,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    rps: (sorted.length / elapsedMs) * 1000,
+  };
+}
+
 /** POSTs `body` as JSON, or GETs when body is undefined; `headers` (e.g. a credential) go with every request. */
 export async function measure(
   url: string,
@@ -44,14 +57,5 @@ export async function measure(
       }
     }),
   );
-  const elapsed = performance.now() - started;
-  times.sort((a, b) => a - b);
-  return {
-    requests: times.length,
-    concurrency: options.concurrency,
-    p50: percentile(times, 0.5),
-    p99: percentile(times, 0.99),
-    mean: times.reduce((a, b) => a + b, 0) / times.length,
-    rps: (times.length / elapsed) * 1000,
-  };
+  return latencyStats(times, options.concurrency, performance.now() - started);
 }

@@ -9,7 +9,7 @@
 
 import { createApiKey } from '../../infra/keys';
 import type { Stack } from '../../infra/local-stack';
-import { type LatencyStats, measure } from './load';
+import { type LatencyStats, latencyStats, measure } from './load';
 
 const fmt = (v: number, d = 1) => v.toFixed(d);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -29,20 +29,6 @@ async function timed(url: string, body: string, headers: Record<string, string>)
   if (!res.ok) throw new Error(`${url}: ${res.status}`);
   return performance.now() - t;
 }
-
-const stats = (times: number[], elapsedMs: number): LatencyStats => {
-  const sorted = [...times].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
-  const sum = sorted.reduce((a, b) => a + b, 0);
-  return {
-    requests: sorted.length,
-    concurrency: 1,
-    p50: at(0.5),
-    p99: at(0.99),
-    mean: sum / sorted.length,
-    rps: (sorted.length / elapsedMs) * 1000,
-  };
-};
 
 /**
  * Concurrency 1, plain and metered interleaved A B B A …: answers both sides' stats and the
@@ -68,7 +54,11 @@ async function interleaved(
     diffs.push(m - p);
   }
   const elapsed = (performance.now() - t0) / 2;
-  return { plain: stats(plain, elapsed), metered: stats(metered, elapsed), pairedMs: median(diffs) };
+  return {
+    plain: latencyStats(plain, 1, elapsed),
+    metered: latencyStats(metered, 1, elapsed),
+    pairedMs: median(diffs),
+  };
 }
 
 /** A local stack to measure, named by where its state (Durable Objects' SQLite, R2) lives. */
@@ -108,9 +98,8 @@ async function measureStack(
   if (options.concurrency > 1) {
     const pair: Pair = { concurrency: options.concurrency, plain: [], metered: [] };
     for (let r = 0; r < rounds; r++) {
-      const o = { ...options };
-      pair.plain.push(await measure(url, body, { ...o, headers: headers.plain }));
-      pair.metered.push(await measure(url, body, { ...o, headers: headers.metered }));
+      pair.plain.push(await measure(url, body, { ...options, headers: headers.plain }));
+      pair.metered.push(await measure(url, body, { ...options, headers: headers.metered }));
     }
     pairs.push(pair);
   }

@@ -10,11 +10,11 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type Stack, startStack } from '../../infra/local-stack';
+import type { Stack } from '../../infra/local-stack';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import { type EnsembleManifest, EnsembleManifestSchema } from '../../lib/schema';
-import { freePort } from '../e2e/ports';
+import { freePort, startTestStack } from '../e2e/ports';
 import { batchSection } from './batch';
 import { edgeNativeSection } from './edge-native';
 import { hostileSection } from './featurize';
@@ -97,27 +97,16 @@ const fmt = (v: number, d = 1) => v.toFixed(d);
  */
 async function withMemoryStack<T>(run: (stack: Stack | undefined) => Promise<T>): Promise<T> {
   if (!existsSync('/dev/shm')) return run(undefined);
-  const stateDir = await mkdtemp(join('/dev/shm', 'chorus-bench-'));
-  const ports = { s3Port: await freePort(), edgePort: await freePort(), containerPort: await freePort() };
-  const stack = await startStack({ root, stateDir, ...ports, log });
+  const stack = await startTestStack('bench', { baseDir: '/dev/shm', log });
   try {
     return await run(stack);
   } finally {
     await stack.stop();
-    await rm(stateDir, { recursive: true, force: true });
   }
 }
 
 async function main() {
-  const stateDir = await mkdtemp(join(tmpdir(), 'chorus-bench-'));
-  const stack = await startStack({
-    root,
-    stateDir,
-    s3Port: await freePort(),
-    edgePort: await freePort(),
-    containerPort: await freePort(),
-    log,
-  });
+  const stack = await startTestStack('bench', { log });
   const native = startNativeServer(stack.store, {}, await freePort());
   // every edge predict needs a credential: the bootstrap admin token adds no Durable Object call
   const auth = { authorization: `Bearer ${stack.adminToken}` };
@@ -208,7 +197,6 @@ async function main() {
     log('wrote BENCHMARKS.md');
   } finally {
     await stack.stop();
-    await rm(stateDir, { recursive: true, force: true });
   }
 }
 

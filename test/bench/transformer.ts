@@ -1,3 +1,11 @@
+/**
+ * The transformer member (models/transformer, served int8 as models/spam/body-bert.int8.onnx with
+ * its tokenizer.json): its p50 at the edge (workerd through Miniflare) vs native (onnxruntime-node
+ * behind a plain Node server), the spam ensemble without and with it, the cascade's saving when the
+ * cheap members are already confident (native, in-process, over test-split messages), and the
+ * Worker bundle with the tokenizer library. Alone: `node --import tsx test/bench/transformer.ts`
+ * (Node ≥ 22, as the rest of the bench), which prints the section.
+ */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +44,6 @@ async function transformerMember(root: string, store: { put(k: string, b: Uint8A
     sha256: ts,
     bytes: tok.length,
   });
-
   return { member, tokenizerKey: tokenizerKey(ts) };
 }
 

@@ -18,13 +18,18 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * The local stack on free ports with a scratch state directory; `stop` also removes the directory.
- * A port found free can be taken by another process (e2e files start stacks in parallel) before
- * the stack binds it: such a start fails with EADDRINUSE and is retried on fresh ports.
+ * The local stack on free ports with a scratch state directory (under `baseDir`, the OS temp dir
+ * by default); `stop` also removes the directory. A port found free can be taken by another
+ * process (e2e files start stacks in parallel) before the stack binds it: such a start fails with
+ * EADDRINUSE and is retried on fresh ports.
  */
-export async function startTestStack(name: string, attempts = 3): Promise<Stack & { stateDir: string }> {
+export async function startTestStack(
+  name: string,
+  options: { baseDir?: string; log?: (line: string) => void; attempts?: number } = {},
+): Promise<Stack & { stateDir: string }> {
+  const attempts = options.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
-    const stateDir = await mkdtemp(join(tmpdir(), `chorus-${name}-`));
+    const stateDir = await mkdtemp(join(options.baseDir ?? tmpdir(), `chorus-${name}-`));
     try {
       const stack = await startStack({
         root: process.cwd(),
@@ -32,6 +37,7 @@ export async function startTestStack(name: string, attempts = 3): Promise<Stack 
         s3Port: await freePort(),
         edgePort: await freePort(),
         containerPort: await freePort(),
+        ...(options.log ? { log: options.log } : {}),
       });
       return {
         ...stack,
