@@ -42,6 +42,10 @@ export interface SoakResult {
   heapGrowth5kToEnd: number;
 }
 
+/** A series' value at 5,000 requests (or at the end of a shorter run). */
+const at5k = (series: readonly [number, number][], requests: number): number =>
+  series.find(([k]) => k >= Math.min(5000, requests))?.[1] ?? Number.NaN;
+
 async function main(): Promise<SoakResult> {
   const reference = JSON.parse(await readFile('models/spam/reference.json', 'utf8')) as { message: string }[];
   const bodies = reference.map((r) => JSON.stringify({ inputs: [{ message: r.message }] }));
@@ -108,10 +112,8 @@ async function main(): Promise<SoakResult> {
     await Promise.all(samples);
     heap.sort((a, b) => a[0] - b[0]);
     backing.sort((a, b) => a[0] - b[0]);
-    const growth = (series: [number, number][]) => {
-      const at5k = series.find(([k]) => k >= Math.min(5000, REQUESTS))?.[1] ?? Number.NaN;
-      return (series[series.length - 1]?.[1] ?? Number.NaN) / at5k - 1;
-    };
+    const growth = (series: [number, number][]) =>
+      (series[series.length - 1]?.[1] ?? Number.NaN) / at5k(series, REQUESTS) - 1;
     return {
       requests: done,
       concurrency: CONCURRENCY,
@@ -133,7 +135,7 @@ const result = await main();
 await mkdir('.cache', { recursive: true });
 await writeFile(HEAP ? '.cache/soak-heap.json' : '.cache/soak.json', `${JSON.stringify(result, null, 1)}\n`);
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-const at5k = result.rss.find(([k]) => k >= Math.min(5000, result.requests))?.[1] ?? 0;
+const perSample = (series: readonly [number, number][]) => series.map(([n, b]) => `${n / 1000}k ${mib(b)}`).join(', ');
 const errors = Object.entries(result.statuses)
   .filter(([s]) => s === 'timeout' || Number(s) >= 500)
   .reduce((n, [, c]) => n + c, 0);
@@ -141,10 +143,10 @@ log(
   `${result.requests} predicts in ${result.seconds.toFixed(0)} s (${(result.requests / result.seconds).toFixed(0)}/s); statuses ${JSON.stringify(result.statuses)}`,
 );
 log(
-  `workerd RSS: start ${mib(result.rss[0]?.[1] ?? 0)} MiB, 5k ${mib(at5k)} MiB, end ${mib(result.rss.at(-1)?.[1] ?? 0)} MiB, growth 5k→end ${(100 * result.growth5kToEnd).toFixed(1)} %`,
+  `workerd RSS: start ${mib(result.rss[0]?.[1] ?? 0)} MiB, 5k ${mib(at5k(result.rss, result.requests))} MiB, end ${mib(result.rss.at(-1)?.[1] ?? 0)} MiB, growth 5k→end ${(100 * result.growth5kToEnd).toFixed(1)} %`,
 );
 if (result.heap.length > 0)
   log(
-    `isolate V8 heap after a full collection: ${result.heap.map(([n, b]) => `${n / 1000}k ${mib(b)}`).join(', ')} MiB; growth 5k→end ${(100 * result.heapGrowth5kToEnd).toFixed(1)} %; ArrayBuffer backing stores (the wasm memory is not counted there) ${result.backing.map(([n, b]) => `${n / 1000}k ${mib(b)}`).join(', ')} MiB`,
+    `isolate V8 heap after a full collection: ${perSample(result.heap)} MiB; growth 5k→end ${(100 * result.heapGrowth5kToEnd).toFixed(1)} %; ArrayBuffer backing stores (the wasm memory is not counted there) ${perSample(result.backing)} MiB`,
   );
 process.exitCode = (HEAP ? result.heapGrowth5kToEnd : result.growth5kToEnd) > 0.1 || errors > 0 ? 1 : 0;
