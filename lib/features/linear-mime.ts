@@ -54,9 +54,10 @@ interface BufferingDecoder {
   finalize(): Promise<ArrayBuffer>;
 }
 
+const encoder = new TextEncoder();
+
 /** What `new Blob(chunks).arrayBuffer()` answers (strings as UTF-8), without a Blob per part. */
 export function joinChunks(chunks: readonly Chunk[]): ArrayBuffer {
-  const encoder = new TextEncoder();
   const parts = chunks.map((c) =>
     typeof c === 'string' ? encoder.encode(c) : c instanceof Uint8Array ? c : new Uint8Array(c),
   );

@@ -27,7 +27,6 @@ export async function stackZoo(
   split: Pick<Split, 'corpus' | 'train' | 'yOf'>,
   members: readonly { def: MemberDefinition; inputs: FamilyInputs }[],
   log: (...a: unknown[]) => void = () => undefined,
-  frozen: readonly StackingMember[] = [],
 ): Promise<MetaLearner> {
   const { corpus, train } = split;
   const folds = groupedFolds(
@@ -45,7 +44,6 @@ export async function stackZoo(
       abstainsOn(def, (corpus[r] as CorpusMessage).views[def.featurizer.view ?? 'body']) ? 1 : 0,
     ),
   }));
-  stacking.push(...frozen);
   const { metaLearner } = await stackMembers(
     stacking,
     { labels: split.yOf(train), folds, k: FOLDS, classes: LABELS.length },
