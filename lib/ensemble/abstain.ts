@@ -6,11 +6,13 @@ import type { MemberSpec } from '../schema';
  * text field): fewer word tokens than its manifest's `abstain.minTokens`. The same rule is used
  * in training (members are fitted on the rows where they answer) and in serving.
  */
-export function abstainsOn(member: Pick<MemberSpec, 'abstain'>, text: string): boolean {
+export function abstainsOn(member: Pick<MemberSpec, 'abstain' | 'featurizer'>, text: string): boolean {
   const min = member.abstain?.minTokens;
   if (min === undefined) return false;
+  // words as the member's featurizer cuts them (ideographs one by one, when it splits them)
+  const split = member.featurizer.kind === 'hashed-ngrams' && member.featurizer.ideographs === 'split';
   // the first min tokens of a prefix are the first min tokens of the text; 64 characters a token is plenty
   const prefix = text.length > min * 64 ? text.slice(0, min * 64) : text;
-  if (wordTokens(normalizeText(prefix), min).length >= min) return false;
-  return prefix === text || wordTokens(normalizeText(text), min).length < min;
+  if (wordTokens(normalizeText(prefix), min, split).length >= min) return false;
+  return prefix === text || wordTokens(normalizeText(text), min, split).length < min;
 }

@@ -125,11 +125,11 @@ function encodeCodePoints(normalized: string, max: number): number {
  * UTF-8 joined by single spaces in `utf8`; token i is bytes [starts[i], ends[i]). An n-gram of
  * consecutive tokens is then the contiguous range [starts[i], ends[i + n - 1]). Returns the count.
  */
-function encodeTokens(normalized: string, max: number): number {
+function encodeTokens(normalized: string, max: number, splitIdeographs: boolean): number {
   let count = 0;
   let off = 0;
   let pos = 0;
-  while (count < max && nextToken(normalized, pos, span)) {
+  while (count < max && nextToken(normalized, pos, span, splitIdeographs)) {
     const start = span[0] as number;
     pos = span[1] as number;
     const stop = Math.min(pos, start + MAX_TOKEN_CHARS);
@@ -167,7 +167,7 @@ function fillBuckets(text: string, spec: HashedNgramFeaturizer): number {
     });
   } else {
     takeNormalizedPrefix(text, maxLength * 8 + 64, (normalized) => {
-      units = encodeTokens(normalized, maxLength);
+      units = encodeTokens(normalized, maxLength, spec.ideographs === 'split');
       return units >= maxLength;
     });
   }

@@ -84,9 +84,10 @@ function remember(text: string, cut: number, normalized: string): string {
 export const MAX_TOKEN_CHARS = 40;
 
 /**
- * `\p{L}|\p{N}` per code point, one 256-entry block at a time, filled on first use by two
- * native replaces over the block's 256 code points (non-letters to U+0000, then letters and
- * digits to U+0001: one unit each), so even text touching every block costs little once.
+ * Per code point: 0 not `\p{L}|\p{N}`, 1 a letter or digit, 2 one that is also an ideograph or
+ * hiragana (split words, below). One 256-entry block at a time, filled on first use by three
+ * native replaces over the block's 256 code points (one unit each), so even text touching every
+ * block costs little once.
  */
 const lnBlocks: (Uint8Array | undefined)[] = [];
 
@@ -95,6 +96,7 @@ function fillBlock(block: number): Uint8Array {
   for (let k = 0; k < 256; k++) codePoints.push((block << 8) | k);
   const marks = String.fromCodePoint(...codePoints)
     .replace(/[^\p{L}\p{N}]/gu, '\u0000')
+    .replace(/[\p{Ideographic}\p{Script=Hiragana}]/gu, '\u0002')
     .replace(/[\p{L}\p{N}]/gu, '\u0001');
   const table = new Uint8Array(256);
   for (let k = 0; k < 256; k++) table[k] = marks.charCodeAt(k);
@@ -102,9 +104,23 @@ function fillBlock(block: number): Uint8Array {
   return table;
 }
 
-function isLetterOrNumber(cp: number): boolean {
+function letterClass(cp: number): number {
   const block = cp >>> 8;
-  return ((lnBlocks[block] ?? fillBlock(block))[cp & 0xff] as number) === 1;
+  return (lnBlocks[block] ?? fillBlock(block))[cp & 0xff] as number;
+}
+
+function isLetterOrNumber(cp: number): boolean {
+  return letterClass(cp) !== 0;
+}
+
+/** First code unit of CJK: nothing below it is an ideograph or hiragana. */
+const CJK_START = 0x2e80;
+
+/** Whether the code point at `i` is an ideograph or hiragana. */
+function isIdeographAt(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c < CJK_START) return false;
+  return letterClass(s.codePointAt(i) as number) === 2;
 }
 
 // ASCII classes: letters and digits, the separators . : ' - and the symbols $ ! %
@@ -133,9 +149,11 @@ function lnWidthAt(s: string, i: number): number {
 
 /**
  * Finds the next token at or after `from`; writes its [start, end) (UTF-16 units, untruncated)
- * into `span` and returns true, or returns false when there is none.
+ * into `span` and returns true, or returns false when there is none. With `splitIdeographs` every
+ * ideograph and hiragana is a word of its own, as Unicode word segmentation (UAX #29) has it:
+ * Chinese and Japanese are written without spaces, so a run of them is a sentence, not a word.
  */
-export function nextToken(s: string, from: number, span: Int32Array): boolean {
+export function nextToken(s: string, from: number, span: Int32Array, splitIdeographs = false): boolean {
   const len = s.length;
   let i = from;
   while (i < len) {
@@ -168,6 +186,11 @@ export function nextToken(s: string, from: number, span: Int32Array): boolean {
     }
     // a run of letters/digits, then (separator, run)* while a separator is followed by one
     let end = i + width;
+    if (splitIdeographs && isIdeographAt(s, i)) {
+      span[0] = i;
+      span[1] = end;
+      return true;
+    }
     for (;;) {
       while (end < len) {
         const d = s.charCodeAt(end);
@@ -176,14 +199,14 @@ export function nextToken(s: string, from: number, span: Int32Array): boolean {
           end++;
         } else {
           const w = lnWidthAt(s, end);
-          if (w === 0) break;
+          if (w === 0 || (splitIdeographs && isIdeographAt(s, end))) break;
           end += w;
         }
       }
       const sep = s.charCodeAt(end);
       if (!(sep < 0x80 && ASCII_CLASS[sep] === SEPARATOR)) break;
       const w = end + 1 < len ? lnWidthAt(s, end + 1) : 0;
-      if (w === 0) break;
+      if (w === 0 || (splitIdeographs && isIdeographAt(s, end + 1))) break;
       end += 1 + w;
     }
     span[0] = i;
@@ -194,11 +217,11 @@ export function nextToken(s: string, from: number, span: Int32Array): boolean {
 }
 
 /** The first `maxTokens` tokens of normalised text, each cut to MAX_TOKEN_CHARS UTF-16 units. */
-export function wordTokens(normalized: string, maxTokens: number): string[] {
+export function wordTokens(normalized: string, maxTokens: number, splitIdeographs = false): string[] {
   const out: string[] = [];
   const span = new Int32Array(2);
   let pos = 0;
-  while (out.length < maxTokens && nextToken(normalized, pos, span)) {
+  while (out.length < maxTokens && nextToken(normalized, pos, span, splitIdeographs)) {
     const start = span[0] as number;
     pos = span[1] as number;
     out.push(normalized.slice(start, Math.min(pos, start + MAX_TOKEN_CHARS)));

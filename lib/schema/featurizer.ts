@@ -34,6 +34,13 @@ export const HashedNgramFeaturizerSchema = z
      */
     output: z.enum(['counts', 'log-l2', 'ids']),
     maxIds: z.number().int().positive().max(100_000).optional(),
+    /**
+     * Word unit: `split` makes every ideograph and hiragana a word of its own (Unicode word
+     * segmentation, UAX #29), so Chinese and Japanese text, written without spaces, gives words
+     * and, with `ngram` [1, 2], character bigrams; `join` (the default, what models trained before
+     * this option read) keeps a run of letters one word. The char unit ignores it.
+     */
+    ideographs: z.enum(['join', 'split']).optional(),
   })
   .strict()
   .refine((f) => f.output !== 'ids' || f.maxIds !== undefined, {

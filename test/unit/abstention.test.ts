@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
-import { predictEnsemble, SessionCache } from '../../lib/ensemble';
+import { abstainsOn, predictEnsemble, SessionCache } from '../../lib/ensemble';
 import {
   decide,
   ensembleSelection,
@@ -18,7 +18,7 @@ import {
   stackingApply,
   thresholdForFpr,
 } from '../../lib/fusion';
-import { EnsembleManifestSchema } from '../../lib/schema';
+import { EnsembleManifestSchema, type HashedNgramFeaturizer } from '../../lib/schema';
 import { MemoryBlobStore } from '../../lib/store';
 import { createRng, fitMetaLearner, type StackingRows } from '../../lib/train';
 
@@ -87,6 +87,26 @@ describe('abstention in every strategy', () => {
     expect(Array.from(a.probabilities)).toEqual([0.7, 0.3]);
     expect(a.labelIndex).toBe(0);
     expect(Array.from(fuse('geometric', probs, { abstained: [1, 1, 1] }).probabilities)).toEqual([0.5, 0.5]);
+  });
+
+  it('words are counted as the member cuts them: a Chinese sentence is evidence when ideographs are split', () => {
+    const featurizer: HashedNgramFeaturizer = {
+      kind: 'hashed-ngrams',
+      field: 'message',
+      unit: 'word',
+      ngram: [1, 2],
+      buckets: 64,
+      seed: 1,
+      maxLength: 100,
+      output: 'counts',
+    };
+    const joined = { abstain: { minTokens: 5 }, featurizer };
+    const split = { abstain: { minTokens: 5 }, featurizer: { ...featurizer, ideographs: 'split' as const } };
+    const sentence = '如何在家中利用网络兼职创业'; // "how to start a part-time business online at home"
+    expect(abstainsOn(joined, sentence)).toBe(true);
+    expect(abstainsOn(split, sentence)).toBe(false);
+    expect(abstainsOn(split, '免费')).toBe(true);
+    expect(abstainsOn(split, 'one two three four')).toBe(abstainsOn(joined, 'one two three four'));
   });
 });
 

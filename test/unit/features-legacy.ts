@@ -18,11 +18,17 @@ export function legacyNormalizeText(text: string): string {
 }
 
 const TOKEN = /[\p{L}\p{N}]+(?:[.:'-][\p{L}\p{N}]+)*|[$!€£%]/gu;
+/** With `ideographs: 'split'`: an ideograph or hiragana alone, else TOKEN over the other letters and digits. */
+// biome-ignore lint/complexity/useRegexLiterals: the v flag (set subtraction) is ES2024, past the tests' compile target
+const TOKEN_SPLIT = new RegExp(
+  String.raw`[\p{Ideographic}\p{Script=Hiragana}]|[[\p{L}\p{N}]--[\p{Ideographic}\p{Script=Hiragana}]]+(?:[.:'\-][[\p{L}\p{N}]--[\p{Ideographic}\p{Script=Hiragana}]]+)*|[$!€£%]`,
+  'gv',
+);
 const MAX_TOKEN_CHARS = 40;
 
-export function legacyWordTokens(normalized: string, maxTokens: number): string[] {
+export function legacyWordTokens(normalized: string, maxTokens: number, splitIdeographs = false): string[] {
   const out: string[] = [];
-  for (const match of normalized.matchAll(TOKEN)) {
+  for (const match of normalized.matchAll(splitIdeographs ? TOKEN_SPLIT : TOKEN)) {
     if (out.length >= maxTokens) break;
     const t = match[0];
     out.push(t.length > MAX_TOKEN_CHARS ? t.slice(0, MAX_TOKEN_CHARS) : t);
@@ -117,7 +123,9 @@ export function legacyHashedBuckets(text: string, spec: HashedNgramFeaturizer): 
       }
     }
   } else {
-    const tokens = legacyWordTokens(normalized, spec.maxLength).map((t) => encoder.encode(t));
+    const tokens = legacyWordTokens(normalized, spec.maxLength, spec.ideographs === 'split').map((t) =>
+      encoder.encode(t),
+    );
     const scratch = new Uint8Array(MAX_TOKEN_BYTES * hi + hi);
     for (let n = lo; n <= hi; n++) {
       for (let i = 0; i + n <= tokens.length; i++) {

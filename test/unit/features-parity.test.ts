@@ -256,6 +256,17 @@ describe('on generated strings', () => {
     );
   });
 
+  it('wordTokens with ideographs split is TOKEN with ideographs and hiragana taken one by one', () => {
+    const cjk = ['免费', '今すぐ', 'カタカナ', '𠀀', '元.', '100元', 'a.免', '免-b', '〇'];
+    fc.assert(
+      fc.property(text([...PIECES, ...cjk], 80), fc.integer({ min: 0, max: 30 }), (s, max) => {
+        const normalized = legacyNormalizeText(s);
+        expect(wordTokens(normalized, max, true)).toEqual(legacyWordTokens(normalized, max, true));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('a normalised prefix is a prefix of the normalised whole, followed there by a space', () => {
     fc.assert(
       fc.property(text(PIECES, 200), fc.integer({ min: 1, max: 400 }), (s, initial) => {

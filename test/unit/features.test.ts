@@ -109,6 +109,31 @@ describe('hashed n-gram featurizers', () => {
       '!',
     ]);
   });
+
+  it('with ideographs split, Chinese and Japanese give one word per ideograph or hiragana', () => {
+    // 免费 = "free", 発送します = "will ship": a run without spaces is a sentence, not one word
+    const text = normalizeText('免费 offer: 今すぐ発送します, カタカナ 100元!');
+    expect(wordTokens(text, 50)).toEqual(['免费', 'offer', '今すぐ発送します', 'カタカナ', '100元', '!']);
+    expect(wordTokens(text, 50, true)).toEqual([
+      ...['免', '费', 'offer', '今', 'す', 'ぐ', '発', '送', 'し', 'ま', 'す'],
+      // katakana stays a run (as in UAX #29); a digit run stops before an ideograph
+      ...['カタカナ', '100', '元', '!'],
+    ]);
+    // astral ideographs (CJK extension B) too, and a separator does not join across one
+    expect(wordTokens('𠀀𠀁 a.𠀂', 10, true)).toEqual(['𠀀', '𠀁', 'a', '𠀂']);
+    // word 1-2 grams over split ideographs are characters and character bigrams
+    const spec = { ...words, ideographs: 'split' as const };
+    const grams = ['免', '费', '券', '免 费', '费 券'].map((g) => murmur3String(g, 42) % 1024);
+    expect(Array.from(hashedBuckets('免费券', spec)).sort()).toEqual(grams.sort());
+    expect(Array.from(hashedBuckets('免费券', words))).toEqual([murmur3String('免费券', 42) % 1024]);
+  });
+
+  it('splitting ideographs changes nothing in text without them', () => {
+    const text = normalizeText('Win $1,000.50 at Example.COM!! Ünïcödé wörds, ελληνικά, русский, 한국어 텍스트');
+    expect(wordTokens(text, 100, true)).toEqual(wordTokens(text, 100));
+    const spec = { ...words, ideographs: 'split' as const };
+    expect(Array.from(hashedBuckets(text, spec))).toEqual(Array.from(hashedBuckets(text, words)));
+  });
 });
 
 describe('e-mail views', () => {

@@ -60,6 +60,7 @@ function studentFeaturizer(
     maxLength: 3000,
     output: 'ids',
     maxIds: 6000,
+    ideographs: 'split',
   };
 }
 
