@@ -184,6 +184,74 @@ describe('the committed zoo on plain person-to-person mail (sanity, nothing fitt
     ),
   ];
 
+  // mail that reaches a person without being written to them: a bounce of their own message, a
+  // list post and a code-review notification
+  const own = mail(
+    'Re: budget for Q3',
+    'Hi Tom, the numbers we discussed are attached. Let me know if anything looks off.',
+  );
+  const machine = [
+    [
+      'From: Mail Delivery System <MAILER-DAEMON@mail.example.net>',
+      'To: Alice Example <alice@example.org>',
+      'Subject: Undelivered Mail Returned to Sender',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="B1"',
+      '',
+      '--B1',
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      'This is the mail system at host mail.example.net.',
+      "I'm sorry to have to inform you that your message could not be delivered to one or more",
+      "recipients. It's attached below.",
+      '',
+      '<tom@old-company.example>: host mx.old-company.example said: 550 5.1.1 Recipient address',
+      '    rejected: User unknown in virtual mailbox table (in reply to RCPT TO command)',
+      '',
+      '--B1',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mail.example.net',
+      '',
+      'Final-Recipient: rfc822; tom@old-company.example',
+      'Action: failed',
+      'Status: 5.1.1',
+      '',
+      '--B1',
+      'Content-Type: message/rfc822',
+      '',
+      own,
+      '--B1--',
+      '',
+    ].join('\n'),
+    mail(
+      '[python-dev] Re: faster startup',
+      [
+        'On Mon, Mar 2, 2026 at 10:01 AM Guido wrote:',
+        '> I think the import cache should be invalidated on every sys.path change.',
+        '',
+        'Agreed, but that makes the common case slower. I measured 3% on the startup benchmark with',
+        'the patch applied; the numbers are in the issue tracker.',
+        '_______________________________________________',
+        'Python-Dev mailing list -- python-dev@python.org',
+        'To unsubscribe send an email to python-dev-leave@python.org',
+      ].join('\n'),
+      'Jane Doe <jane@example.com>',
+    ),
+    mail(
+      'Re: [acme/widget] Fix race in cache eviction (PR #412)',
+      [
+        '@bob approved this pull request.',
+        '',
+        'Looks good, thanks for adding the test.',
+        '',
+        'Reply to this email directly, view it on GitHub: https://github.com/acme/widget/pull/412',
+        'You are receiving this because you were mentioned.',
+      ].join('\n'),
+      'Carol <notifications@github.com>',
+    ),
+  ];
+
   it('answers ham for every one, at the operating point', async () => {
     await seeded;
     const res = await predictEnsemble(
@@ -192,6 +260,16 @@ describe('the committed zoo on plain person-to-person mail (sanity, nothing fitt
       sessions,
     );
     for (const p of res.predictions) expect(p.label).toBe('ham');
+  });
+
+  it('answers ham for a bounce, a list post and a review notification', async () => {
+    await seeded;
+    const res = await predictEnsemble(
+      manifest,
+      machine.map((message) => ({ message })),
+      sessions,
+    );
+    expect(res.predictions.map((p) => p.label)).toEqual(['ham', 'ham', 'ham']);
   });
 
   it('an empty message is the prior with abstained: all, and nobody is charged', async () => {
