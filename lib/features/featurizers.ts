@@ -6,6 +6,7 @@
 import { ChorusError } from '../errors';
 import type { FeaturizerSpec, FieldSpec, TensorDtype, TensorValue } from '../schema';
 import { featurizeRows } from './hashed';
+import { featurizeSparseRows } from './sparse-rows';
 import type { FeatureTensor } from './tensor';
 import { tokenizeBatch } from './tokenizer';
 import type { TokenizerSource } from './tokenizer-source';
@@ -36,19 +37,24 @@ type Table = { [K in FeaturizerSpec['kind']]: FeaturizerKind<Extract<FeaturizerS
 
 export const FEATURIZERS: Readonly<Table> = Object.freeze({
   'hashed-ngrams': {
-    outputs: (f, field) =>
-      field.type !== 'text'
-        ? null
-        : {
-            features:
-              f.output === 'ids'
-                ? { dtype: 'int64', shape: [f.maxIds ?? 0] }
-                : { dtype: 'float32', shape: [f.buckets] },
-          },
-    async build(f, batch) {
+    outputs(f, field): Record<string, FeatureShape> | null {
+      if (field.type !== 'text') return null;
+      if (f.layout === 'sparse')
+        return { ids: { dtype: 'int64', shape: [null] }, values: { dtype: 'float32', shape: [null] } };
+      return {
+        features:
+          f.output === 'ids' ? { dtype: 'int64', shape: [f.maxIds ?? 0] } : { dtype: 'float32', shape: [f.buckets] },
+      };
+    },
+    async build(f, batch): Promise<Record<string, FeatureTensor>> {
       if (batch.field.type !== 'text') throw new ChorusError('invalid_manifest', `field '${f.field}' is not text`);
-      // every row written in place into the one batch array (no per-row array, no copy)
       const texts = await batch.texts();
+      if (f.layout === 'sparse') {
+        const { ids, values, width } = featurizeSparseRows(texts, f);
+        const dims = [texts.length, width];
+        return { ids: { dtype: 'int64', data: ids, dims }, values: { dtype: 'float32', data: values, dims } };
+      }
+      // every row written in place into the one batch array (no per-row array, no copy)
       const data = featurizeRows(texts, f);
       const dims = [texts.length, data.length / Math.max(1, texts.length)];
       return {

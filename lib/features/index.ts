@@ -12,6 +12,7 @@ export {
   toDense,
   toIds,
 } from './hashed';
+export { featurizeSparseRows, type SparseBatch } from './sparse-rows';
 export type { FeatureTensor } from './tensor';
 export { extractUrls, htmlToText, normalizeText, wordTokens } from './text';
 export { TextTokenizer, tokenizeBatch } from './tokenizer';

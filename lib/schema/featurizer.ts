@@ -41,11 +41,23 @@ export const HashedNgramFeaturizerSchema = z
      * this option read) keeps a run of letters one word. The char unit ignores it.
      */
     ideographs: z.enum(['join', 'split']).optional(),
+    /**
+     * `counts` and `log-l2` only. `dense` (default): one `features` row of `buckets` floats.
+     * `sparse`: the row's non-zero buckets as `ids` (int64, the bucket itself) and `values`
+     * (float32), both [batch, n] with n the most non-zero buckets of a row in the batch, shorter
+     * rows padded with id 0 and value 0 — for graphs that gather their weight rows, so a message
+     * costs its n-grams, not the bucket count.
+     */
+    layout: z.enum(['dense', 'sparse']).optional(),
   })
   .strict()
   .refine((f) => f.output !== 'ids' || f.maxIds !== undefined, {
     message: "featurizer output 'ids' needs maxIds",
     path: ['maxIds'],
+  })
+  .refine((f) => f.layout !== 'sparse' || f.output !== 'ids', {
+    message: "layout 'sparse' is for output 'counts' or 'log-l2'",
+    path: ['layout'],
   });
 
 /** Passes a tensor field straight to the model (bring-your-own tabular models). */
@@ -102,13 +114,16 @@ export const FeaturizerSpecSchema = z.union([
 
 /**
  * The named outputs of a featurizer, which a member maps to its graph inputs. Single-output
- * kinds call theirs `features`.
+ * featurizers call theirs `features`; a sparse hashed one makes `ids` and `values`.
  */
-export const FEATURIZER_OUTPUTS: Readonly<Record<FeaturizerSpec['kind'], readonly string[]>> = Object.freeze({
-  'hashed-ngrams': ['features'],
-  tensor: ['features'],
-  tokenizer: TOKENIZER_OUTPUTS,
-});
+export function featurizerOutputs(spec: FeaturizerSpec): readonly string[] {
+  if (spec.kind === 'tokenizer') return TOKENIZER_OUTPUTS;
+  if (spec.kind === 'hashed-ngrams' && spec.layout === 'sparse') return SPARSE_OUTPUTS;
+  return ['features'];
+}
+
+/** What a sparse hashed featurizer makes: bucket ids and their values, [batch, non-zeros]. */
+export const SPARSE_OUTPUTS = ['ids', 'values'] as const;
 
 export type EmailView = z.infer<typeof EmailViewSchema>;
 export type HashedNgramFeaturizer = z.infer<typeof HashedNgramFeaturizerSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FEATURIZER_OUTPUTS, FeaturizerSpecSchema } from './featurizer';
+import { FeaturizerSpecSchema, featurizerOutputs } from './featurizer';
 import { ModelKeySchema, Sha256Schema } from './keys';
 import { ClassificationMetricsSchema } from './metrics';
 import { notBuiltin, safeRecord } from './names';
@@ -293,7 +293,7 @@ function checkMemberInputs(member: z.infer<typeof MemberSpecSchema>, i: number, 
     });
   }
   if (!inputs) return;
-  const made = FEATURIZER_OUTPUTS[member.featurizer.kind];
+  const made = featurizerOutputs(member.featurizer);
   if (Object.keys(inputs).length === 0) {
     ctx.addIssue({ code: 'custom', path: ['members', i, 'inputs'], message: 'map at least one graph input' });
   }

@@ -53,7 +53,7 @@ function memberSpec(def: MemberDefinition, variant: Variant, v: ExportedVariant)
     training: { ...def.options },
     variant,
     featurizer: def.featurizer,
-    inputName: v.inputName,
+    ...(v.inputs ? { inputs: v.inputs } : { inputName: v.inputName }),
     outputName: v.outputName,
     output: 'probabilities',
     costUnits: def.costUnits,
@@ -99,7 +99,11 @@ export async function buildMembers(
       def.options,
     );
     calibrateTemperature(model, subsetInputs(inputs, calRows), split.yOf(calRows));
-    const variants = await exportVariants(model, { labels: LABELS, docString: def.description }, store);
+    const variants = await exportVariants(
+      model,
+      { labels: LABELS, docString: def.description, featurizer: def.featurizer },
+      store,
+    );
     for (const variant of ['fp32', 'int8'] as const)
       await writeFile(join(outDir, `${def.id}.${variant}.onnx`), variants[variant].bytes);
     trained.push({ def, inputs, variants });

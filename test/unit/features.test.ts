@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   extractUrls,
+  featurizeRows,
+  featurizeSparseRows,
   featurizeText,
   hashedBuckets,
   htmlToText,
@@ -126,6 +128,28 @@ describe('hashed n-gram featurizers', () => {
     const grams = ['免', '费', '券', '免 费', '费 券'].map((g) => murmur3String(g, 42) % 1024);
     expect(Array.from(hashedBuckets('免费券', spec)).sort()).toEqual(grams.sort());
     expect(Array.from(hashedBuckets('免费券', words))).toEqual([murmur3String('免费券', 42) % 1024]);
+  });
+
+  it('sparse rows hold the dense rows non-zeros, padded with (id 0, value 0) to the longest row', () => {
+    const texts = ['free money free', '', 'a much longer message about money and more money'];
+    for (const output of ['counts', 'log-l2'] as const) {
+      const spec = { ...words, output, layout: 'sparse' as const };
+      const { ids, values, width } = featurizeSparseRows(texts, spec);
+      const dense = featurizeRows(texts, { ...spec, layout: 'dense' }) as Float32Array;
+      expect(ids.length).toBe(texts.length * width);
+      texts.forEach((_, i) => {
+        const row = new Float32Array(words.buckets);
+        for (let j = 0; j < width; j++) {
+          const b = Number(ids[i * width + j]);
+          row[b] = (row[b] as number) + (values[i * width + j] as number);
+        }
+        expect(row).toEqual(dense.subarray(i * words.buckets, (i + 1) * words.buckets));
+      });
+      // the empty text is all padding; the longest row sets the width and has no padding
+      expect(Array.from(values.subarray(width, 2 * width)).every((v) => v === 0)).toBe(true);
+      expect(Array.from(values.subarray(2 * width, 3 * width)).every((v) => v > 0)).toBe(true);
+    }
+    expect(featurizeSparseRows([''], { ...words, layout: 'sparse' }).width).toBe(1);
   });
 
   it('splitting ideographs changes nothing in text without them', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { createWebBackend } from '../../lib/backends/onnx-web';
 import type { InferenceBackend, InputTensor } from '../../lib/ensemble';
-import { featurizeText, parseEmail } from '../../lib/features';
+import { featurizeSparseRows, featurizeText, parseEmail } from '../../lib/features';
 import { EnsembleManifestSchema } from '../../lib/schema';
 import {
   createRng,
@@ -39,24 +39,32 @@ function randomRows(n: number, dim: number, seed: number): { rows: SparseRow[]; 
   return { rows, labels };
 }
 
-async function runAll(bytes: Uint8Array, inputName: string, input: InputTensor): Promise<Float32Array[]> {
+async function runAll(bytes: Uint8Array, feeds: Record<string, InputTensor>): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (const backend of backends) {
     const session = await backend.createSession(bytes);
-    out.push(Float32Array.from((await session.run({ [inputName]: input }, 'probabilities')).data));
+    out.push(Float32Array.from((await session.run(feeds, 'probabilities')).data));
     await session.release();
   }
   return out;
 }
 
-async function expectParity(model: TrainedModel, inputs: (SparseRow | number[])[], input: InputTensor) {
+async function expectParity(
+  model: TrainedModel,
+  inputs: (SparseRow | number[])[],
+  input: InputTensor,
+  sparse?: Record<string, InputTensor>,
+) {
   for (const variant of ['fp32', 'int8'] as const) {
-    const exported = exportOnnx(model, { labels: ['a', 'b', 'c'], variant });
     const reference = variant === 'int8' ? dequantizedModel(model) : model;
     const expected = inputs.flatMap((x) => Array.from(predictProba(reference, x)));
-    const [node, web] = await runAll(exported.bytes, exported.inputName, input);
-    expectClose(node as Float32Array, expected, TOL);
-    expectClose(web as Float32Array, expected, TOL);
+    const exported = exportOnnx(model, { labels: ['a', 'b', 'c'], variant });
+    for (const out of await runAll(exported.bytes, { [exported.inputName]: input })) expectClose(out, expected, TOL);
+    if (!sparse) continue;
+    // the same model taking the rows' non-zeros (ids + values) instead of dense rows
+    const gathered = exportOnnx(model, { labels: ['a', 'b', 'c'], variant, layout: 'sparse' });
+    expect(gathered.inputs).toEqual({ ids: 'ids', values: 'values' });
+    for (const out of await runAll(gathered.bytes, sparse)) expectClose(out, expected, TOL);
   }
 }
 
@@ -71,17 +79,37 @@ describe('ONNX export: TypeScript forward = onnxruntime-node = onnxruntime-web (
     });
   });
   const denseInput: InputTensor = { dtype: 'float32', data: dense, dims: [batch.length, dim] };
+  // the batch's non-zeros padded to the longest row with (id 0, value 0), as a sparse featurizer makes them
+  const width = Math.max(...batch.map((r) => r.indices.length)) + 1;
+  const ids = new BigInt64Array(batch.length * width);
+  const values = new Float32Array(batch.length * width);
+  batch.forEach((r, i) => {
+    r.indices.forEach((j, k) => {
+      ids[i * width + k] = BigInt(j);
+      values[i * width + k] = r.values[k] as number;
+    });
+  });
+  const sparseInput: Record<string, InputTensor> = {
+    ids: { dtype: 'int64', data: ids, dims: [batch.length, width] },
+    values: { dtype: 'float32', data: values, dims: [batch.length, width] },
+  };
 
-  it('logistic regression, fp32 and int8', async () => {
+  it('logistic regression, fp32 and int8, dense and sparse', async () => {
     const m: LinearModel = trainLogisticRegression(rows, labels, { classes: 3, inputDim: dim, epochs: 5 });
     m.temperature = 0.8;
-    await expectParity(m, batch, denseInput);
+    await expectParity(m, batch, denseInput, sparseInput);
   });
 
-  it('naive Bayes, fp32 and int8', async () => {
+  it('naive Bayes, fp32 and int8, dense and sparse', async () => {
     const m = trainNaiveBayes(rows, labels, { classes: 3, inputDim: dim });
     m.temperature = 3;
-    await expectParity(m, batch, denseInput);
+    await expectParity(m, batch, denseInput, sparseInput);
+  });
+
+  it('refuses a sparse layout for a model that is not linear', () => {
+    const docs = rows.map((r) => Int32Array.from(r.indices));
+    const m = trainFastText(docs, labels, { classes: 3, buckets: dim, maxIds: 6, dim: 4, epochs: 1 });
+    expect(() => exportOnnx(m, { labels: ['a', 'b', 'c'], variant: 'fp32', layout: 'sparse' })).toThrow(/linear/);
   });
 
   it('MLP with in-graph standardisation, fp32 and int8', async () => {
@@ -139,12 +167,24 @@ describe('the committed spam zoo runs identically in both runtimes', () => {
         const views = await parseEmail(ref.message);
         const spec = member.featurizer;
         if (spec.kind !== 'hashed-ngrams') throw new Error('zoo members are hashed-ngram members');
-        const features = featurizeText(views[spec.view ?? 'body'], spec);
-        const input: InputTensor =
-          features instanceof BigInt64Array
-            ? { dtype: 'int64', data: features, dims: [1, features.length] }
-            : { dtype: 'float32', data: features, dims: [1, features.length] };
-        const [node, web] = await runAll(bytes, member.inputName ?? '', input);
+        const text = views[spec.view ?? 'body'];
+        let feeds: Record<string, InputTensor>;
+        if (spec.layout === 'sparse') {
+          const { ids, values, width } = featurizeSparseRows([text], spec);
+          feeds = {
+            ids: { dtype: 'int64', data: ids, dims: [1, width] },
+            values: { dtype: 'float32', data: values, dims: [1, width] },
+          };
+        } else {
+          const features = featurizeText(text, spec);
+          feeds = {
+            [member.inputName ?? '']:
+              features instanceof BigInt64Array
+                ? { dtype: 'int64', data: features, dims: [1, features.length] }
+                : { dtype: 'float32', data: features, dims: [1, features.length] },
+          };
+        }
+        const [node, web] = await runAll(bytes, feeds);
         const expected = ref.members[member.id] as number[];
         expectClose(node as Float32Array, expected, TOL);
         expectClose(web as Float32Array, expected, TOL);

@@ -56,6 +56,22 @@ describe('ensemble manifest', () => {
     expect(FeaturizerSpecSchema.safeParse({ ...base, ngram: [3, 5], output: 'ids' }).success).toBe(false);
     expect(FeaturizerSpecSchema.safeParse({ ...base, ngram: [5, 3], output: 'counts' }).success).toBe(false);
     expect(FeaturizerSpecSchema.safeParse({ ...base, ngram: [3, 5], output: 'ids', maxIds: 8 }).success).toBe(true);
+    // a sparse layout carries counts or log-l2 values; ids are already sparse
+    const sparse = { ...base, ngram: [3, 5], layout: 'sparse' };
+    expect(FeaturizerSpecSchema.safeParse({ ...sparse, output: 'log-l2' }).success).toBe(true);
+    expect(FeaturizerSpecSchema.safeParse({ ...sparse, output: 'ids', maxIds: 8 }).success).toBe(false);
+    expect(FeaturizerSpecSchema.safeParse({ ...sparse, output: 'counts', layout: 'coo' }).success).toBe(false);
+  });
+
+  it('a sparse featurizer makes ids and values, and a member may map only those', () => {
+    const manifest = JSON.parse(readFileSync('models/spam/manifest.json', 'utf8'));
+    const sparse = manifest.members.find((m: { featurizer: { layout?: string } }) => m.featurizer.layout === 'sparse');
+    expect(sparse.inputs).toEqual({ ids: 'ids', values: 'values' });
+    expect(EnsembleManifestSchema.safeParse(manifest).success).toBe(true);
+    sparse.inputs = { ids: 'ids', values: 'features' };
+    const bad = EnsembleManifestSchema.safeParse(manifest);
+    expect(bad.success).toBe(false);
+    expect(JSON.stringify(bad.error?.issues)).toMatch(/makes no 'features' \(it makes ids, values\)/);
   });
 });
 

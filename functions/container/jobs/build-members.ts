@@ -96,7 +96,11 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
     }
     calibrateTemperature(model, valInputs, va.labels);
     const id = `${like.id}-${spec.method === 'bagging' ? 'bag' : 'boost'}${k + 1}`;
-    const variants = await exportVariants(model, { labels: base.labels, docString: id }, ctx.store);
+    const variants = await exportVariants(
+      model,
+      { labels: base.labels, docString: id, featurizer: like.featurizer },
+      ctx.store,
+    );
     added.push({ ...like, id, model: variants.int8.model, variant: 'int8', metrics: undefined });
   }
   await ctx.progress('refitting fusion weights', 0.7);

@@ -92,7 +92,7 @@ async function servedMembers(
       const model = refitMember(member, stacked.rows, stacked.foldTemperatures[i] ?? []);
       const variants = await exportVariants(
         model,
-        { labels: base.labels, docString: `${m.id} refit by ${ctx.id}` },
+        { labels: base.labels, docString: `${m.id} refit by ${ctx.id}`, featurizer: m.featurizer },
         ctx.store,
       );
       const variant = m.variant ?? 'int8';

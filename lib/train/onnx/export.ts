@@ -17,11 +17,19 @@ export interface ExportOptions {
   inputName?: string;
   outputName?: string;
   docString?: string;
+  /**
+   * Linear models: `dense` (default) takes one [batch, inputDim] row; `sparse` takes the row's
+   * non-zeros as `ids` + `values` (the hashed featurizer's `layout: 'sparse'`).
+   */
+  layout?: 'dense' | 'sparse';
 }
 
 export interface ExportedModel {
   bytes: Uint8Array;
+  /** the graph's input (its first, when it has several) */
   inputName: string;
+  /** graph input → featurizer output, when the graph takes several (sparse linear: ids, values) */
+  inputs?: Record<string, string>;
   outputName: string;
 }
 
@@ -149,6 +157,10 @@ export function exportOnnx(model: TrainedModel, options: ExportOptions): Exporte
   let input: ReturnType<typeof valueInfo>;
   let hidden: string;
   let weightDims: [number, number];
+  const inputs: ReturnType<typeof valueInfo>[] = [];
+  if (options.layout === 'sparse' && model.family !== 'logreg' && model.family !== 'naive-bayes') {
+    throw new ChorusError('invalid_argument', `layout 'sparse' is for linear models, not ${model.family}`);
+  }
   if (model.family === 'fasttext') {
     inputName = options.inputName ?? 'ids';
     input = valueInfo(inputName, onnx.TensorProto.DataType.INT64, ['batch', model.maxIds]);
@@ -202,6 +214,30 @@ export function exportOnnx(model: TrainedModel, options: ExportOptions): Exporte
     hidden = 'hidden';
     weightDims = [model.hidden, C];
     init.push(floatTensor('weights', weightDims, model.w2));
+  } else if (options.layout === 'sparse') {
+    // Σ_j values[j] · weights[ids[j]]: the row's weight rows gathered, scaled and summed, so a
+    // message costs its n-grams; padding (id 0, value 0) adds nothing.
+    inputName = 'ids';
+    input = valueInfo(inputName, onnx.TensorProto.DataType.INT64, ['batch', 'nonzeros']);
+    inputs.push(valueInfo('values', onnx.TensorProto.DataType.FLOAT, ['batch', 'nonzeros']));
+    hidden = '';
+    weightDims = [model.inputDim, C];
+    const table = weightTensor(
+      options.variant,
+      'weights',
+      weightDims,
+      model.weights,
+      () => quantizedTensorOf(model),
+      init,
+      nodes,
+    );
+    init.push(int64Tensor('axis_class', [1], [2n]), int64Tensor('axis_nonzeros', [1], [1n]));
+    nodes.push(
+      node('Gather', [table, inputName], ['rows'], { axis: 0 }),
+      node('Unsqueeze', ['values', 'axis_class'], ['values_column']),
+      node('Mul', ['rows', 'values_column'], ['weighted_rows']),
+      node('ReduceSum', ['weighted_rows', 'axis_nonzeros'], ['scores'], { keepdims: 0 }),
+    );
   } else {
     inputName = options.inputName ?? 'features';
     input = valueInfo(inputName, onnx.TensorProto.DataType.FLOAT, ['batch', model.inputDim]);
@@ -213,8 +249,8 @@ export function exportOnnx(model: TrainedModel, options: ExportOptions): Exporte
     floatTensor('bias', [C], model.family === 'mlp' ? model.b2 : model.bias),
     floatTensor('temperature', [], new Float32Array([model.temperature])),
   );
+  if (hidden) nodes.push(node('MatMul', [hidden, 'weights'], ['scores']));
   nodes.push(
-    node('MatMul', [hidden, 'weights'], ['scores']),
     node('Add', ['scores', 'bias'], ['logits']),
     node('Div', ['logits', 'temperature'], ['scaled_logits']),
     node('Softmax', ['scaled_logits'], [outputName], { axis: -1 }),
@@ -223,7 +259,7 @@ export function exportOnnx(model: TrainedModel, options: ExportOptions): Exporte
     name: `chorus_${model.family}`,
     node: nodes,
     initializer: init,
-    input: [input],
+    input: [input, ...inputs],
     output: [valueInfo(outputName, onnx.TensorProto.DataType.FLOAT, ['batch', C])],
   });
   const proto = onnx.ModelProto.create({
@@ -239,5 +275,7 @@ export function exportOnnx(model: TrainedModel, options: ExportOptions): Exporte
       onnx.StringStringEntryProto.create({ key: 'labels', value: JSON.stringify(options.labels) }),
     ],
   });
-  return { bytes: onnx.ModelProto.encode(proto).finish(), inputName, outputName };
+  const bytes = onnx.ModelProto.encode(proto).finish();
+  if (options.layout === 'sparse') return { bytes, inputName, inputs: { ids: 'ids', values: 'values' }, outputName };
+  return { bytes, inputName, outputName };
 }

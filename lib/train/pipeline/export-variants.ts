@@ -1,4 +1,4 @@
-import type { MemberSpec } from '../../schema';
+import type { FeaturizerSpec, MemberSpec } from '../../schema';
 import { type BlobStore, modelKey, sha256Hex } from '../../store';
 import type { TrainedModel } from '../model';
 import { type ExportedModel, exportOnnx } from '../onnx';
@@ -22,16 +22,20 @@ export async function storeModel(store: BlobStore, bytes: Uint8Array): Promise<M
 
 /**
  * Exports a trained model as fp32 and int8 ONNX with each file's sha256 and bucket reference, and
- * stores both content-addressed when a store is given. Used by the zoo build and every job that
+ * stores both content-addressed when a store is given. With the member's `featurizer`, the graph
+ * takes that featurizer's outputs. Used by the zoo build and every job that
  * makes models.
  */
 export async function exportVariants(
   model: TrainedModel,
-  options: { labels: readonly string[]; docString?: string },
+  options: { labels: readonly string[]; docString?: string; featurizer?: FeaturizerSpec },
   store?: BlobStore,
 ): Promise<Record<Variant, ExportedVariant>> {
+  const { featurizer, ...rest } = options;
+  // the graph takes what the member's featurizer makes (a sparse hashed one: ids + values)
+  const sparse = featurizer?.kind === 'hashed-ngrams' && featurizer.layout === 'sparse';
   const one = async (variant: Variant): Promise<ExportedVariant> => {
-    const exported = exportOnnx(model, { ...options, variant });
+    const exported = exportOnnx(model, { ...rest, variant, ...(sparse ? { layout: 'sparse' as const } : {}) });
     const sha256 = await sha256Hex(exported.bytes);
     const ref = { key: modelKey(sha256), sha256, bytes: exported.bytes.length };
     return { ...exported, sha256, model: store ? await storeModel(store, exported.bytes) : ref };
