@@ -47,6 +47,7 @@ export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSp
   for (const [graphInput, name] of feeds) {
     const input = session.inputs.find((v) => v.name === graphInput);
     const fed = made?.[name];
+    if (made && !fed) problems.push(`the featurizer makes no '${name}' (it makes ${Object.keys(made).join(', ')})`);
     if (!input || !fed) continue;
     if (input.dtype && input.dtype !== fed.dtype) {
       problems.push(`input '${input.name}' takes ${input.dtype}, the featurizer produces ${fed.dtype}`);

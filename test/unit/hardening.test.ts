@@ -193,14 +193,23 @@ describe('publish-time graph checks against the real zoo models', () => {
     const [m0, m1, m2] = manifest.members;
     if (!m0 || !m1 || !m2) throw new Error('zoo has members');
     const session = await sessions.session(m0);
-    expect(memberGraphProblems(manifest, { ...m0, inputName: 'nope' }, session).join()).toContain("no input 'nope'");
+    // m0 (headers-logreg) takes sparse ids + values; m2 (fastText) one ids row of maxIds
+    expect(memberGraphProblems(manifest, m0, session)).toEqual([]);
+    const renamed = { ...m0, inputs: { nope: 'ids', values: 'values' } };
+    expect(memberGraphProblems(manifest, renamed, session).join()).toContain("no input 'nope'");
+    expect(memberGraphProblems(manifest, renamed, session).join()).toContain('inputs ids, which nothing feeds');
     expect(memberGraphProblems(manifest, { ...m0, outputName: 'nope' }, session).join()).toContain("no output 'nope'");
-    const wide = { ...m0, featurizer: { ...m0.featurizer, buckets: 1000 } } as typeof m0;
-    expect(memberGraphProblems(manifest, wide, session).join()).toContain('shape');
+    const dense = { ...m0, featurizer: { ...m0.featurizer, layout: 'dense' } } as typeof m0;
+    expect(memberGraphProblems(manifest, dense, session).join()).toContain(
+      "the featurizer makes no 'ids' (it makes features)",
+    );
     const threeLabels: EnsembleManifest = { ...manifest, labels: ['ham', 'spam', 'other'] };
     expect(memberGraphProblems(threeLabels, m0, session).join()).toContain('one value per label');
-    // fastText takes int64 ids; feeding it float counts is a dtype mismatch.
     const ft = await sessions.session(m2);
+    expect(memberGraphProblems(manifest, { ...m2, inputName: 'nope' }, ft).join()).toContain("no input 'nope'");
+    const wide = { ...m2, featurizer: { ...m2.featurizer, maxIds: 1000 } } as typeof m2;
+    expect(memberGraphProblems(manifest, wide, ft).join()).toContain('shape');
+    // fastText takes int64 ids; feeding it float counts is a dtype mismatch.
     const counts = { ...m2, featurizer: { ...m2.featurizer, output: 'counts' } } as typeof m2;
     expect(memberGraphProblems(manifest, counts, ft).join()).toContain('takes int64');
     const broken: EnsembleManifest = { ...manifest, members: [{ ...m1, outputName: 'nope' }, m0] };
