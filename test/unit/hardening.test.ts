@@ -106,7 +106,8 @@ describe('manifests are bounded and numerically sane', () => {
     expect(EnsembleManifestSchema.safeParse(huge).success).toBe(false);
     const shape = clone();
     (shape.fusion.metaLearner as { coef: number[][] }).coef.pop();
-    expect(issuesOf(shape)).toContain('coef must be [2][8]');
+    const metaMembers = (shape.fusion.metaLearner as { members: string[] }).members.length;
+    expect(issuesOf(shape)).toContain(`coef must be [2][${2 * metaMembers}]`);
     const unknown = clone();
     (unknown.fusion.metaLearner as { members: string[] }).members[0] = 'ghost';
     expect(issuesOf(unknown)).toContain("unknown member 'ghost'");

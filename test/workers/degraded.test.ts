@@ -69,7 +69,8 @@ describe('degraded mode', () => {
   });
 
   it('fewer survivors than the quorum is a 503 problem naming the dropped members', async () => {
-    await withCorruptMembers('spam-quorum', ['body-nb', 'urls-logreg', 'headers-logreg'], { quorum: 2 });
+    // three of five corrupt: two survive, one fewer than the quorum
+    await withCorruptMembers('spam-quorum', ['body-nb', 'urls-logreg', 'headers-logreg'], { quorum: 3 });
     const res = await postJson('/v1/ensembles/spam-quorum/predict', {
       inputs: [{ message: 'Subject: hi\r\n\r\nhello' }],
     });

@@ -25,6 +25,7 @@ import {
 } from './zoo';
 
 const NAME = 'life';
+const zooSize = spamManifest.members.length;
 const message = reference[0]?.message ?? '';
 
 /** v1: the zoo as is. v2: one member fewer, manual weights, another threshold, a member's metrics moved. */
@@ -34,14 +35,14 @@ function version(n: number, jobId?: string): EnsembleManifest {
   m.version = n;
   m.provenance = { ...m.provenance, ...(jobId ? { jobId } : {}) };
   if (n < 2) return m;
-  const [first, second, , fourth] = m.members;
-  if (!first || !second || !fourth) throw new Error('the zoo has four members');
-  m.members = [first, second, fourth];
+  const [first, second, third] = m.members;
+  if (!first || !second || !third) throw new Error('the zoo has at least three members');
+  m.members = m.members.filter((member) => member !== third);
   if (second.metrics) second.metrics = { ...second.metrics, accuracy: 0.5 };
   m.fusion = {
     ...m.fusion,
     strategy: 'soft',
-    weights: { [first.id]: 2, [second.id]: 1, [fourth.id]: 1 },
+    weights: Object.fromEntries(m.members.map((member) => [member.id, member === first ? 2 : 1])),
     weightsFrom: 'manual',
     metaLearner: undefined,
     calibration: {
@@ -74,9 +75,9 @@ describe('versions with provenance', () => {
     const list = (await res.json()) as VersionList;
     expect(list).toMatchObject({ name: NAME, current: 3, archived: false });
     expect(list.versions.map((v) => [v.version, v.publishedBy, v.jobId, v.members, v.current])).toEqual([
-      [1, 'admin-token', null, 4, false],
-      [2, keyId, null, 3, false],
-      [3, 'admin-token', 'job-0123abcd', 3, true],
+      [1, 'admin-token', null, zooSize, false],
+      [2, keyId, null, zooSize - 1, false],
+      [3, 'admin-token', 'job-0123abcd', zooSize - 1, true],
     ]);
     for (const v of list.versions) expect(Number.isFinite(Date.parse(v.publishedAt))).toBe(true);
   });
@@ -98,16 +99,24 @@ describe('diff of two versions', () => {
     const res = await get(`/v1/ensembles/${NAME}/diff?from=1&to=2`);
     expect(res.status).toBe(200);
     const diff = (await res.json()) as ManifestDiff;
-    const [first, second, third, fourth] = spamManifest.members.map((m) => m.id);
+    const ids = spamManifest.members.map((m) => m.id);
+    const [first, second, third] = ids;
     expect(diff).toMatchObject({ name: NAME, from: 1, to: 2 });
     expect(diff.members).toEqual({ added: [], removed: [third], changed: [] });
-    expect(diff.weights).toEqual(
-      [
-        { member: first, before: 0.25, after: 0.5 },
-        { member: second, before: 0.25, after: 0.25 },
-        { member: third, before: 0.25, after: null },
-        { member: fourth, before: 0.25, after: 0.25 },
-      ].filter((w) => w.before !== w.after),
+    // v1 weighs its members as the zoo does (equally without weights); v2 drops the third and
+    // gives the first 2 where every other member has 1
+    const n = ids.length;
+    const given = spamManifest.fusion.weights;
+    const total = given ? ids.reduce((sum, id) => sum + (given[id] ?? 0), 0) : n;
+    const rounded = (w: number | null) => (w === null ? null : Number(w.toFixed(6)));
+    expect(diff.weights.map((w) => ({ ...w, before: rounded(w.before), after: rounded(w.after) }))).toEqual(
+      ids
+        .map((member) => ({
+          member,
+          before: rounded((given ? (given[member] ?? 0) : 1) / total),
+          after: member === third ? null : rounded((member === first ? 2 : 1) / n),
+        }))
+        .filter((w) => w.before !== w.after),
     );
     expect(diff.decision.changed).toBe(true);
     expect(diff.decision.before.strategy).toBe(spamManifest.fusion.strategy);

@@ -3,6 +3,7 @@ import { env, exports } from 'cloudflare:workers';
 import type { EnsembleManifest } from '../../lib/schema';
 import { modelKey } from '../../lib/store';
 import bodyChars from '../../models/spam/body-chars-fasttext.int8.onnx';
+import bodyLogreg from '../../models/spam/body-logreg.int8.onnx';
 import bodyNb from '../../models/spam/body-nb.int8.onnx';
 import headers from '../../models/spam/headers-logreg.int8.onnx';
 import manifestJson from '../../models/spam/manifest.json';
@@ -26,6 +27,7 @@ const modelBytes: Record<string, ArrayBuffer> = {
   'body-nb': bodyNb,
   'body-chars-fasttext': bodyChars,
   'urls-logreg': urls,
+  'body-logreg': bodyLogreg,
 };
 
 export function call(path: string, init?: RequestInit): Promise<Response> {
