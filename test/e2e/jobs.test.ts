@@ -147,8 +147,10 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('stack serves the refits its meta-learner was fitted for and publishes when it beats the version it replaces', async () => {
-    // The base answers by hard vote (shares, not probabilities): stacking on 160 train rows beats it.
-    await client.publish({ ...zoo, name: 'spam-stack', fusion: { strategy: 'hard', temperature: 1, quorum: 1 } });
+    // The base answers the zoo's soft vote flattened by temperature 5 (every answer near 0.5, log-loss
+    // ≈ 0.5): stacking on 160 train rows beats it. (Five members' hard vote, the base this used, is
+    // now better calibrated than that stack.)
+    await client.publish({ ...zoo, name: 'spam-stack', fusion: { strategy: 'soft', temperature: 5, quorum: 1 } });
     const id = await client.submit({
       kind: 'stack',
       ensemble: 'spam-stack',
@@ -220,18 +222,18 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
 
   it('distill trains a student from the ensemble (with unlabeled transfer data) and publishes it alone', async () => {
     // The zoo answering by stacking beats its best member on the whole validation split (not on the
-    // 160-row subset): a gain the student can recover.
+    // 160-row subset): a gain a student over every view, learning from the whole train split, can
+    // recover with the job's default epochs. (Started from the character member, 2 epochs left it near
+    // that member, 0.074, short of the best one, body-logreg at 0.068: the gate case below runs that start.)
     await client.publish({ ...zoo, name: 'spam-distill', fusion: { ...zoo.fusion, strategy: 'stacking' } });
     // unlabeled transfer rows: the test subset without its labels
     const transfer = await unlabeledCopy(stack.store, data.test as string, 'datasets/spam-small/transfer.jsonl');
     const id = await client.submit({
       kind: 'distill',
       ensemble: 'spam-distill',
-      train: data.train as string,
+      train: full.train as string,
       transfer,
       validation: full.validation as string,
-      initFrom: 'body-chars-fasttext',
-      epochs: 2,
       gate: { minGainRecovered: 0 },
     });
     const s = await client.waitUntil(id);
@@ -264,11 +266,11 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       'urls-logreg-boost2',
     ]);
     expect(manifest.fusion.weightsFrom).toBe('ensemble-selection');
-    // a message with evidence for every member (subject, body words, a URL): all six run
+    // a message with evidence for every member (subject, body words, a URL): the zoo's and both new ones run
     const res = await client.predict('spam-grow', [
       { message: 'Subject: hello\r\n\r\nlunch tomorrow? the menu is at https://food.example/menu today' },
     ]);
-    expect(((await res.json()) as { ran: string[] }).ran).toHaveLength(6);
+    expect(((await res.json()) as { ran: string[] }).ran).toHaveLength(zoo.members.length + 2);
   });
 
   it('distill makes an MLP student for a tensor-input ensemble (a PyTorch model as teacher); with no gain to recover its gate fails', async () => {
@@ -326,6 +328,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
         kind: 'distill' as const,
         train: data.train as string,
         validation: full.validation as string,
+        initFrom: 'body-chars-fasttext',
         epochs: 1,
         gate: { minGainRecovered: 1 },
       },
