@@ -57,10 +57,10 @@ ${table}
 | ensemble / fastest member p50 (edge; \`${fastestSingle.name}\`) | ${fmt(ensFastest, 2)}× | — | |
 | Worker bundle, gzip (${r.bundle.files.join(', ')}) | ${mb(r.bundle.gzip)} (raw ${mb(r.bundle.raw)}) | ≤ 10 MB | ${ok(r.bundle.gzip <= 10 * 1024 * 1024)} |
 
-- First answer of a fresh isolate (cold: ORT wasm instantiation, four models fetched from S3,
+- First answer of a fresh isolate (cold: ORT wasm instantiation, every member's model fetched from S3,
   sha256-verified, sessions created): **${fmt(r.coldMs, 0)} ms**; the next request: ${fmt(r.warmMs, 1)} ms.
-- Fusion overhead (native, in-process): one whole spam prediction (MIME parse, four featurizers,
-  four sessions, fusion) takes ${fmt(r.split.total, 2)} ms; the stacking fusion step alone takes
+- Fusion overhead (native, in-process): one whole spam prediction (MIME parse, every featurizer,
+  every session, fusion) takes ${fmt(r.split.total, 2)} ms; the stacking fusion step alone takes
   ${fmt(r.split.fusion * 1000, 2)} µs, i.e. ${fmt((100 * r.split.fusion) / r.split.total, 3)} % of it.
 
 ### What bounds the ratios

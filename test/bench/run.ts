@@ -111,7 +111,7 @@ async function main() {
   // every edge predict needs a credential: the bootstrap admin token adds no Durable Object call
   const auth = { authorization: `Bearer ${stack.adminToken}` };
   try {
-    // Cold: the first predict of a fresh isolate loads the wasm, fetches and verifies 4 models.
+    // Cold: the first predict of a fresh isolate loads the wasm, fetches and verifies every member's model.
     let t = performance.now();
     const first = await fetch(`${stack.edgeUrl}/v1/ensembles/spam/predict`, {
       method: 'POST',
