@@ -25,7 +25,7 @@ import { seedSpam } from './seed';
 
 const ADMIN = 'bench-admin-token';
 const fmt = (v: number, d = 1) => v.toFixed(d);
-/** The served soft fusion of a manifest's members, equal weights (no meta-learner fitted for five). */
+/** The served soft fusion of a manifest's members, equal weights (no meta-learner fitted for the zoo with body-bert). */
 const soft = { strategy: 'soft', temperature: 1, quorum: 1 } as const;
 /** Bundle of the Worker before the tokenizer featurizer (commit 86b4d37) and right after it (2d1ccbc), index.js. */
 const BUNDLE_BEFORE = { raw: 1_415_342, gzip: 278_171 };
@@ -185,8 +185,8 @@ Load average during the run: ${loadavg()
       .join(', ')} on ${cpus().length} cores — the machine is
 shared, so latencies swing between runs; compare within a row. One long spam message (${long?.views.body.length} body characters, cut to 256 ids) at c=1, ${amount} requests each, autocannon in its own
 process; edge = the deploy bundle in workerd through Miniflare, native = the same engine over onnxruntime-node in a
-process of its own (test/bench/native-transformer.ts). \`bert\` is the transformer alone, \`spam-soft\` the four zoo members (soft, equal weights),
-\`spam-bert\` the five, \`spam-bert-cascade\` the five run cheapest first, stopping once the soft margin reaches ${threshold}
+process of its own (test/bench/native-transformer.ts). \`bert\` is the transformer alone, \`spam-soft\` the ${spam.members.length} zoo members (soft, equal weights),
+\`spam-bert\` those and body-bert, \`spam-bert-cascade\` the ${spam.members.length + 1} run cheapest first, stopping once the soft margin reaches ${threshold}
 (\`body-bert\` costs 20 units, so it runs last).
 
 | ensemble | edge p50 ms | edge mean | edge p99 | native p50 | native mean | native p99 | edge / native (mean) | members that answered |
@@ -197,8 +197,8 @@ Cascade over ${sample.length} test-split messages (every 4th), native in-process
 
 | | CPU ms/message | wall ms/message | body-bert ran | accuracy (argmax of soft) |
 |---|---:|---:|---:|---:|
-| five members, no cascade | ${fmt(noCascade.cpuMs, 2)} | ${fmt(noCascade.ms, 2)} | ${fmt(100 * noCascade.ran)} % | ${fmt(100 * noCascade.accuracy, 2)} % |
-| five members, cascade at ${threshold} | ${fmt(withCascade.cpuMs, 2)} | ${fmt(withCascade.ms, 2)} | ${fmt(100 * withCascade.ran)} % | ${fmt(100 * withCascade.accuracy, 2)} % |
+| ${spam.members.length + 1} members, no cascade | ${fmt(noCascade.cpuMs, 2)} | ${fmt(noCascade.ms, 2)} | ${fmt(100 * noCascade.ran)} % | ${fmt(100 * noCascade.accuracy, 2)} % |
+| ${spam.members.length + 1} members, cascade at ${threshold} | ${fmt(withCascade.cpuMs, 2)} | ${fmt(withCascade.ms, 2)} | ${fmt(100 * withCascade.ran)} % | ${fmt(100 * withCascade.accuracy, 2)} % |
 | saving | ${fmt(100 * (1 - withCascade.cpuMs / noCascade.cpuMs))} % | ${fmt(100 * (1 - withCascade.ms / noCascade.ms))} % | | |
 
 Worker bundle (index.js, gzip -9): ${kib(bundle.gzip)} (raw ${kib(bundle.raw)}); before the tokenizer featurizer
