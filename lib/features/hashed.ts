@@ -152,10 +152,11 @@ function ngramCount(units: number, lo: number, hi: number): number {
 }
 
 /**
- * The featurizer's token stream into `bucketScratch`: bucket of every n-gram, sizes lo..hi,
- * each size in order of appearance. Returns the count.
+ * The featurizer's token stream: bucket of every n-gram, sizes lo..hi, each size in order of
+ * appearance, as a view of `bucketScratch` (valid until the next call). A view, not a count,
+ * because the scratch may be replaced by a larger one here.
  */
-function fillBuckets(text: string, spec: HashedNgramFeaturizer): number {
+function fillBuckets(text: string, spec: HashedNgramFeaturizer): Int32Array {
   const [lo, hi] = spec.ngram;
   const { buckets, seed, maxLength } = spec;
   let units = 0;
@@ -187,14 +188,14 @@ function fillBuckets(text: string, spec: HashedNgramFeaturizer): number {
       out[o++] = mask >= 0 ? h & mask : h % buckets;
     }
   }
-  return o;
+  return out.subarray(0, o);
 }
 
 /** Bucket of every n-gram of the text, in order of appearance (the featurizer's token stream). */
 export function hashedBuckets(text: string, spec: HashedNgramFeaturizer): Int32Array {
   checkSpec(spec);
   checkText(text);
-  return bucketScratch.slice(0, fillBuckets(text, spec));
+  return fillBuckets(text, spec).slice();
 }
 
 /** Bucket counts as a sparse vector, transformed per `spec.output` (`counts` or `log-l2`). */
@@ -290,17 +291,19 @@ function writeRow(text: string, spec: HashedNgramFeaturizer, out: Float32Array |
     if (!(out instanceof BigInt64Array) || out.length !== maxIds) {
       throw new ChorusError('invalid_argument', `ids row must be a BigInt64Array of ${maxIds}`);
     }
-    writeIdsInt64(bucketScratch, fillBuckets(text, spec), maxIds, out);
+    const ids = fillBuckets(text, spec);
+    writeIdsInt64(ids, ids.length, maxIds, out);
     return;
   }
   if (!(out instanceof Float32Array) || out.length !== spec.buckets) {
     throw new ChorusError('invalid_argument', `feature row must be a Float32Array of ${spec.buckets}`);
   }
-  const n = fillBuckets(text, spec);
+  const grams = fillBuckets(text, spec);
+  const n = grams.length;
   if (!zeroed) out.fill(0);
   if (spec.output === 'counts') {
     for (let i = 0; i < n; i++) {
-      const b = bucketScratch[i] as number;
+      const b = grams[i] as number;
       out[b] = (out[b] as number) + 1;
     }
     return;
@@ -310,7 +313,7 @@ function writeRow(text: string, spec: HashedNgramFeaturizer, out: Float32Array |
   if (n > distinctScratch.length) distinctScratch = new Int32Array(Math.max(n, distinctScratch.length * 2));
   let distinct = 0;
   for (let i = 0; i < n; i++) {
-    const b = bucketScratch[i] as number;
+    const b = grams[i] as number;
     const c = out[b] as number;
     if (c === 0) distinctScratch[distinct++] = b;
     out[b] = c + 1;
