@@ -9,8 +9,10 @@ import type { MemberSpec } from '../schema';
 export function abstainsOn(member: Pick<MemberSpec, 'abstain' | 'featurizer'>, text: string): boolean {
   const min = member.abstain?.minTokens;
   if (min === undefined) return false;
-  // words as the member's featurizer cuts them (ideographs one by one, when it splits them)
-  const split = member.featurizer.kind === 'hashed-ngrams' && member.featurizer.ideographs === 'split';
+  // words as a word featurizer cuts them (ideographs one by one, when it splits them); the char
+  // unit ignores the option
+  const f = member.featurizer;
+  const split = f.kind === 'hashed-ngrams' && f.unit === 'word' && f.ideographs === 'split';
   // the first min tokens of a prefix are the first min tokens of the text; 64 characters a token is plenty
   const prefix = text.length > min * 64 ? text.slice(0, min * 64) : text;
   if (wordTokens(normalizeText(prefix), min, split).length >= min) return false;

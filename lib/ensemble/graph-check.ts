@@ -1,7 +1,7 @@
 import { ChorusError } from '../errors';
 import { featurizerFor } from '../features';
 import type { EnsembleManifest, MemberSpec } from '../schema';
-import type { ModelSession, ValueInfo } from './backend';
+import type { InputTensor, ModelSession, ValueInfo } from './backend';
 import type { SessionSource } from './engine';
 import { memberFeeds } from './inputs';
 
@@ -66,8 +66,34 @@ export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSp
 }
 
 /**
+ * A sparse member's graph gathers one weight row per bucket id, and how many rows its table has is
+ * not in the graph's declared shapes (ids are [batch, non-zeros]). So it runs once on the first and
+ * the last bucket the featurizer can make: a table smaller than `buckets` fails here, at publish,
+ * instead of every request whose message hashes past its end.
+ */
+async function sparseTableProblem(member: MemberSpec, session: ModelSession): Promise<string | null> {
+  const f = member.featurizer;
+  if (f.kind !== 'hashed-ngrams' || f.layout !== 'sparse') return null;
+  const feeds: Record<string, InputTensor> = {};
+  for (const [graphInput, name] of Object.entries(memberFeeds(member))) {
+    feeds[graphInput] =
+      name === 'ids'
+        ? { dtype: 'int64', data: BigInt64Array.of(0n, BigInt(f.buckets - 1)), dims: [1, 2] }
+        : { dtype: 'float32', data: Float32Array.of(1, 1), dims: [1, 2] };
+  }
+  try {
+    const out = await session.run(feeds, member.outputName);
+    if (out.data.every(Number.isFinite)) return null;
+    return `the graph answers non-finite values for buckets 0 and ${f.buckets - 1}`;
+  } catch (e) {
+    return `the graph cannot take bucket ${f.buckets - 1} (the featurizer makes ids below buckets = ${f.buckets}): ${reason(e)}`;
+  }
+}
+
+/**
  * Loads every member through `sessions` (which checks each model's sha256) and checks names,
- * dtypes and shapes against the featurizers and labels. A manifest that could never answer is
+ * dtypes and shapes against the featurizers and labels (a sparse member's weight table by one
+ * run). A manifest that could never answer is
  * refused at publish as `invalid_manifest`, listing each member's problems.
  */
 export async function checkManifestGraphs(manifest: EnsembleManifest, sessions: SessionSource): Promise<void> {
@@ -75,7 +101,10 @@ export async function checkManifestGraphs(manifest: EnsembleManifest, sessions: 
   for (const member of manifest.members) {
     let problems: string[];
     try {
-      problems = memberGraphProblems(manifest, member, await sessions.session(member));
+      const session = await sessions.session(member);
+      problems = memberGraphProblems(manifest, member, session);
+      const table = problems.length === 0 ? await sparseTableProblem(member, session) : null;
+      if (table) problems.push(table);
     } catch (e) {
       problems = [`cannot load ${member.model.key}: ${reason(e)}`];
     }

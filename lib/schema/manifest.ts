@@ -292,8 +292,15 @@ function checkMemberInputs(member: z.infer<typeof MemberSpecSchema>, i: number, 
       message: 'give exactly one of inputName (one graph input) and inputs (graph input → featurizer output)',
     });
   }
-  if (!inputs) return;
   const made = featurizerOutputs(member.featurizer);
+  if (inputName !== undefined && inputs === undefined && !made.includes('features')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['members', i, 'inputName'],
+      message: `inputName feeds one 'features' output, which the ${member.featurizer.kind} featurizer does not make (it makes ${made.join(', ')}): map each with inputs`,
+    });
+  }
+  if (!inputs) return;
   if (Object.keys(inputs).length === 0) {
     ctx.addIssue({ code: 'custom', path: ['members', i, 'inputs'], message: 'map at least one graph input' });
   }

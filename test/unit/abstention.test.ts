@@ -107,6 +107,9 @@ describe('abstention in every strategy', () => {
     expect(abstainsOn(split, sentence)).toBe(false);
     expect(abstainsOn(split, '免费')).toBe(true);
     expect(abstainsOn(split, 'one two three four')).toBe(abstainsOn(joined, 'one two three four'));
+    // the char unit ignores the option (as its featurizer does): words are counted joined
+    const chars = { ...split, featurizer: { ...split.featurizer, unit: 'char' as const } };
+    expect(abstainsOn(chars, sentence)).toBe(true);
   });
 });
 

@@ -216,6 +216,20 @@ describe('publish-time graph checks against the real zoo models', () => {
     const broken: EnsembleManifest = { ...manifest, members: [{ ...m1, outputName: 'nope' }, m0] };
     await expect(checkManifestGraphs(broken, sessions)).rejects.toMatchObject({ code: 'invalid_manifest' });
   });
+
+  it("a sparse member whose buckets outrun its graph's weight table is refused at publish", async () => {
+    await load();
+    const m0 = manifest.members[0];
+    if (m0?.featurizer.kind !== 'hashed-ngrams' || m0.featurizer.layout !== 'sparse') throw new Error('m0 is sparse');
+    const { buckets } = m0.featurizer;
+    // the declared shapes cannot tell: ids and values are [batch, non-zeros] whatever the table
+    const wide = { ...m0, featurizer: { ...m0.featurizer, buckets: buckets * 2 } };
+    expect(memberGraphProblems(manifest, wide, await sessions.session(m0))).toEqual([]);
+    const refused = checkManifestGraphs({ ...manifest, members: [wide] }, sessions);
+    await expect(refused).rejects.toMatchObject({ code: 'invalid_manifest' });
+    await expect(refused).rejects.toThrow(`cannot take bucket ${buckets * 2 - 1}`);
+    await expect(checkManifestGraphs({ ...manifest, members: [m0] }, sessions)).resolves.toBeUndefined();
+  });
 });
 
 describe('the session cache checks key and sha256 together', () => {

@@ -72,6 +72,14 @@ describe('ensemble manifest', () => {
     const bad = EnsembleManifestSchema.safeParse(manifest);
     expect(bad.success).toBe(false);
     expect(JSON.stringify(bad.error?.issues)).toMatch(/makes no 'features' \(it makes ids, values\)/);
+    // one inputName feeds 'features', which a sparse featurizer does not make
+    sparse.inputs = undefined;
+    sparse.inputName = 'features';
+    const named = EnsembleManifestSchema.safeParse(manifest);
+    expect(named.error?.issues.map((i) => i.path.join('.'))).toEqual([
+      `members.${manifest.members.indexOf(sparse)}.inputName`,
+    ]);
+    expect(named.error?.issues[0]?.message).toMatch(/does not make \(it makes ids, values\): map each with inputs/);
   });
 });
 

@@ -1,12 +1,18 @@
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { memberGraphProblems, wrapOrtSession } from '../../lib/ensemble';
 import { ChorusError } from '../../lib/errors';
+import { EnsembleManifestSchema } from '../../lib/schema';
 import {
   createRng,
+  exportVariants,
   predictProba,
   type SparseRow,
   trainFastText,
   trainLogisticRegression,
   trainNaiveBayes,
+  withExport,
 } from '../../lib/train';
 
 /** Two classes told apart by which half of an 8-feature space most of their features fall in. */
@@ -119,5 +125,31 @@ describe('ONNX export bad input', () => {
     broken.weights[3] = Number.NaN;
     expect(() => exportOnnx(broken, { labels: ['a', 'b'], variant: 'fp32' })).toThrow(ChorusError);
     expect(() => exportOnnx(broken, { labels: ['a', 'b'], variant: 'int8' })).toThrow(/weights\[3\] is NaN/);
+  });
+});
+
+describe('a refit member points at the graph it was exported as', () => {
+  it("a sparse member named its inputs its own way takes the export's ids and values", async () => {
+    const manifest = EnsembleManifestSchema.parse(JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')));
+    const like = manifest.members.find(
+      (m) => m.featurizer.kind === 'hashed-ngrams' && m.featurizer.layout === 'sparse',
+    );
+    if (like?.featurizer.kind !== 'hashed-ngrams') throw new Error('the zoo has a sparse member');
+    const handBuilt = { ...like, inputs: { idx: 'ids', val: 'values' } };
+    const { rows, labels } = toyRows(200, 5);
+    const model = trainLogisticRegression(rows, labels, { classes: 2, inputDim: like.featurizer.buckets, epochs: 3 });
+    const variants = await exportVariants(model, { labels: manifest.labels, featurizer: like.featurizer });
+    const refit = withExport(handBuilt, 'int8', variants.int8);
+    expect(refit.inputs).toEqual({ ids: 'ids', values: 'values' });
+    expect(refit.inputName).toBeUndefined();
+    expect(refit.model).toEqual(variants.int8.model);
+    const s = await ort.InferenceSession.create(variants.int8.bytes);
+    const session = wrapOrtSession(s, (t) => new ort.Tensor(t.dtype, t.data, t.dims));
+    expect(memberGraphProblems(manifest, refit, session)).toEqual([]);
+    // keeping the member's own names (what the jobs did) cannot run
+    const kept = { ...handBuilt, model: variants.int8.model };
+    expect(memberGraphProblems(manifest, kept, session).join()).toContain("no input 'idx'");
+    const members = manifest.members.map((m) => (m.id === refit.id ? refit : m));
+    expect(EnsembleManifestSchema.safeParse({ ...manifest, members }).success).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import {
   type TrainableMember,
   type TrainedModel,
   trainFamily,
+  withExport,
 } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
 import { featurizeRows, groupedHalves, labeled, loadDataset } from '../kit/datasets';
@@ -101,7 +102,7 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
       { labels: base.labels, docString: id, featurizer: like.featurizer },
       ctx.store,
     );
-    added.push({ ...like, id, model: variants.int8.model, variant: 'int8', metrics: undefined });
+    added.push({ ...withExport(like, 'int8', variants.int8), id, metrics: undefined });
   }
   await ctx.progress('refitting fusion weights', 0.7);
   const grown: EnsembleManifest = { ...base, members: [...base.members, ...added] };

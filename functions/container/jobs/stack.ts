@@ -14,6 +14,7 @@ import {
   selectRows,
   servingTemperature,
   stackMembers,
+  withExport,
 } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
 import { type Dataset, featurizerTexts, labeled, loadDataset } from '../kit/datasets';
@@ -96,7 +97,7 @@ async function servedMembers(
         ctx.store,
       );
       const variant = m.variant ?? 'int8';
-      return { ...m, model: variants[variant].model, variant, metrics: undefined };
+      return { ...withExport(m, variant, variants[variant]), metrics: undefined };
     }),
   );
 }

@@ -42,3 +42,19 @@ export async function exportVariants(
   };
   return { fp32: await one('fp32'), int8: await one('int8') };
 }
+
+/**
+ * The member pointed at an exported graph: its model and variant, and the graph's own input
+ * naming and output name (a sparse export takes `ids` + `values` whatever the member was fed
+ * before), so a refit member always matches the graph it now runs.
+ */
+export function withExport(member: MemberSpec, variant: Variant, exported: ExportedVariant): MemberSpec {
+  const { inputName: _name, inputs: _inputs, ...rest } = member;
+  return {
+    ...rest,
+    model: exported.model,
+    variant,
+    ...(exported.inputs ? { inputs: exported.inputs } : { inputName: exported.inputName }),
+    outputName: exported.outputName,
+  };
+}

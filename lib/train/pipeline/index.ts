@@ -1,5 +1,12 @@
 export { type EvalDataset, Evaluator, fuseWith, labelledRows } from './evaluate';
-export { type ExportedVariant, exportVariants, type ModelRef, storeModel, type Variant } from './export-variants';
+export {
+  type ExportedVariant,
+  exportVariants,
+  type ModelRef,
+  storeModel,
+  type Variant,
+  withExport,
+} from './export-variants';
 export { duplicateKey, FOLD_SEED, foldRows, groupedFolds, groupKey, rowGroupKeys } from './folds';
 export { refitMember, servingTemperature } from './refit';
 export {
