@@ -72,10 +72,14 @@ ${table}
   wasm vs native kernels (single-threaded SIMD wasm; int8 weights folded to fp32 at load on both
   sides, \`basic\` optimisation level) and the same JavaScript featurizers in both. The section
   "Edge in workerd through Miniflare" below measures the Worker without the dev proxy.
-- Members run concurrently but on one thread per isolate (Workers have no wasm threads), so an
-  ensemble's latency is close to the *sum* of its members' compute, not the max; the ensemble/one
-  member ratio therefore depends on which member is compared. Featurization (MIME parsing,
-  character n-gram hashing) is shared per request and dominates the cheap members.
+- The ensemble/one member ratio is bounded by the member count: an isolate has one thread (Workers
+  have no wasm threads) and enters onnxruntime-web one run at a time (see the soak section), so an
+  ensemble's latency is close to the *sum* of its members' compute, not the max. The \`spam\`
+  ensemble has ${singles.length} members; each one added puts its featurizer and its session on
+  every request, while the slowest member alone pays only the shared MIME parse besides its own.
+  Through \`wrangler dev\` at concurrency ${r.concurrency}, p50 also includes queueing behind other
+  requests, which grows with the service time; the per-stage breakdown below shows where the
+  ensemble's time goes.
 - Edge vs native compares wasm SIMD kernels and workerd's HTTP stack with native kernels and
   Node's HTTP stack; both share the same featurization code (JavaScript in both).
 ${r.jobs}`;
