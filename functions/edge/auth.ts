@@ -7,7 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
 import { hashKey, looksLikeKey, parseBearer, parsePolicy, timingSafeEqual } from '../../lib/metering';
-import type { ProblemCode, Scope } from '../../lib/schema';
+import { isEnsembleName, type ProblemCode, type Scope } from '../../lib/schema';
 import type { AppEnv } from './context';
 import { numberVar } from './env';
 import { carrying, oweLater } from './metering/owed';
@@ -53,11 +53,14 @@ const setHeaders = (c: Context<AppEnv>, headers: Record<string, string>): void =
  */
 export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const ensemble = options.ensembleParam
+    const named = options.ensembleParam
       ? c.req.param(options.ensembleParam)
       : options.ensembleQuery
         ? c.req.query(options.ensembleQuery)
         : undefined;
+    // a name no ensemble can have is not looked up, remembered or sent to a meter: the route's
+    // own validation answers it (400) once the caller is admitted
+    const ensemble = named !== undefined && isEnsembleName(named) ? named : undefined;
     const signature = c.req.header(SIGNATURE_HEADER);
     if (options.signed && signature && c.env.JOB_SECRET) {
       const check = await verifyRequest(c.env.JOB_SECRET, signature, c.req.method, c.req.path, await c.req.text());
@@ -88,6 +91,19 @@ export function requireScope(scope: Scope | 'any', options: ScopeOptions = {}): 
       meter.admit({ keyHash: hash, scope, ensemble, holdUnits, owed }),
     );
     setHeaders(c, admission.headers);
+    if (!admission.ok && admission.status === 402 && holdUnits !== undefined) {
+      const remaining = admission.remainingUnits ?? 0;
+      c.header(REMAINING_HEADER, String(remaining));
+      throw new ApiError(
+        402,
+        'budget_exhausted',
+        `this request can cost ${holdUnits} units; the key has ${remaining} left`,
+        {
+          remaining_units: remaining,
+          required_units: holdUnits,
+        },
+      );
+    }
     if (!admission.ok) throw new ApiError(admission.status, CODE_OF_DENIAL[admission.status], admission.reason);
     if (admission.remainingMilli !== null) c.header(REMAINING_HEADER, String(admission.remainingMilli / 1000));
     remainingAtAdmission.set(c, admission.remainingMilli);

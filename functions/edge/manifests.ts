@@ -2,6 +2,7 @@ import { ChorusError } from '../../lib/errors';
 import {
   type EnsembleManifest,
   EnsembleManifestSchema,
+  isEnsembleName,
   type Publisher,
   type UnreferencedModel,
   type VersionList,
@@ -9,6 +10,9 @@ import {
 import { type BlobStore, ENSEMBLES_PREFIX, ensembleOfPointer, getJson, versionKey } from '../../lib/store';
 import { ApiError } from './problem';
 import type { ArchiveResult, EnsembleRegistry, RegistryResult } from './registry';
+
+/** Pointers remembered per isolate at most (each a short name and two numbers). */
+const MAX_POINTERS = 10_000;
 
 /** Which version is current, and whether the ensemble is archived (then it is not served). */
 export interface Pointer {
@@ -34,7 +38,9 @@ export class ManifestResolver {
     private readonly ttlMs: number,
   ) {}
 
+  /** The name's registry object; a string no ensemble can have starts none (404). */
   private registryOf(name: string): DurableObjectStub<EnsembleRegistry> {
+    if (!isEnsembleName(name)) throw new ChorusError('not_found', 'no ensemble has that name');
     return this.registry.get(this.registry.idFromName(name));
   }
 
@@ -44,6 +50,8 @@ export class ManifestResolver {
     if (hit && hit.expires > now) return { version: hit.version, archived: hit.archived };
     const state = await this.registryOf(name).versions();
     const pointer = { version: state.current, archived: state.archived === true };
+    // bounded: names are checked, but a caller can still ask for many that do not exist
+    if (this.currentCache.size >= MAX_POINTERS) this.currentCache.clear();
     this.currentCache.set(name, { ...pointer, expires: now + this.ttlMs });
     return pointer;
   }

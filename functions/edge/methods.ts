@@ -8,7 +8,8 @@ function matcher(path: string): RegExp {
     .split('/')
     .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return new RegExp(`^${pattern}/?$`);
+  // exactly: the router does not match a trailing slash, so neither does the 405 (it is a 404)
+  return new RegExp(`^${pattern}$`);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { requireScope } from './auth';
 import type { AppEnv } from './context';
 import type { EdgeEnv } from './env';
@@ -22,14 +23,25 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = requireScope('admin', { s
 
 /** 413 past `maxBytes` (a number, or read from the bindings: limits are vars). */
 export function limitBody(maxBytes: number | ((env: EdgeEnv) => number)): MiddlewareHandler<AppEnv> {
-  return (c, next) => {
+  return async (c, next) => {
     const max = typeof maxBytes === 'number' ? maxBytes : maxBytes(c.env);
-    return bodyLimit({
-      maxSize: max,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `request body exceeds ${max} bytes`);
-      },
-    })(c, next);
+    let reached = false;
+    try {
+      await bodyLimit({
+        maxSize: max,
+        onError: () => {
+          throw new ApiError(413, 'payload_too_large', `request body exceeds ${max} bytes`);
+        },
+      })(c, async () => {
+        reached = true;
+        await next();
+      });
+    } catch (e) {
+      // reading a body the runtime cannot deliver (a broken chunked encoding) is the caller's 400;
+      // anything thrown after the body was read belongs to the route
+      if (reached || e instanceof HTTPException) throw e;
+      throw new ApiError(400, 'malformed_request', 'the request body cannot be read (broken chunked encoding?)');
+    }
   };
 }
 

@@ -27,7 +27,8 @@ export function problemResponse(
   detail: string,
   extra: Record<string, unknown> = {},
 ): Response {
-  const body = problemBody(status, code, detail, new URL(c.req.url).pathname, extra);
+  // c.req.path, not new URL(c.req.url): a Host header that makes no valid URL must still get its answer
+  const body = problemBody(status, code, detail, c.req.path, extra);
   return c.body(JSON.stringify(body), status, { 'content-type': PROBLEM_CONTENT_TYPE });
 }
 

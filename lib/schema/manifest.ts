@@ -25,6 +25,9 @@ export const EnsembleNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63');
 
+/** Whether a string can name an ensemble (checked before a name reaches a cache or an object). */
+export const isEnsembleName = (name: string): boolean => EnsembleNameSchema.safeParse(name).success;
+
 /** The tensor element types Chorus feeds to models and accepts in requests (one list, used everywhere). */
 export const TensorDtypeSchema = z.enum(['float32', 'int64', 'int32']);
 

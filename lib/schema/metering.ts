@@ -58,7 +58,14 @@ export const KeyInfoSchema = z
 export const CreatedKeySchema = KeyInfoSchema.extend({ key: z.string() }).strict();
 export const KeyListSchema = z.object({ keys: z.array(KeyInfoSchema) }).strict();
 
-const DaySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
+/** A calendar day that exists (2026-02-30 does not), YYYY-MM-DD, UTC. */
+const DaySchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
+  .refine((day) => {
+    const ms = Date.parse(`${day}T00:00:00Z`);
+    return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === day;
+  }, 'not a calendar day');
 
 export const UsageQuerySchema = z.object({ from: DaySchema.optional(), to: DaySchema.optional() }).strict();
 

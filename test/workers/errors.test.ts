@@ -1,26 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, failOnUnhandledErrors } from './problem';
 import { ADMIN, call, postJson, reference, seedZoo } from './zoo';
 
-const errors = vi.spyOn(console, 'error');
+failOnUnhandledErrors();
 
 beforeAll(async () => {
   await seedZoo();
 });
-
-afterAll(() => {
-  // No request below may reach the unhandled-error path.
-  expect(errors.mock.calls.filter((c) => String(c[0]).includes('unhandled'))).toEqual([]);
-});
-
-async function expectProblem(res: Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
-  const body = (await res.json()) as { code: string; status: number; title: string; detail: string };
-  expect(body.code).toBe(code);
-  expect(body.status).toBe(status);
-  expect(body.detail.length).toBeGreaterThan(0);
-  return body;
-}
 
 const predict = '/v1/ensembles/spam/predict';
 

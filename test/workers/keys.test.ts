@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
 import { hashKey } from '../../lib/metering';
+import { expectProblem } from './problem';
 import { ADMIN, bearer, call, createKey, postJson, seedZoo, spamManifest } from './zoo';
 
 const message = 'Subject: hello\n\nlunch tomorrow?';
@@ -46,12 +47,6 @@ function send(route: (typeof ROUTES)[number], headers: Record<string, string>) {
     headers: { ...(route.body === undefined ? {} : { 'content-type': route.type ?? 'application/json' }), ...headers },
     ...(route.body === undefined ? {} : { body: route.body }),
   });
-}
-
-async function expectProblem(res: Response, status: number, code: string) {
-  expect(res.status, `${res.url} ${await res.clone().text()}`).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  expect(((await res.json()) as { code: string }).code).toBe(code);
 }
 
 let predictOnly: { key: string; id: string };

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { maxUnits } from '../../../lib/metering';
+import { isEnsembleName, PredictRequestSchema } from '../../../lib/schema';
 import { principalOf, REMAINING_HEADER } from '../auth';
 import type { AppEnv } from '../context';
 import { ApiError } from '../problem';
@@ -59,11 +60,12 @@ export async function metered<T extends { usage: { units: number } }>(
  */
 export async function predictHold(c: Context<AppEnv>): Promise<number | undefined> {
   try {
-    const body: unknown = await c.req.json();
-    const inputs = typeof body === 'object' && body !== null ? (body as { inputs?: unknown }).inputs : undefined;
-    if (!Array.isArray(inputs) || inputs.length === 0) return undefined;
-    const manifest = await c.var.runtime.manifests.manifest(c.req.param('name') ?? '');
-    return maxUnits(manifest.members, inputs.length);
+    const name = c.req.param('name') ?? '';
+    // a request that will fail validation holds nothing: it is answered 400, not 402
+    const request = PredictRequestSchema.safeParse(await c.req.json());
+    if (!request.success || !isEnsembleName(name)) return undefined;
+    const manifest = await c.var.runtime.manifests.manifest(name);
+    return maxUnits(manifest.members, request.data.inputs.length);
   } catch {
     return undefined;
   }

@@ -83,7 +83,10 @@ export class KeyMeter extends DurableObject<EdgeEnv> {
     const base = { ok: true as const, keyId: config.keyId, scopes: config.scopes, headers };
     if (holdUnits === undefined) return { ...base, remainingMilli: this.available() };
     const hold = this.reserve(holdUnits, ensemble ?? '', nowMs);
-    if (!hold.ok) return { ok: false, status: 402, reason: `${hold.remainingUnits} units left`, headers };
+    if (!hold.ok) {
+      const { remainingUnits } = hold;
+      return { ok: false, status: 402, reason: `${remainingUnits} units left`, headers, remainingUnits };
+    }
     const { reservation, remainingUnits } = hold;
     return { ...base, remainingMilli: this.available(), hold: { reservation, units: holdUnits, remainingUnits } };
   }

@@ -24,7 +24,14 @@ export type Admission =
       hold?: { reservation: number; units: number; remainingUnits: number | null };
       headers: Record<string, string>;
     }
-  | { ok: false; status: 401 | 402 | 403 | 429; reason: string; headers: Record<string, string> };
+  | {
+      ok: false;
+      status: 401 | 402 | 403 | 429;
+      reason: string;
+      headers: Record<string, string>;
+      /** 402: the units the key has left */
+      remainingUnits?: number;
+    };
 
 /** One admission: who (the key's hash), for what, the most the work can cost, and what the isolate owes. */
 export interface AdmitRequest {

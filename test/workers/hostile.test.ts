@@ -1,0 +1,117 @@
+/**
+ * Requests a hostile client can send that once got a 500, a wrong 200, a 402 for a body that is
+ * invalid, or grew the isolate's caches per request (a review's sweep of several hundred requests
+ * against the Worker in Miniflare; every case here failed before its fix).
+ */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import worker from '../../functions/edge/index';
+import { ManifestResolver } from '../../functions/edge/manifests';
+import { R2BlobStore } from '../../lib/store';
+import { expectProblem, failOnUnhandledErrors } from './problem';
+import { ADMIN, bearer, call, createKey, postJson, seedZoo, spamManifest } from './zoo';
+
+failOnUnhandledErrors();
+
+beforeAll(async () => {
+  await seedZoo();
+});
+
+const FULL = spamManifest.members.reduce((s, m) => s + m.costUnits, 0);
+const message = 'Subject: hello\n\nlunch tomorrow? the menu is at https://food.example/menu today';
+
+describe('a name no ensemble can have reaches no cache and no object', () => {
+  const long = `n${'a'.repeat(20_000)}`;
+
+  it('anonymous: 401; with a key: 400 from validation, nothing held', async () => {
+    await expectProblem(
+      await postJson(`/v1/ensembles/${long}/predict`, { inputs: [{ message }] }),
+      401,
+      'unauthorized',
+    );
+    const { key } = await createKey({ name: 'names', scopes: ['predict'], budget_units: 10 * FULL });
+    const res = await postJson(`/v1/ensembles/${long}/predict`, { inputs: [{ message }] }, bearer(key));
+    await expectProblem(res, 400, 'validation_failed');
+    const usage = await call('/v1/usage', { headers: bearer(key) });
+    expect(usage.headers.get('Chorus-Budget-Remaining')).toBe(String(10 * FULL));
+  });
+
+  it('the resolver refuses it before asking the registry (which would start an object per name)', async () => {
+    const resolver = new ManifestResolver(env.REGISTRY, new R2BlobStore(env.BUCKET), 5000);
+    await expect(resolver.pointer(long)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(resolver.pointer('NOPE')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(resolver.pointer('no-such-ensemble')).resolves.toEqual({ version: 0, archived: false });
+    expect((await resolver.pointer('spam')).version).toBeGreaterThan(0);
+  });
+});
+
+describe('the budget answer at admission', () => {
+  it('402 names the units left and required, with the header; an invalid body is a 400, not a 402', async () => {
+    const { key } = await createKey({ name: 'short', scopes: ['predict'], budget_units: FULL });
+    const two = [{ message }, { message }];
+    const refused = await postJson('/v1/ensembles/spam/predict', { inputs: two }, bearer(key));
+    const body = await expectProblem(refused, 402, 'budget_exhausted');
+    expect(body.remaining_units).toBe(FULL);
+    expect(body.required_units).toBe(2 * FULL);
+    expect(refused.headers.get('Chorus-Budget-Remaining')).toBe(String(FULL));
+    const tooMany = Array.from({ length: 200 }, () => ({ message }));
+    await expectProblem(
+      await postJson('/v1/ensembles/spam/predict', { inputs: tooMany }, bearer(key)),
+      400,
+      'validation_failed',
+    );
+    const one = await postJson('/v1/ensembles/spam/predict', { inputs: [{ message }] }, bearer(key));
+    expect(one.status).toBe(200);
+  });
+});
+
+describe('requests the router or the runtime cannot take', () => {
+  it('a trailing slash is another path: 404, not a 405 that allows the method used', async () => {
+    await expectProblem(
+      await postJson('/v1/ensembles/spam/predict/', { inputs: [{ message }] }, ADMIN),
+      404,
+      'route_not_found',
+    );
+    await expectProblem(await call('/healthz/'), 404, 'route_not_found');
+    await expectProblem(await call('/healthz', { method: 'POST' }), 405, 'method_not_allowed');
+  });
+
+  it('a usage window of days that do not exist is a 400, not an empty 200', async () => {
+    const { key } = await createKey({ name: 'days', scopes: ['predict'] });
+    for (const q of ['from=2026-13-45', 'to=9999-99-99', 'from=0000-00-00', 'from=2026-02-30']) {
+      await expectProblem(await call(`/v1/usage?${q}`, { headers: bearer(key) }), 400, 'validation_failed');
+    }
+    expect((await call('/v1/usage?from=2024-02-29', { headers: bearer(key) })).status).toBe(200);
+  });
+
+  it('a body the runtime cannot deliver (a broken chunked encoding) is a 400 malformed_request', async () => {
+    // what workerd hands the Worker for `Transfer-Encoding: chunked` with a bad chunk size
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.error(new Error('Network connection lost.'));
+      },
+    });
+    const request = new Request('http://chorus.test/v1/ensembles/spam/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...ADMIN },
+      body: broken,
+      duplex: 'half',
+    } as RequestInit);
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(request, env, ctx);
+    await waitOnExecutionContext(ctx);
+    await expectProblem(res, 400, 'malformed_request');
+  });
+
+  it('a Host header that makes no valid URL still gets problem+json', async () => {
+    // workerd passes the Host through into request.url unchecked; JavaScript cannot build such a
+    // Request, so the runtime's object is stood in for by one with the same url and headers
+    const raw = { url: 'http://a b/nope', method: 'GET', headers: new Headers(), body: null };
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(raw as unknown as Request, env, ctx);
+    await waitOnExecutionContext(ctx);
+    const body = await expectProblem(res, 404, 'route_not_found');
+    expect(body.instance).toBe('/nope');
+  });
+});
