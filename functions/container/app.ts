@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { httpOfError, isChorusError } from '../../lib/errors';
 import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
@@ -7,7 +7,7 @@ import type { JobRunner } from './runner';
 
 /** An RFC 9457 answer built by the shared problemBody (`code` from PROBLEM_CODES), `instance` = the request path. */
 function problem(c: Context, status: number, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
-  const body = problemBody(status, code, detail, new URL(c.req.url).pathname, extra);
+  const body = problemBody(status, code, detail, c.req.path, extra);
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': PROBLEM_CONTENT_TYPE } });
 }
 
@@ -33,10 +33,24 @@ export function createContainerApp(runner: JobRunner, options: { secret: string;
   const app = new Hono();
   app.onError(onError);
   app.get('/healthz', (c) => c.json({ ok: true, executionProvider: options.executionProvider() }));
-  const capBody = bodyLimit({
+  const limit = bodyLimit({
     maxSize: MAX_JOB_BODY_BYTES,
     onError: (c) => problem(c, 413, 'payload_too_large', `a job envelope is at most ${MAX_JOB_BODY_BYTES} bytes`),
   });
+  // a body the server cannot deliver (a broken chunked encoding) is the caller's 400, not a 500
+  const capBody: MiddlewareHandler = async (c, next) => {
+    let reached = false;
+    try {
+      const answer = await limit(c, async () => {
+        reached = true;
+        await next();
+      });
+      if (answer) return answer;
+    } catch (e) {
+      if (reached) throw e;
+      return problem(c, 400, 'malformed_request', 'the request body cannot be read (broken chunked encoding?)');
+    }
+  };
   app.post('/jobs', capBody, async (c) => {
     const body = await c.req.text();
     const check = await verifyRequest(options.secret, c.req.header(SIGNATURE_HEADER), 'POST', '/jobs', body);
