@@ -25,6 +25,8 @@ export interface ValueInfo {
   readonly name: string;
   /** element type, e.g. `float32`, `int64`; absent for non-tensor values */
   readonly dtype?: string;
+  /** false for a value the runtime says is no tensor (a sequence, a map); absent when unknown */
+  readonly tensor?: boolean;
   readonly shape?: readonly (number | string)[];
 }
 

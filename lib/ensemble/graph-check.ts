@@ -49,13 +49,22 @@ export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSp
     const fed = made?.[name];
     if (made && !fed) problems.push(`the featurizer makes no '${name}' (it makes ${Object.keys(made).join(', ')})`);
     if (!input || !fed) continue;
+    if (input.tensor === false) {
+      problems.push(`input '${input.name}' is not a tensor (a map or a sequence); members take tensors`);
+      continue;
+    }
     if (input.dtype && input.dtype !== fed.dtype) {
       problems.push(`input '${input.name}' takes ${input.dtype}, the featurizer produces ${fed.dtype}`);
     }
     const bad = shapeProblem('input', input, fed.shape);
     if (bad) problems.push(bad);
   }
-  if (output) {
+  if (output?.tensor === false) {
+    // skl2onnx and onnxmltools wrap classifier probabilities in ZipMap by default
+    problems.push(
+      `output '${output.name}' is not a tensor (a sequence of maps, as a ZipMap makes): export the classifier without it (skl2onnx: options={'zipmap': False}) or name a float tensor output`,
+    );
+  } else if (output) {
     if (output.dtype && output.dtype !== 'float32') {
       problems.push(`output '${output.name}' is ${output.dtype}; members must output float32`);
     }

@@ -5,7 +5,8 @@ type OrtValueMetadata = { name: string; isTensor: boolean; type?: string; shape?
 function valueInfo(names: readonly string[], metadata: readonly OrtValueMetadata[] | undefined): ValueInfo[] {
   return names.map((name) => {
     const m = metadata?.find((v) => v.name === name);
-    return m?.isTensor ? { name, dtype: m.type as string, shape: m.shape ?? [] } : { name };
+    if (!m) return { name };
+    return m.isTensor ? { name, dtype: m.type as string, shape: m.shape ?? [] } : { name, tensor: false };
   });
 }
 

@@ -88,7 +88,8 @@ function weightTensor(
   return name;
 }
 
-function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
+/** A graph input or output: a tensor of `elemType` with fixed (number) or symbolic (string) dims. */
+export function valueInfo(name: string, elemType: number, dims: (number | string)[]) {
   return onnx.ValueInfoProto.create({
     name,
     type: onnx.TypeProto.create({
