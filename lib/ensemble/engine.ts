@@ -2,7 +2,7 @@ import { ChorusError, isChorusError } from '../errors';
 import type { TokenizerSource } from '../features';
 import { type DecisionRule, type FuseOptions, fuse, softmax } from '../fusion';
 import type { EnsembleManifest, FusionStrategy, MemberSpec, Prediction, PredictResponse } from '../schema';
-import type { ModelSession } from './backend';
+import type { ModelSession, OutputTensor } from './backend';
 import { Featurizer } from './inputs';
 import { type EngineInput, validateInputs } from './validate-inputs';
 
@@ -52,6 +52,26 @@ async function runMember(
   }
   const [session, feeds] = await Promise.all([sessions.session(member), featurizer.feedsFor(member)]);
   const out = await session.run(feeds, member.outputName);
+  const probs = distributionsOf(member, out, n, classes);
+  return { member, probs, abstained, skipped: false };
+}
+
+const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/** One distribution over the labels per example, from the member's output as it declares it. */
+function distributionsOf(member: MemberSpec, out: OutputTensor, n: number, classes: number): Float64Array[] {
+  if (member.output === 'positive-probability' || member.output === 'positive-logit') {
+    // one value per example, for the second label: [n] or [n, 1]
+    const oneColumn = (out.dims.length === 1 || (out.dims.length === 2 && out.dims[1] === 1)) && out.dims[0] === n;
+    if (!oneColumn) throw new ChorusError('shape_mismatch', `output dims [${out.dims}], expected [${n}] or [${n}, 1]`);
+    return Array.from(out.data.subarray(0, n), (v, i) => {
+      const p = member.output === 'positive-logit' ? sigmoid(v) : v;
+      if (!Number.isFinite(p) || p < 0 || p > 1) {
+        throw new ChorusError('not_finite', `output row ${i} is not a probability (${v})`);
+      }
+      return Float64Array.of(1 - p, p);
+    });
+  }
   if (out.dims.length !== 2 || out.dims[0] !== n || out.dims[1] !== classes) {
     throw new ChorusError('shape_mismatch', `output dims [${out.dims}], expected [${n}, ${classes}]`);
   }
@@ -67,7 +87,7 @@ async function runMember(
     if (Math.abs(sum - 1) > 1e-3) throw new ChorusError('invalid_argument', `output row ${i} sums to ${sum}`);
     probs.push(p);
   }
-  return { member, probs, abstained, skipped: false };
+  return probs;
 }
 
 /**

@@ -68,8 +68,14 @@ export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSp
     if (output.dtype && output.dtype !== 'float32') {
       problems.push(`output '${output.name}' is ${output.dtype}; members must output float32`);
     }
-    const bad = shapeProblem('output', output, [manifest.labels.length]);
-    if (bad) problems.push(`${bad} (one value per label)`);
+    if (member.output.startsWith('positive-')) {
+      // [batch] or [batch, 1]: one value per example
+      const bad = output.shape ? shapeProblem('output', output, output.shape.length === 1 ? [] : [1]) : null;
+      if (bad) problems.push(`${bad} (one value per example, for '${manifest.labels[1]}')`);
+    } else {
+      const bad = shapeProblem('output', output, [manifest.labels.length]);
+      if (bad) problems.push(`${bad} (one value per label)`);
+    }
   }
   return problems;
 }

@@ -98,7 +98,14 @@ export const MemberSpecSchema = z
      */
     inputs: safeRecord(z.string().min(1), z.string().min(1).max(128)).optional(),
     outputName: z.string().min(1),
-    output: z.enum(['probabilities', 'logits']),
+    /**
+     * `probabilities` or `logits` (soft-maxed): one value per label, [batch, labels]. Binary tasks
+     * may instead give one value per example ([batch] or [batch, 1]) for the second label:
+     * `positive-probability` (a sigmoid's output, as Keras writes binary classifiers) or
+     * `positive-logit` (before the sigmoid, as a model trained with BCEWithLogits ends); the first
+     * label gets the rest.
+     */
+    output: z.enum(['probabilities', 'logits', 'positive-probability', 'positive-logit']),
     /** relative cost of running the member; the cascade runs cheapest first */
     costUnits: z.number().positive().default(1),
     /**
@@ -233,6 +240,13 @@ export const EnsembleManifestSchema = z
       }
       ids.add(member.id);
       checkMemberInputs(member, i, ctx);
+      if (member.output.startsWith('positive-') && m.labels.length !== 2) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'output'],
+          message: `'${member.output}' is one value for the second of two labels; this task has ${m.labels.length}`,
+        });
+      }
       if (!(member.featurizer.field in m.input.fields)) {
         ctx.addIssue({
           code: 'custom',
