@@ -3,6 +3,7 @@ import type { TokenizerSource } from '../features';
 import { type DecisionRule, type FuseOptions, fuse, softmax } from '../fusion';
 import type { EnsembleManifest, FusionStrategy, MemberSpec, Prediction, PredictResponse } from '../schema';
 import type { ModelSession, OutputTensor } from './backend';
+import { runBatched } from './fixed-batch';
 import { Featurizer } from './inputs';
 import { type EngineInput, validateInputs } from './validate-inputs';
 
@@ -51,7 +52,7 @@ async function runMember(
     return { member, probs: Array.from({ length: n }, uniform), abstained, skipped: true };
   }
   const [session, feeds] = await Promise.all([sessions.session(member), featurizer.feedsFor(member)]);
-  const out = await session.run(feeds, member.outputName);
+  const out = await runBatched(session, feeds, member.outputName, n);
   const probs = distributionsOf(member, out, n, classes);
   return { member, probs, abstained, skipped: false };
 }

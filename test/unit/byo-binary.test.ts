@@ -21,7 +21,7 @@ const w = [0.7, -1.3, 0.4];
 const b = -0.2;
 
 /** x [N, 3] → x·w + b, then a sigmoid to [N, 1] (`sigmoid`) or squeezed to [N] logits. */
-function binaryModel(kind: 'sigmoid' | 'logit'): Uint8Array {
+function binaryModel(kind: 'sigmoid' | 'logit', batch: number | 'batch' = 'batch'): Uint8Array {
   const tensor = (name: string, dims: number[], values: number[]) =>
     onnx.TensorProto.create({ name, dims, dataType: F, floatData: values });
   const nodes = [
@@ -41,8 +41,8 @@ function binaryModel(kind: 'sigmoid' | 'logit'): Uint8Array {
     name: kind,
     node: nodes,
     initializer,
-    input: [valueInfo('x', F, ['batch', 3])],
-    output: [kind === 'sigmoid' ? valueInfo('dense_1', F, ['batch', 1]) : valueInfo('logit', F, ['batch'])],
+    input: [valueInfo('x', F, [batch, 3])],
+    output: [kind === 'sigmoid' ? valueInfo('dense_1', F, [batch, 1]) : valueInfo('logit', F, [batch])],
   });
   return onnx.ModelProto.encode(
     onnx.ModelProto.create({
@@ -62,8 +62,13 @@ const rows = [
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 const pSpam = (x: number[]) => sigmoid(x.reduce((s, v, j) => s + v * (w[j] as number), b));
 
-async function member(store: MemoryBlobStore, kind: 'sigmoid' | 'logit', output: MemberSpec['output']) {
-  const bytes = binaryModel(kind);
+async function member(
+  store: MemoryBlobStore,
+  kind: 'sigmoid' | 'logit',
+  output: MemberSpec['output'],
+  batch: number | 'batch' = 'batch',
+) {
+  const bytes = binaryModel(kind, batch);
   const sha256 = await sha256Hex(bytes);
   await store.put(modelKey(sha256), bytes);
   return {
@@ -128,6 +133,24 @@ describe.each([createNodeBackend(), createWebBackend()])('one-value binary membe
     await expect(checkManifestGraphs(asOne, sessions)).rejects.toThrow(/one value per example, for 'spam'/);
     const asTwo = EnsembleManifestSchema.parse(manifestOf([{ ...twoColumns, output: 'probabilities' }]));
     await expect(checkManifestGraphs(asTwo, sessions)).resolves.toBeUndefined();
+  });
+});
+
+describe.each([createNodeBackend(), createWebBackend()])('a graph traced with a fixed batch in $name', (backend) => {
+  // torch.onnx.export without dynamic_axes fixes the batch to the example's (often 1)
+  it.each([1, 2, 5])('batch %i answers a request of 3 inputs, row for row', async (batch) => {
+    const store = new MemoryBlobStore();
+    const fixed = { ...(await member(store, 'sigmoid', 'positive-probability', batch)), id: `fixed-${batch}` };
+    const manifest = EnsembleManifestSchema.parse(manifestOf([fixed]));
+    const sessions = new SessionCache(backend, store, 64 << 20);
+    await expect(checkManifestGraphs(manifest, sessions)).resolves.toBeUndefined();
+    const inputs = rows.map((x) => ({ x: { dtype: 'float32' as const, shape: [3], data: x } }));
+    const answer = await predictEnsemble(manifest, inputs, sessions);
+    expect(answer.degraded ?? []).toEqual([]);
+    answer.predictions.forEach((p, i) => {
+      const q = pSpam(rows[i] as number[]);
+      expectClose([(p.probabilities as Record<string, number>).spam ?? 0], [q], 1e-6);
+    });
   });
 });
 

@@ -1,0 +1,64 @@
+import type { InputTensor, ModelSession, OutputTensor, TensorData } from './backend';
+
+/**
+ * The batch size a graph fixes (an exporter's trace without dynamic axes, e.g. torch.onnx.export
+ * of a batch-1 example), or undefined when every input's first dim is symbolic.
+ */
+export function fixedBatchOf(session: ModelSession, fed: readonly string[]): number | undefined {
+  let fixed: number | undefined;
+  for (const name of fed) {
+    const first = session.inputs.find((v) => v.name === name)?.shape?.[0];
+    if (typeof first === 'number' && first > 0) fixed = fixed === undefined ? first : Math.min(fixed, first);
+  }
+  return fixed;
+}
+
+const rowsOf = (t: InputTensor, from: number, count: number): InputTensor => {
+  const width = t.dims.slice(1).reduce((a, d) => a * d, 1);
+  const data = t.data.subarray(from * width, (from + count) * width) as TensorData;
+  return { dtype: t.dtype, data, dims: [count, ...t.dims.slice(1)] };
+};
+
+/**
+ * Runs `feeds` ([n, …] each) through the session, in slices of the graph's fixed batch size when
+ * it has one smaller than n, and joins the outputs along the batch: a model exported for batch 1
+ * answers a request of many inputs instead of failing it.
+ */
+export async function runBatched(
+  session: ModelSession,
+  feeds: Record<string, InputTensor>,
+  outputName: string,
+  n: number,
+): Promise<OutputTensor> {
+  const fixed = fixedBatchOf(session, Object.keys(feeds));
+  if (fixed === undefined || fixed === n) return session.run(feeds, outputName);
+  const parts: OutputTensor[] = [];
+  for (let from = 0; from < n; from += fixed) {
+    // a last slice shorter than the fixed size is padded by repeating its last row, then cut
+    const count = Math.min(fixed, n - from);
+    const slice: Record<string, InputTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) slice[name] = padded(rowsOf(t, from, count), fixed);
+    const out = await session.run(slice, outputName);
+    const width = out.dims.slice(1).reduce((a, d) => a * d, 1);
+    parts.push({ data: out.data.subarray(0, count * width), dims: [count, ...out.dims.slice(1)] });
+  }
+  const width = parts[0]?.dims.slice(1).reduce((a, d) => a * d, 1) ?? 0;
+  const data = new Float32Array(n * width);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p.data, at);
+    at += p.data.length;
+  }
+  return { data, dims: [n, ...(parts[0]?.dims.slice(1) ?? [])] };
+}
+
+function padded(t: InputTensor, rows: number): InputTensor {
+  const have = t.dims[0] ?? 0;
+  if (have >= rows) return t;
+  const width = t.data.length / Math.max(have, 1);
+  const Ctor = t.data.constructor as new (n: number) => TensorData;
+  const data = new Ctor(rows * width);
+  data.set(t.data as never);
+  for (let r = have; r < rows; r++) data.set(t.data.subarray((have - 1) * width, have * width) as never, r * width);
+  return { dtype: t.dtype, data, dims: [rows, ...t.dims.slice(1)] };
+}
