@@ -62,9 +62,9 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
   app.route('/v1/models', models);
   app.route('/v1/tokenizers', tokenizers);
   app.route('/v1/jobs', jobs);
-  // the upload names its ensemble in the query: the key's allow-list applies there too
-  app.use('/v1/batches', requireScope('batch', { ensembleQuery: 'ensemble' }));
-  app.use('/v1/batches/*', requireScope('batch'));
+  // one admission per request ('/v1/batches/*' matches the upload's own path too); the upload
+  // names its ensemble in the query, so the key's allow-list applies there
+  app.use('/v1/batches/*', requireScope('batch', { ensembleQuery: 'ensemble' }));
   app.route('/v1/batches', batches);
   app.route('/v1/keys', keys);
   app.route('/v1/public-ensembles', publicEnsembles);

@@ -91,7 +91,8 @@ export class ManifestResolver {
     const ensembles = [];
     for (const key of await this.store.list(ENSEMBLES_PREFIX)) {
       const name = ensembleOfPointer(key);
-      if (name === null) continue;
+      // an object written outside the API under a name no ensemble can have is not an ensemble
+      if (name === null || !isEnsembleName(name)) continue;
       const { version, archived } = await this.pointer(name);
       if (version > 0 && (withArchived || !archived)) ensembles.push({ name, version, archived });
     }

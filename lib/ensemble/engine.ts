@@ -67,7 +67,7 @@ function distributionsOf(member: MemberSpec, out: OutputTensor, n: number, class
     if (!oneColumn) throw new ChorusError('shape_mismatch', `output dims [${out.dims}], expected [${n}] or [${n}, 1]`);
     return Array.from(out.data.subarray(0, n), (v, i) => {
       const p = member.output === 'positive-logit' ? sigmoid(v) : v;
-      if (!Number.isFinite(p) || p < 0 || p > 1) {
+      if (!Number.isFinite(v) || p < 0 || p > 1) {
         throw new ChorusError('not_finite', `output row ${i} is not a probability (${v})`);
       }
       return Float64Array.of(1 - p, p);

@@ -1,3 +1,4 @@
+import { ChorusError } from '../errors';
 import type { InputTensor, ModelSession, OutputTensor, TensorData } from './backend';
 
 /**
@@ -39,6 +40,9 @@ export async function runBatched(
     const slice: Record<string, InputTensor> = {};
     for (const [name, t] of Object.entries(feeds)) slice[name] = padded(rowsOf(t, from, count), fixed);
     const out = await session.run(slice, outputName);
+    if (out.dims[0] !== fixed) {
+      throw new ChorusError('shape_mismatch', `output dims [${out.dims}] for a batch of ${fixed}`);
+    }
     const width = out.dims.slice(1).reduce((a, d) => a * d, 1);
     parts.push({ data: out.data.subarray(0, count * width), dims: [count, ...out.dims.slice(1)] });
   }

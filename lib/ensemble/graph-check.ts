@@ -3,6 +3,7 @@ import { featurizerFor } from '../features';
 import type { EnsembleManifest, MemberSpec } from '../schema';
 import type { InputTensor, ModelSession, ValueInfo } from './backend';
 import type { SessionSource } from './engine';
+import { runBatched } from './fixed-batch';
 import { memberFeeds } from './inputs';
 
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -97,7 +98,7 @@ async function sparseTableProblem(member: MemberSpec, session: ModelSession): Pr
         : { dtype: 'float32', data: Float32Array.of(1, 1), dims: [1, 2] };
   }
   try {
-    const out = await session.run(feeds, member.outputName);
+    const out = await runBatched(session, feeds, member.outputName, 1);
     if (out.data.every(Number.isFinite)) return null;
     return `the graph answers non-finite values for buckets 0 and ${f.buckets - 1}`;
   } catch (e) {

@@ -136,6 +136,15 @@ describe.each([createNodeBackend(), createWebBackend()])('one-value binary membe
   });
 });
 
+it('an infinite logit is no answer: the member fails instead of claiming certainty', async () => {
+  const store = new MemoryBlobStore();
+  const manifest = EnsembleManifestSchema.parse(manifestOf([await member(store, 'logit', 'positive-logit')]));
+  const sessions = new SessionCache(createNodeBackend(), store, 64 << 20);
+  // 0.7 · 3e38 + 1.3 · 3e38 overflows float32 inside the graph
+  const overflow = { x: { dtype: 'float32' as const, shape: [3], data: [3e38, -3e38, 0] } };
+  await expect(predictEnsemble(manifest, [overflow], sessions)).rejects.toMatchObject({ code: 'no_healthy_member' });
+});
+
 describe.each([createNodeBackend(), createWebBackend()])('a graph traced with a fixed batch in $name', (backend) => {
   // torch.onnx.export without dynamic_axes fixes the batch to the example's (often 1)
   it.each([1, 2, 5])('batch %i answers a request of 3 inputs, row for row', async (batch) => {

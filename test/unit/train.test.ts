@@ -135,13 +135,15 @@ describe('a refit member points at the graph it was exported as', () => {
       (m) => m.featurizer.kind === 'hashed-ngrams' && m.featurizer.layout === 'sparse',
     );
     if (like?.featurizer.kind !== 'hashed-ngrams') throw new Error('the zoo has a sparse member');
-    const handBuilt = { ...like, inputs: { idx: 'ids', val: 'values' } };
+    // named its own way, and declared logits: the export answers soft-maxed probabilities
+    const handBuilt = { ...like, inputs: { idx: 'ids', val: 'values' }, output: 'logits' as const };
     const { rows, labels } = toyRows(200, 5);
     const model = trainLogisticRegression(rows, labels, { classes: 2, inputDim: like.featurizer.buckets, epochs: 3 });
     const variants = await exportVariants(model, { labels: manifest.labels, featurizer: like.featurizer });
     const refit = withExport(handBuilt, 'int8', variants.int8);
     expect(refit.inputs).toEqual({ ids: 'ids', values: 'values' });
     expect(refit.inputName).toBeUndefined();
+    expect(refit.output).toBe('probabilities');
     expect(refit.model).toEqual(variants.int8.model);
     const s = await ort.InferenceSession.create(variants.int8.bytes);
     const session = wrapOrtSession(s, (t) => new ort.Tensor(t.dtype, t.data, t.dims));

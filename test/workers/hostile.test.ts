@@ -115,3 +115,29 @@ describe('requests the router or the runtime cannot take', () => {
     expect(body.instance).toBe('/nope');
   });
 });
+
+describe('what a stray object or a nested route could double', () => {
+  it('a pointer object under a name no ensemble can have is skipped by the list, not a 404 for all', async () => {
+    await env.BUCKET.put('ensembles/NOT A NAME/current.json', JSON.stringify({ name: 'x', version: 1 }));
+    const res = await call('/v1/ensembles', { headers: ADMIN });
+    expect(res.status).toBe(200);
+    const { ensembles } = (await res.json()) as { ensembles: { name: string }[] };
+    expect(ensembles.map((e) => e.name)).toContain('spam');
+    await env.BUCKET.delete('ensembles/NOT A NAME/current.json');
+  });
+
+  it('a batch upload is admitted once: it takes one rate-limit token, not two', async () => {
+    const { key } = await createKey({
+      name: 'uploads',
+      scopes: ['batch'],
+      rate_limit: { requests: 5, window_seconds: 60 },
+    });
+    const res = await call('/v1/batches?ensemble=spam&name=once', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', ...bearer(key) },
+      body: `${JSON.stringify({ id: 'r1', input: { message } })}\n`,
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('RateLimit')).toMatch(/;r=4;/);
+  });
+});

@@ -45,8 +45,9 @@ export async function exportVariants(
 
 /**
  * The member pointed at an exported graph: its model and variant, and the graph's own input
- * naming and output name (a sparse export takes `ids` + `values` whatever the member was fed
- * before), so a refit member always matches the graph it now runs.
+ * naming, output name and output kind (a sparse export takes `ids` + `values` whatever the member
+ * was fed before; every export answers soft-maxed probabilities, [batch, labels]), so a refit
+ * member always matches the graph it now runs.
  */
 export function withExport(member: MemberSpec, variant: Variant, exported: ExportedVariant): MemberSpec {
   const { inputName: _name, inputs: _inputs, ...rest } = member;
@@ -56,5 +57,6 @@ export function withExport(member: MemberSpec, variant: Variant, exported: Expor
     variant,
     ...(exported.inputs ? { inputs: exported.inputs } : { inputName: exported.inputName }),
     outputName: exported.outputName,
+    output: 'probabilities',
   };
 }
