@@ -62,4 +62,24 @@ describe('predict on the spam ensemble inside workerd', () => {
       });
     },
   );
+
+  it('the query options apply to a JSON body too; a body that contradicts them is a 400', async () => {
+    const inputs = reference.slice(0, 2).map((r) => ({ message: r.message }));
+    const viaQuery = await postJson('/v1/ensembles/spam/predict?strategy=hard&return_members=true', { inputs });
+    expect(viaQuery.status).toBe(200);
+    const body = (await viaQuery.json()) as {
+      strategy: string;
+      predictions: { probabilities: Record<string, number>; members?: Record<string, unknown> }[];
+    };
+    expect(body.strategy).toBe('hard');
+    expect(Object.keys(body.predictions[0]?.members ?? {})).toHaveLength(spamManifest.members.length);
+    body.predictions.forEach((p, i) => {
+      expectClose(probs(p.probabilities), reference[i]?.fused.hard ?? [], 1e-5);
+    });
+    const same = await postJson('/v1/ensembles/spam/predict?strategy=hard', { inputs, strategy: 'hard' });
+    expect(same.status).toBe(200);
+    const clash = await postJson('/v1/ensembles/spam/predict?strategy=hard', { inputs, strategy: 'soft' });
+    expect(clash.status).toBe(400);
+    expect(((await clash.json()) as { code: string }).code).toBe('validation_failed');
+  });
 });

@@ -51,7 +51,7 @@ const predictBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   else await requireJson(c, next);
 };
 
-/** Query of a raw-message predict (a JSON body carries these itself). */
+/** Predict options in the query: a raw message's only way to give them; a JSON body's other way. */
 const PredictQuerySchema = z.object({
   strategy: FusionStrategySchema.optional(),
   return_members: z.enum(['true', 'false']).optional(),
@@ -223,7 +223,7 @@ export const ensembles = new OpenAPIHono<AppEnv>()
     const manifest = await manifests.manifest(name);
     const body = isRawMessage(c.req.header('content-type'))
       ? rawPredictRequest(manifest, new Uint8Array(await c.req.arrayBuffer()), c.req.valid('query'))
-      : jsonRequest(c.req.valid('json'));
+      : jsonRequest(c.req.valid('json'), c.req.valid('query'));
     // charged the most it can cost before it runs; what a cascade or abstention skipped is refunded
     const answer = await metered(c, name, maxUnits(manifest.members, body.inputs.length), () =>
       predictEnsemble(manifest, body.inputs, sessions, {
@@ -235,10 +235,26 @@ export const ensembles = new OpenAPIHono<AppEnv>()
   })
   .route('/', ensembleLifecycle);
 
-/** The validated JSON body (typed as either content type's schema; only JSON reaches here). */
-function jsonRequest(body: PredictRequest | string): PredictRequest {
+/**
+ * The validated JSON body (typed as either content type's schema; only JSON reaches here), with
+ * the query's options where the body has none: `?strategy=hard` means the same for both content
+ * types, and a body that says otherwise is refused rather than one of them silently ignored.
+ */
+function jsonRequest(body: PredictRequest | string, query: z.infer<typeof PredictQuerySchema>): PredictRequest {
   if (typeof body === 'string') throw new ApiError(415, 'unsupported_media_type', 'expected application/json');
-  return body;
+  if (query.strategy && body.strategy && query.strategy !== body.strategy) {
+    throw new ApiError(
+      400,
+      'validation_failed',
+      `strategy '${query.strategy}' in the query and '${body.strategy}' in the body: give one`,
+    );
+  }
+  const strategy = body.strategy ?? query.strategy;
+  return {
+    ...body,
+    ...(strategy ? { strategy } : {}),
+    return_members: body.return_members || query.return_members === 'true',
+  };
 }
 
 /** A raw message as the one input of a predict, with the options a JSON body would carry. */
