@@ -1,5 +1,5 @@
 import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
-import { type JobEnvelope, JobEnvelopeSchema, type JobStatus, JobStatusSchema } from '../../lib/schema';
+import { type JobEnvelope, JobEnvelopeSchema, type JobStatus, JobStatusSchema, ProblemSchema } from '../../lib/schema';
 import type { EdgeEnv } from './env';
 import { ApiError } from './problem';
 
@@ -12,6 +12,25 @@ const unavailable = (detail: string) => new ApiError(503, 'container_unavailable
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
+ * A job the container would not take. Its own problem for the request (400, 413) is the caller's
+ * answer, code and all: retrying cannot help. Anything else is a 503 that names only the status;
+ * the container's body (which may carry its internals) is not passed on.
+ */
+function refusal(status: number, text: string): ApiError {
+  if (status === 400 || status === 413) {
+    try {
+      const problem = ProblemSchema.safeParse(JSON.parse(text));
+      if (problem.success) {
+        return new ApiError(status, problem.data.code, `the container refused the job: ${problem.data.detail}`);
+      }
+    } catch {
+      // not JSON: a refusal without a reason
+    }
+  }
+  return unavailable(`the container refused the job (HTTP ${status})`);
+}
+
+/**
  * The edge's one way to reach the container function: requests are HMAC-signed with the shared
  * JOB_SECRET, envelopes and answers are checked against lib/schema, and anything that goes wrong
  * on the way is a 503 `container_unavailable` (the job was not accepted; the caller may retry).
@@ -22,6 +41,7 @@ export class ContainerClient {
     private readonly secret: string,
     // A closure, not `fetch` itself: workerd rejects fetch called with another `this`.
     private readonly fetcher: Fetcher = (request) => fetch(request),
+    private readonly timeoutMs = 15_000,
   ) {}
 
   /** The client for this Worker's bindings; 503 when no container is configured. */
@@ -34,7 +54,7 @@ export class ContainerClient {
   async submit(envelope: JobEnvelope): Promise<JobStatus> {
     const body = JSON.stringify(JobEnvelopeSchema.parse(envelope));
     const { status, text } = await this.post(JOBS_PATH, body);
-    if (status !== 202) throw unavailable(`the container refused the job: ${status} ${text}`);
+    if (status !== 202) throw refusal(status, text);
     let answer: unknown;
     try {
       answer = JSON.parse(text);
@@ -50,6 +70,8 @@ export class ContainerClient {
   private async post(path: string, body: string): Promise<{ status: number; text: string }> {
     const request = new Request(`${this.baseUrl.replace(/\/+$/, '')}${path}`, {
       method: 'POST',
+      // a container that accepts the connection and never answers must not hold the caller
+      signal: AbortSignal.timeout(this.timeoutMs),
       headers: {
         'content-type': 'application/json',
         [SIGNATURE_HEADER]: await signRequest(this.secret, 'POST', path, body),
@@ -60,7 +82,12 @@ export class ContainerClient {
       const res = await this.fetcher(request);
       return { status: res.status, text: await res.text() };
     } catch (e) {
-      throw unavailable(`the container function did not answer: ${messageOf(e)}`);
+      const late = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+      throw unavailable(
+        late
+          ? `the container function did not answer within ${this.timeoutMs} ms`
+          : `the container function did not answer: ${messageOf(e)}`,
+      );
     }
   }
 }

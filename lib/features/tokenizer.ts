@@ -14,6 +14,27 @@ const isCutPoint = (c: number) => c === 0x20 || c === 0x0a || c === 0x09 || c ==
 /** Characters tokenized first per id wanted; most text needs 4–6 a word piece. */
 const CHARS_PER_ID = 8;
 
+/**
+ * The largest token id a tokenizer may use. The library keeps its vocabulary in arrays indexed by
+ * id, so one id of 10⁹ in a 100 KB file costs a minute of CPU to build; real vocabularies stay
+ * far below this (BERT 30K, GPT-2 50K, multilingual models 250K).
+ */
+export const MAX_TOKEN_ID = (1 << 21) - 1;
+
+/** The first token id in `json` (vocab values, added tokens) outside [0, MAX_TOKEN_ID], if any. */
+function outOfRangeId(json: Record<string, unknown>): unknown {
+  const ids: unknown[] = [];
+  const model = json.model as { vocab?: unknown } | undefined;
+  // WordPiece and BPE map token → id; Unigram's vocab is a list whose positions are the ids
+  if (model && typeof model.vocab === 'object' && model.vocab !== null && !Array.isArray(model.vocab)) {
+    ids.push(...Object.values(model.vocab));
+  }
+  if (Array.isArray(json.added_tokens)) {
+    for (const t of json.added_tokens) ids.push((t as { id?: unknown } | null)?.id);
+  }
+  return ids.find((id) => typeof id === 'number' && !(Number.isInteger(id) && id >= 0 && id <= MAX_TOKEN_ID));
+}
+
 /** Parsed tokenizer.json and the special tokens its post-processor wraps one sequence in. */
 export class TextTokenizer {
   private readonly prefix: number[];
@@ -55,6 +76,10 @@ export class TextTokenizer {
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
       throw new ChorusError('invalid_argument', 'tokenizer.json must be a JSON object');
+    }
+    const bad = outOfRangeId(json as Record<string, unknown>);
+    if (bad !== undefined) {
+      throw new ChorusError('invalid_argument', `token id ${bad} is outside [0, ${MAX_TOKEN_ID}]`);
     }
     try {
       return new TextTokenizer(new Tokenizer(json, {}));

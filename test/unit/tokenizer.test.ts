@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { predictEnsemble, SessionCache } from '../../lib/ensemble';
 import { TextTokenizer, tokenizeBatch } from '../../lib/features';
+import { MAX_TOKEN_ID } from '../../lib/features/tokenizer';
 import { EnsembleManifestSchema } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex, tokenizerKey } from '../../lib/store';
 import { transformerManifest } from '../helpers/byo';
@@ -218,6 +219,22 @@ describe('tokenizer featurizer: truncation, padding, template', () => {
     expect(() => TextTokenizer.fromBytes(new TextEncoder().encode('{"model": {"type": "Nope"}}'))).toThrow(
       /not a tokenizer/,
     );
+  });
+
+  it('refuses a token id past MAX_TOKEN_ID before the library builds arrays that long', () => {
+    const json = JSON.parse(readFileSync('models/transformer/tokenizer.json', 'utf8'));
+    const withId = (id: number) => {
+      const copy = structuredClone(json);
+      copy.model.vocab.zzz = id;
+      return new TextEncoder().encode(JSON.stringify(copy));
+    };
+    // one id of 10⁹ in a 100 KB file took the library a minute and a half to build
+    expect(() => TextTokenizer.fromBytes(withId(1e9))).toThrow(/token id 1000000000 is outside/);
+    expect(() => TextTokenizer.fromBytes(withId(-1))).toThrow(/outside/);
+    const added = structuredClone(json);
+    added.added_tokens = [...(added.added_tokens ?? []), { id: 4e9, content: '[X]', special: true }];
+    expect(() => TextTokenizer.fromBytes(new TextEncoder().encode(JSON.stringify(added)))).toThrow(/outside/);
+    expect(TextTokenizer.fromBytes(withId(MAX_TOKEN_ID)).vocabSize).toBeGreaterThan(1000);
   });
 
   it('a member maps graph inputs to outputs its featurizer makes, and names its input one way only', () => {

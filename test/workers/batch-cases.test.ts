@@ -7,6 +7,7 @@ import type { BatchPartMarker } from '../../lib/schema';
 import { batchKeys } from '../../lib/store';
 import {
   batchOf,
+  CHEAP,
   deliver,
   dropFile,
   filesOf,
@@ -146,6 +147,27 @@ describe('batch edge cases', () => {
     await dropFile('replaced', joinBytes([lineOf(1), lineOf(2)]));
     expect((await deliver(deps, [stale])).explicitAcks.length).toBe(1);
     expect(await statusOf(await batchOf(stale))).toBeNull();
+  });
+
+  it('an accepted upload whose file is replaced before processing fails with the reason, not queued forever', async () => {
+    const { deps } = testDeps();
+    const first = await dropFile('replaced-accepted', lineOf(1));
+    const id = await batchOf(first);
+    // what POST /v1/batches does once the file is stored: the batch is known, queued
+    await env.BATCHES.get(env.BATCHES.idFromName(id)).accept({
+      id,
+      key: first.object.key,
+      eTag: first.object.eTag ?? '',
+      ensemble: CHEAP,
+      bytes: first.object.size ?? 0,
+      owner: null,
+    });
+    await dropFile('replaced-accepted', joinBytes([lineOf(1), lineOf(2)]));
+    await deliver(deps, [first]);
+    expect(await statusOf(id)).toMatchObject({
+      state: 'failed',
+      failure: expect.stringContaining('replaced or removed'),
+    });
   });
 
   it('a file dropped for an unknown ensemble fails at once with the reason; deletes are ignored', async () => {

@@ -142,6 +142,27 @@ describe('container client', () => {
       'container_unavailable',
     );
   });
+
+  it("passes on the container's own 400/413 problem, never its raw body, and gives up on a silent one", async () => {
+    const submit = (fetcher: Fetcher, timeoutMs?: number) =>
+      new ContainerClient('http://container.test', secret, fetcher, timeoutMs).submit({ id: 'job-1234abcd', spec });
+    const tooBig = {
+      type: 'about:blank',
+      title: 'Payload Too Large',
+      status: 413,
+      code: 'payload_too_large',
+      detail: 'a job envelope is at most 65536 bytes',
+    };
+    await expectProblem(submit(answering(() => Response.json(tooBig, { status: 413 }))), 413, 'payload_too_large');
+    const leaky = 'ECONNREFUSED 10.0.0.5:5432 at /srv/app/db.js:42';
+    const refused = submit(answering(() => new Response(leaky, { status: 500 })));
+    await expectProblem(refused, 503, 'container_unavailable');
+    await expect(refused).rejects.not.toThrow(/ECONNREFUSED|db\.js/);
+    // accepts the connection and never answers: the signal ends the wait
+    const silent: Fetcher = (request) =>
+      new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
+    await expectProblem(submit(silent, 50), 503, 'container_unavailable');
+  });
 });
 
 describe('jobs are charged by compute seconds', () => {

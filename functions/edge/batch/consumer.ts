@@ -47,11 +47,15 @@ async function targetOf(deps: BatchDeps, event: R2ObjectEvent): Promise<EventTar
 async function handleEvent(deps: BatchDeps, event: R2ObjectEvent): Promise<void> {
   const target = await targetOf(deps, event);
   if (!target) return; // not an incoming batch file, or a delete: nothing to fuse
+  const coordinator = coordinatorOf(deps, target.plan.id);
   if (!target.alive) {
-    console.warn(`batch ${target.plan.id}: ${target.plan.key} was replaced or removed before processing`);
+    const why = `${target.plan.key} was replaced or removed before processing (new contents are a batch of their own)`;
+    console.warn(`batch ${target.plan.id}: ${why}`);
+    // an upload the API accepted is queued: it ends failed with the reason instead of waiting forever
+    const accepted = await coordinator.status();
+    if (accepted && accepted.state !== 'done' && accepted.state !== 'failed') await coordinator.fail(null, why);
     return;
   }
-  const coordinator = coordinatorOf(deps, target.plan.id);
   const known = await coordinator.status();
   if (known && (known.state === 'done' || known.state === 'failed')) return;
   const { key, eTag, bytes, ensemble } = target.plan;
