@@ -172,6 +172,14 @@ describe('a transformer member uploaded and published by hand', () => {
     expect(p).toMatchObject({ status: 400, type: 'application/problem+json', code: 'invalid_manifest' });
     expect(p.detail).toContain(`tokenizer ${forged.key} has sha256 ${tokenizer.sha256}`);
 
+    // the right object, declared with the wrong size: refused as a model's would be
+    const misSized = { ...tokenizer, bytes: tokenizer.bytes + 1 };
+    const sized = await problem(
+      await putJson('/v1/ensembles/bert-forged', transformerManifest('bert-forged', model, misSized)),
+    );
+    expect(sized).toMatchObject({ status: 400, code: 'invalid_manifest' });
+    expect(sized.detail).toContain(`is stored with ${tokenizer.bytes} bytes, not ${tokenizer.bytes + 1}`);
+
     const missing = { ...forged, key: `tokenizers/${'2'.repeat(64)}.json`, sha256: '2'.repeat(64) };
     const gone = await putJson('/v1/ensembles/bert-forged', transformerManifest('bert-forged', model, missing));
     expect(await problem(gone)).toMatchObject({ status: 400, code: 'invalid_manifest' });

@@ -197,6 +197,16 @@ export const ensembles = new OpenAPIHono<AppEnv>()
           `member '${member.id}': ${member.model.key} is not stored with ${member.model.bytes} bytes`,
         );
       }
+      // a tokenizer is pinned the same way (key, sha256, bytes): its bytes are checked here too
+      const tokenizer = member.featurizer.kind === 'tokenizer' ? member.featurizer.tokenizer : undefined;
+      const stored = tokenizer ? await store.head(tokenizer.key) : undefined;
+      if (tokenizer && stored && stored.size !== tokenizer.bytes) {
+        throw new ApiError(
+          400,
+          'invalid_manifest',
+          `member '${member.id}': ${tokenizer.key} is stored with ${stored.size} bytes, not ${tokenizer.bytes}`,
+        );
+      }
     }
     // A manifest that could never answer is refused now, not discovered by the first caller. The
     // probe has its own sessions: publishing neither warms nor poisons the serving cache.
