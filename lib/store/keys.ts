@@ -40,10 +40,13 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Batch fusion: files land under incoming/{ensemble}/, so the key names the ensemble. */
+/**
+ * Batch fusion: files land under incoming/{ensemble}/, so the key names the ensemble. A key's
+ * uploads go one folder deeper, under its id, so two keys never share (or replace) a name.
+ */
 export const BATCHES_INCOMING_PREFIX = 'batches/incoming/';
-export const batchIncomingKey = (ensemble: string, name: string): string =>
-  `${BATCHES_INCOMING_PREFIX}${ensemble}/${name}.jsonl`;
+export const batchIncomingKey = (ensemble: string, name: string, ownerKeyId?: string): string =>
+  `${BATCHES_INCOMING_PREFIX}${ensemble}/${ownerKeyId ? `${ownerKeyId}/` : ''}${name}.jsonl`;
 /** The ensemble an incoming key names, or null for a key outside batches/incoming/{ensemble}/….jsonl. */
 export function ensembleOfIncomingKey(key: string): string | null {
   const m = /^batches\/incoming\/([A-Za-z0-9._-]{1,128})\/.+\.jsonl$/.exec(key);

@@ -177,6 +177,34 @@ describe('pay-per-use on the batch path', () => {
     }
   });
 
+  it('two keys uploading under one name get two batches: neither replaces nor reads the other', async () => {
+    const keys = await Promise.all(
+      ['batch-name-a', 'batch-name-b'].map((name) => createKey({ name, scopes: ['batch'], ensembles: [CHEAP] })),
+    );
+    const uploadAs = async (key: string, lines: string[]) =>
+      accepted(
+        await callAnonymous(`/v1/batches?ensemble=${CHEAP}&name=shared-name`, {
+          method: 'POST',
+          headers: { ...bearer(key), 'content-type': 'application/x-ndjson' },
+          body: joinBytes(lines),
+        }),
+      );
+    const [a, b] = keys.map((k) => k.key) as [string, string];
+    const first = await uploadAs(a, [lineOf(1)]);
+    // the same bytes, then other bytes, under the same name from a second key
+    const same = await uploadAs(b, [lineOf(1)]);
+    const other = await uploadAs(b, [lineOf(1), lineOf(2)]);
+    expect(first.key).toBe(`batches/incoming/${CHEAP}/${keys[0]?.id}/shared-name.jsonl`);
+    expect(same.key).toBe(`batches/incoming/${CHEAP}/${keys[1]?.id}/shared-name.jsonl`);
+    expect(same.id).not.toBe(first.id);
+    expect((await finished(first.id)).state).toBe('done');
+    expect((await finished(other.id)).state).toBe('done');
+    const read = async (key: string, id: string) =>
+      (await callAnonymous(`/v1/batches/${id}`, { headers: bearer(key) })).status;
+    expect([await read(a, first.id), await read(b, other.id)]).toEqual([200, 200]);
+    expect([await read(b, first.id), await read(a, other.id)]).toEqual([404, 404]);
+  });
+
   it("a key's ensemble allow-list applies to the ensemble a batch upload names", async () => {
     const { key } = await createKey({ name: 'batch-spam-only', scopes: ['batch'], ensembles: ['spam'] });
     const res = await callAnonymous(`/v1/batches?ensemble=${CHEAP}&name=not-mine`, {

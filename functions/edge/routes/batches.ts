@@ -17,7 +17,10 @@ const JSONL_MEDIA_TYPE = /^(?:application\/(?:x-ndjson|jsonl|json-lines|octet-st
 
 const UploadQuerySchema = z.object({
   ensemble: EnsembleNameSchema,
-  /** the file's name under batches/incoming/{ensemble}/; re-uploading the same bytes under it is the same batch */
+  /**
+   * the file's name under batches/incoming/{ensemble}/ (under …/{keyId}/ for a key's upload);
+   * re-uploading the same bytes under it is the same batch
+   */
   name: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'a name of 1–128 of [A-Za-z0-9._-]')
@@ -92,7 +95,9 @@ export const batches = new OpenAPIHono<AppEnv>()
     if ((await runtime.manifests.currentVersion(ensemble)) === 0) {
       throw new ApiError(404, 'not_found', `ensemble '${ensemble}' does not exist`);
     }
-    const key = batchIncomingKey(ensemble, name ?? `upload-${crypto.randomUUID()}`);
+    const principal = principalOf(c);
+    const owner = principal?.kind === 'key' ? principal.keyId : null;
+    const key = batchIncomingKey(ensemble, name ?? `upload-${crypto.randomUUID()}`, owner ?? undefined);
     const declared = Number(c.req.header('content-length'));
     // Streamed when the length is declared; a chunked body is read first (the size limit still holds).
     const [body, length] =
@@ -102,14 +107,13 @@ export const batches = new OpenAPIHono<AppEnv>()
     const stored = await batchObjectsFromEnv(c.env).writeStream(key, body, length, JSONL);
     const id = await batchIdOf(key, stored.eTag);
     const deps = batchDepsFromEnv(c.env, runtime);
-    const principal = principalOf(c);
     await deps.coordinators.get(deps.coordinators.idFromName(id)).accept({
       id,
       key,
       eTag: stored.eTag,
       ensemble,
       bytes: stored.size,
-      owner: principal?.kind === 'key' ? principal.keyId : null,
+      owner,
     });
     if (c.env.BATCH_ENQUEUE_ON_UPLOAD !== 'false') {
       // R2's own notification in production; the same body here, so the consumer cannot tell them apart.
