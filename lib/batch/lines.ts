@@ -15,20 +15,21 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
 
 /**
- * The lines of a byte range that starts at a line start: split on LF, a trailing CR dropped, and
- * the empty tail after a final LF is not a line (a file ending in a newline has no extra blank).
+ * The lines of a byte range that starts at a line start, one at a time (a part of millions of
+ * short lines is never held as millions of views): split on LF, a trailing CR dropped, and the
+ * empty tail after a final LF is not a line (a file ending in a newline has no extra blank).
  */
-export function splitLines(bytes: Uint8Array): Uint8Array[] {
-  const lines: Uint8Array[] = [];
+export function* eachLine(bytes: Uint8Array): Generator<Uint8Array> {
   let start = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== NEWLINE) continue;
-    lines.push(trimCr(bytes.subarray(start, i)));
+  for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, start)) {
+    yield trimCr(bytes.subarray(start, i));
     start = i + 1;
   }
-  if (start < bytes.length) lines.push(trimCr(bytes.subarray(start)));
-  return lines;
+  if (start < bytes.length) yield trimCr(bytes.subarray(start));
 }
+
+/** eachLine, as an array. */
+export const splitLines = (bytes: Uint8Array): Uint8Array[] => [...eachLine(bytes)];
 
 const trimCr = (b: Uint8Array): Uint8Array => (b.length > 0 && b[b.length - 1] === CR ? b.subarray(0, -1) : b);
 

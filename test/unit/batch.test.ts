@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   BatchAssembler,
   batchIdOf,
+  classifyLines,
+  DEFAULT_MAX_BAD_LINES,
   type PredictRows,
   parseLine,
   planParts,
@@ -10,6 +12,7 @@ import {
   retryDelaySeconds,
   runPart,
   splitLines,
+  TooManyBadLinesError,
   toJsonl,
 } from '../../lib/batch';
 import {
@@ -227,6 +230,31 @@ describe('a part and its assembly', () => {
     };
     await expect(runPart(enc(lines[0] ?? ''), { part: 0, maxLineBytes: 1000, spec, predict: failing })).rejects.toThrow(
       'no healthy member',
+    );
+  });
+});
+
+describe('bad lines past the cap', () => {
+  // a 4 MiB part of newlines once held 4 million error records (≈ 850 MiB of heap)
+  const newlines = (n: number) => new Uint8Array(n).fill(0x0a);
+
+  it('a part with one bad line more than the cap stops with too_many_bad_lines, naming the first', () => {
+    const run = () => classifyLines(newlines(4 << 20), { part: 3, maxLineBytes: 1000, spec });
+    expect(run).toThrow(TooManyBadLinesError);
+    expect(run).toThrow(
+      `too_many_bad_lines: more than ${DEFAULT_MAX_BAD_LINES} bad lines (BATCH_MAX_BAD_LINES) in part 3; the first is its line 1 (blank_line)`,
+    );
+    const bad = 'not json\n'.repeat(6);
+    expect(() => classifyLines(enc(bad), { maxLineBytes: 1000, maxBadLines: 5, spec })).toThrow(TooManyBadLinesError);
+  });
+
+  it('a part at the cap is sorted as usual: every bad line listed', async () => {
+    const row = '{"input":{"message":"hi"}}';
+    const atCap = enc(`${row}\n${'\n'.repeat(5)}${row}\n`);
+    const out = await runPart(atCap, { part: 0, maxLineBytes: 1000, maxBadLines: 5, spec, predict });
+    expect(out.marker).toMatchObject({ lines: 7, ok: 2, errors: 5 });
+    expect(classifyLines(newlines(DEFAULT_MAX_BAD_LINES), { maxLineBytes: 1000, spec }).errors.length).toBe(
+      DEFAULT_MAX_BAD_LINES,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { batchIdOf, normalizeEtag, planParts, retryDelaySeconds } from '../../../lib/batch';
+import { batchIdOf, normalizeEtag, planParts, retryDelaySeconds, TooManyBadLinesError } from '../../../lib/batch';
 import { isChorusError } from '../../../lib/errors';
 import {
   type BatchPartMessage,
@@ -108,6 +108,13 @@ async function handlePart(deps: BatchDeps, msg: BatchPartMessage): Promise<void>
   await processPart(deps, msg);
 }
 
+/** Fails the batch a message belongs to, with `reason` as its failure. */
+async function rejectBatch(deps: BatchDeps, body: BatchQueueMessage, reason: string) {
+  if (isPart(body)) return coordinatorOf(deps, body.batch).reject(reason);
+  const target = await targetOf(deps, body);
+  if (target) await coordinatorOf(deps, target.plan.id).reject(reason, target.plan);
+}
+
 /** Keeps a failure's reason in the batch state, so a later dead-lettering can say why. */
 async function recordFailure(deps: BatchDeps, body: BatchQueueMessage, attempts: number, reason: string) {
   if (isPart(body)) return coordinatorOf(deps, body.batch).partFailed(body.part, attempts, reason);
@@ -135,6 +142,12 @@ export async function consumeBatchQueue(batch: MessageBatch<unknown>, deps: Batc
       else await handleEvent(deps, body);
       msg.ack();
     } catch (e) {
+      if (e instanceof TooManyBadLinesError) {
+        // the file itself is the problem: retrying cannot help, so the batch fails now, with why
+        await rejectBatch(deps, body, e.message);
+        msg.ack();
+        continue;
+      }
       const reason = describe(e);
       console.warn(`batch queue: message ${msg.id} attempt ${msg.attempts} failed: ${reason}`);
       await recordFailure(deps, body, msg.attempts, reason).catch(() => undefined);

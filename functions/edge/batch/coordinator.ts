@@ -1,8 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type BatchUsageSink, NOOP_BATCH_USAGE_SINK, objectCreatedEvent } from '../../../lib/batch';
+import {
+  type BatchUsageSink,
+  DEFAULT_MAX_BAD_LINES,
+  NOOP_BATCH_USAGE_SINK,
+  objectCreatedEvent,
+  tooManyBadLines,
+} from '../../../lib/batch';
 import type { BatchPartMarker, BatchStatus } from '../../../lib/schema';
 import type { BlobStore } from '../../../lib/store';
-import { type EdgeEnv, storeFromEnv } from '../env';
+import { type EdgeEnv, numberVar, storeFromEnv } from '../env';
 import { batchSinkForKey } from '../metering/service';
 import { assembleBatch } from './assemble';
 import { batchObjectsFromEnv } from './objects';
@@ -147,7 +153,12 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
       );
       this.touch();
     }
-    const done = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM parts WHERE done = 1').one().n;
+    const { n: done, bad } = this.sql
+      .exec<{ n: number; bad: number }>('SELECT COUNT(*) AS n, TOTAL(errors) AS bad FROM parts WHERE done = 1')
+      .one();
+    const maxBad = numberVar(this.env.BATCH_MAX_BAD_LINES, DEFAULT_MAX_BAD_LINES);
+    // parts each under the cap can still pass it together (ids repeated across parts count too)
+    if (bad > maxBad) return this.reject(tooManyBadLines(maxBad).message);
     if (done === b.parts) {
       // One assembly at a time: reports that arrive meanwhile wait for it instead of starting another.
       this.assembling ??= this.assemble(b).finally(() => {
@@ -211,10 +222,15 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
         : this.sql
             .exec<{ last_error: string | null }>('SELECT last_error FROM parts WHERE part = ?', part)
             .toArray()[0];
-    const reason = `part ${part ?? 0} dead-lettered: ${last?.last_error ?? fallback}`;
+    return this.reject(`part ${part ?? 0} dead-lettered: ${last?.last_error ?? fallback}`);
+  }
+
+  /** Fails the batch with `reason` as it stands (a file that can never succeed); a finished batch stays finished. */
+  reject(reason: string, plan?: BatchPlan): BatchStatus | null {
+    if (!this.row() && plan) this.plan(plan);
     this.sql.exec(
       "UPDATE batch SET state = 'failed', failure = ?, updated_at = ? WHERE state NOT IN ('done', 'failed')",
-      reason,
+      reason.slice(0, 1000),
       new Date().toISOString(),
     );
     return this.status();

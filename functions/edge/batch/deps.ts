@@ -1,4 +1,4 @@
-import type { BatchObjects } from '../../../lib/batch';
+import { type BatchObjects, DEFAULT_MAX_BAD_LINES } from '../../../lib/batch';
 import { type EngineInput, predictEnsemble } from '../../../lib/ensemble';
 import type { EnsembleManifest, PredictResponse } from '../../../lib/schema';
 import type { BlobStore } from '../../../lib/store';
@@ -16,6 +16,8 @@ export interface BatchSettings {
   maxLineBytes: number;
   retryBaseSeconds: number;
   chunkRows: number;
+  /** bad lines a batch may have; one more fails it (lib/batch DEFAULT_MAX_BAD_LINES) */
+  maxBadLines: number;
 }
 
 /** Everything the queue consumer touches, built once from the bindings (overridable in tests). */
@@ -36,6 +38,7 @@ export function batchSettingsFromEnv(env: EdgeEnv): BatchSettings {
     maxLineBytes: numberVar(env.BATCH_MAX_LINE_BYTES, 1 << 20),
     retryBaseSeconds: numberVar(env.BATCH_RETRY_BASE_SECONDS, 2),
     chunkRows: numberVar(env.BATCH_CHUNK_ROWS, 64),
+    maxBadLines: numberVar(env.BATCH_MAX_BAD_LINES, DEFAULT_MAX_BAD_LINES),
   };
 }
 

@@ -27,6 +27,7 @@ export async function processPart(deps: BatchDeps, msg: BatchPartMessage): Promi
       part: msg.part,
       duplicateLines: new Set(duplicates),
       maxLineBytes: msg.maxLineBytes,
+      maxBadLines: deps.settings.maxBadLines,
       spec: manifest.input,
       predict: (inputs) => deps.predict(manifest, inputs),
       chunkRows: deps.settings.chunkRows,

@@ -1,4 +1,4 @@
-import { type ByteRange, classifyLines } from '../../../lib/batch';
+import { type ByteRange, classifyLines, tooManyBadLines } from '../../../lib/batch';
 import type { EnsembleManifest } from '../../../lib/schema';
 import type { BatchPlan } from './coordinator';
 import { type BatchDeps, coordinatorOf } from './deps';
@@ -28,6 +28,7 @@ export async function scanIds(
   const scanned = new Set(await coordinator.scannedParts());
   let waiting: { part: number; ids: { id: string; line: number }[] }[] = [];
   let held = 0;
+  let bad = 0;
   const send = async () => {
     if (waiting.length > 0) await coordinator.claimIds(waiting);
     waiting = [];
@@ -37,7 +38,11 @@ export async function scanIds(
     if (scanned.has(part)) continue;
     const bytes = await deps.objects.readRange(plan.key, plan.eTag, range.start, range.end);
     if (bytes === null) throw new Error(`${plan.key} no longer holds version ${plan.eTag}`);
-    const { valid } = classifyLines(bytes, { maxLineBytes: deps.settings.maxLineBytes, spec: manifest.input });
+    const { maxLineBytes, maxBadLines } = deps.settings;
+    const { valid, errors } = classifyLines(bytes, { maxLineBytes, maxBadLines, part, spec: manifest.input });
+    // a batch over its cap fails here, before any part predicts or is charged
+    bad += errors.length;
+    if (bad > maxBadLines) throw tooManyBadLines(maxBadLines);
     const ids = valid.flatMap((r) => (r.id === undefined ? [] : [{ id: r.id, line: r.line }]));
     waiting.push({ part, ids });
     held += ids.length;
