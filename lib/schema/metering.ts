@@ -18,6 +18,16 @@ export const KeyIdSchema = z.string().regex(/^key_[1-9A-HJ-NP-Za-km-z]{6,20}$/, 
 /** Who is billed: a Stripe customer id or any reference of the billing system (no commas or quotes, for CSV). */
 export const CustomerRefSchema = z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'a customer reference');
 
+/**
+ * Units are booked in thousandths (lib/metering toMilli): an amount with more decimals would be
+ * rounded, and one below 0.001 would silently become nothing.
+ */
+const UnitsSchema = z
+  .number()
+  .positive()
+  .max(1e12)
+  .refine((u) => Math.abs(u * 1000 - Math.round(u * 1000)) < 1e-6, 'units have at most three decimals (0.001)');
+
 export const CreateKeyRequestSchema = z
   .object({
     name: z.string().min(1).max(64),
@@ -29,13 +39,13 @@ export const CreateKeyRequestSchema = z
     ensembles: z.array(EnsembleNameSchema).min(1).max(64).optional(),
     rate_limit: RateLimitSchema.default({ requests: 600, window_seconds: 60 }),
     /** prepaid units (top up with POST /v1/keys/{id}/credit); absent = unmetered budget */
-    budget_units: z.number().positive().max(1e12).optional(),
+    budget_units: UnitsSchema.optional(),
     /** billing reference in exports; defaults to the key id */
     customer: CustomerRefSchema.optional(),
   })
   .strict();
 
-export const CreditRequestSchema = z.object({ units: z.number().positive().max(1e12) }).strict();
+export const CreditRequestSchema = z.object({ units: UnitsSchema }).strict();
 
 export const KeyInfoSchema = z
   .object({

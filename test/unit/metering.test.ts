@@ -16,7 +16,7 @@ import {
   timingSafeEqual,
   toMilli,
 } from '../../lib/metering';
-import { CreateKeyRequestSchema, UsageExportQuerySchema } from '../../lib/schema';
+import { CreateKeyRequestSchema, CreditRequestSchema, UsageExportQuerySchema } from '../../lib/schema';
 
 describe('API keys', () => {
   it('base58 matches the Bitcoin alphabet, leading zeros as 1', () => {
@@ -126,6 +126,16 @@ describe('units', () => {
     expect(formatMilli(toMilli(0.1) * 3)).toBe('0.3');
     expect(formatMilli(1250)).toBe('1.25');
     expect(formatMilli(5)).toBe('0.005');
+  });
+
+  it('budgets and credits are whole thousandths: finer amounts are refused, not rounded away', () => {
+    const key = (budget_units: number) =>
+      CreateKeyRequestSchema.safeParse({ name: 'k', scopes: ['predict'], budget_units });
+    expect([0.001, 0.1, 2.5, 1e12].map((u) => key(u).success)).toEqual([true, true, true, true]);
+    // 0.0001 booked as toMilli → 0 milli-units: a key that looked funded and was not
+    expect([0.0001, 1.0005, 0, -1].map((u) => key(u).success)).toEqual([false, false, false, false]);
+    expect(CreditRequestSchema.safeParse({ units: 0.0004 }).success).toBe(false);
+    expect(CreditRequestSchema.safeParse({ units: 0.3 }).success).toBe(true);
   });
 
   it('export windows are ordered and bounded', () => {
