@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { Featurizer, type FoldPolicy, type InputTensor, predictEnsemble, SessionCache } from '../../lib/ensemble';
-import { featurizeText, parseEmail } from '../../lib/features';
+import { featurizeSparseRows, featurizeText, parseEmail } from '../../lib/features';
 import { fuse } from '../../lib/fusion';
 import type { EnsembleManifest } from '../../lib/schema';
 import { MemoryBlobStore } from '../../lib/store';
@@ -120,8 +120,14 @@ async function stages(
     const key = JSON.stringify(f);
     if (seen.has(key) || f.kind !== 'hashed-ngrams') continue;
     seen.add(key);
-    await time(`featurize ${f.view ?? 'body'} ${f.unit ?? ''} ${f.output ?? 'counts'} (${member.id})`, (_m, i) =>
-      featurizeText((views[i] ?? views[0])?.[f.view ?? 'body'] ?? '', f),
+    // the form the member is served in: sparse (ids + values) rows, or the dense row / ids
+    const layout = f.layout === 'sparse' ? ' sparse' : '';
+    await time(
+      `featurize ${f.view ?? 'body'} ${f.unit ?? ''} ${f.output ?? 'counts'}${layout} (${member.id})`,
+      (_m, i) => {
+        const text = (views[i] ?? views[0])?.[f.view ?? 'body'] ?? '';
+        return f.layout === 'sparse' ? featurizeSparseRows([text], f) : featurizeText(text, f);
+      },
     );
   }
   const cache = new SessionCache(createNodeBackend(), store, 1 << 30, 'all');
