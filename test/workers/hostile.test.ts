@@ -3,11 +3,12 @@
  * invalid, or grew the isolate's caches per request (a review's sweep of several hundred requests
  * against the Worker in Miniflare; every case here failed before its fix).
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../functions/edge/index';
 import { ManifestResolver } from '../../functions/edge/manifests';
+import { generateKey, hashKey } from '../../lib/metering';
 import { R2BlobStore } from '../../lib/store';
 import { expectProblem, failOnUnhandledErrors } from './problem';
 import { ADMIN, bearer, call, createKey, postJson, seedZoo, spamManifest } from './zoo';
@@ -139,5 +140,34 @@ describe('what a stray object or a nested route could double', () => {
     });
     expect(res.status).toBe(202);
     expect(res.headers.get('RateLimit')).toMatch(/;r=4;/);
+  });
+});
+
+describe('credentials and ids nobody issued store nothing', () => {
+  const randomKey = () => `chorus_${generateKey().slice('chorus_'.length)}`;
+  const hex32 = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  /** What an object holds: an empty database is one 4 KiB page and no table. */
+  const storedIn = (stub: DurableObjectStub) =>
+    runInDurableObject(stub, (_o, state: DurableObjectState) => ({
+      bytes: state.storage.sql.databaseSize,
+      tables: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().length,
+    }));
+
+  it('a well-formed key that was never created: 401, and its meter stores nothing', async () => {
+    const guess = randomKey();
+    const res = await postJson('/v1/ensembles/spam/predict', { inputs: [{ message }] }, bearer(guess));
+    await expectProblem(res, 401, 'unauthorized');
+    const stored = await storedIn(env.KEY_METER.get(env.KEY_METER.idFromName(await hashKey(guess))));
+    expect(stored).toEqual({ bytes: 4096, tables: 0 });
+  });
+
+  it('status and file reads of batch ids never uploaded: 404, and their coordinators store nothing', async () => {
+    const { key } = await createKey({ name: 'batch-guesser', scopes: ['batch'] });
+    const id = hex32();
+    for (const path of [`/v1/batches/${id}`, `/v1/batches/${id}/results`, `/v1/batches/${id}/errors`]) {
+      await expectProblem(await call(path, { headers: bearer(key) }), 404, 'not_found');
+    }
+    expect(await storedIn(env.BATCHES.get(env.BATCHES.idFromName(id)))).toEqual({ bytes: 4096, tables: 0 });
   });
 });

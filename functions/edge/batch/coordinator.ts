@@ -9,6 +9,7 @@ import {
 import type { BatchPartMarker, BatchStatus } from '../../../lib/schema';
 import type { BlobStore } from '../../../lib/store';
 import { type EdgeEnv, numberVar, storeFromEnv } from '../env';
+import { LazySchema } from '../lazy-schema';
 import { batchSinkForKey } from '../metering/service';
 import { assembleBatch } from './assemble';
 import { batchObjectsFromEnv } from './objects';
@@ -49,15 +50,18 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
   private readonly sql: SqlStorage;
   private readonly store: BlobStore;
   private assembling: Promise<void> | undefined;
+  private readonly tables: LazySchema;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.store = storeFromEnv(env);
-    this.sql.exec(SCHEMA);
+    // made by the first write: a status read of an id nobody uploaded stores nothing
+    this.tables = new LazySchema(this.sql, SCHEMA, 'batch');
   }
 
   private row(): BatchRow | null {
+    if (!this.tables.exists()) return null;
     return this.sql.exec<BatchRow>('SELECT * FROM batch LIMIT 1').toArray()[0] ?? null;
   }
 
@@ -80,6 +84,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
 
   /** The upload route's record of a stored file, so its status answers before the consumer plans it. */
   async accept(plan: Omit<BatchPlan, 'version' | 'parts'> & { owner: string | null }): Promise<BatchStatus> {
+    this.tables.create();
     const now = new Date().toISOString();
     this.sql.exec(
       `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at, owner)
@@ -111,6 +116,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
 
   /** Records the plan once (a re-delivered notification keeps the first); says which parts are done. */
   plan(plan: BatchPlan): { status: BatchStatus; doneParts: number[] } {
+    this.tables.create();
     const now = new Date().toISOString();
     this.sql.exec(
       `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at)
@@ -175,6 +181,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
    * re-delivered notification, a resumed scan) changes nothing.
    */
   claimIds(parts: readonly { part: number; ids: readonly { id: string; line: number }[] }[]): void {
+    this.tables.create();
     for (const { part, ids } of parts) {
       if (this.sql.exec('SELECT 1 FROM scanned WHERE part = ?', part).toArray().length > 0) continue;
       for (const { id, line } of ids) {
@@ -187,6 +194,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
 
   /** Parts whose ids are claimed already (a scan resumed after a failure skips them). */
   scannedParts(): number[] {
+    if (!this.tables.exists()) return [];
     return this.sql
       .exec<{ part: number }>('SELECT part FROM scanned ORDER BY part')
       .toArray()
@@ -195,6 +203,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
 
   /** Lines of `part` whose id an earlier row of the file claimed: errors, never predicted. */
   duplicateLines(part: number): number[] {
+    if (!this.tables.exists()) return [];
     return this.sql
       .exec<{ line: number }>('SELECT line FROM duplicates WHERE part = ? ORDER BY line', part)
       .toArray()
@@ -203,6 +212,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
 
   /** The last error of a part, kept so the dead-letter consumer can say why the batch failed. */
   partFailed(part: number, attempts: number, reason: string): void {
+    this.tables.create();
     this.sql.exec(
       `INSERT INTO parts (part, attempts, last_error) VALUES (?, ?, ?)
        ON CONFLICT(part) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error`,
@@ -215,6 +225,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
 
   /** Marks the batch failed (a dead-lettered part or notification); a finished batch stays finished. */
   fail(part: number | null, fallback: string, plan?: BatchPlan): BatchStatus | null {
+    this.tables.create();
     if (!this.row() && plan) this.plan(plan);
     const last =
       part === null
@@ -227,6 +238,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
 
   /** Fails the batch with `reason` as it stands (a file that can never succeed); a finished batch stays finished. */
   reject(reason: string, plan?: BatchPlan): BatchStatus | null {
+    this.tables.create();
     if (!this.row() && plan) this.plan(plan);
     this.sql.exec(
       "UPDATE batch SET state = 'failed', failure = ?, updated_at = ? WHERE state NOT IN ('done', 'failed')",

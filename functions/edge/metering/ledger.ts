@@ -5,6 +5,7 @@
  */
 import type { DailyAggregate, HourlyAggregate } from '../../../lib/metering';
 import type { Scope } from '../../../lib/schema';
+import { LazySchema } from '../lazy-schema';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), key_id TEXT NOT NULL, key_hash TEXT NOT NULL,
@@ -48,13 +49,19 @@ export interface Entry {
 export class Ledger {
   private balance: number | null = null;
   private cached: MeterConfig | null | undefined;
+  /** made by the first write: a meter reached with a key nobody issued, or an anonymous client's (its bucket lives in memory), stores nothing */
+  private readonly tables: LazySchema;
 
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(SCHEMA);
+    this.tables = new LazySchema(sql, SCHEMA, 'ledger');
   }
+
+  private exists = (): boolean => this.tables.exists();
+  private create = (): void => this.tables.create();
 
   config(): MeterConfig | null {
     if (this.cached !== undefined) return this.cached;
+    if (!this.exists()) return null;
     const r = this.sql.exec<ConfigRow>('SELECT * FROM config WHERE id = 1').toArray()[0];
     this.cached = r
       ? {
@@ -71,6 +78,7 @@ export class Ledger {
   }
 
   setConfig(c: MeterConfig): void {
+    this.create();
     const ensembles = c.ensembles === null ? null : JSON.stringify(c.ensembles);
     this.sql.exec(
       'INSERT OR REPLACE INTO config VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -83,6 +91,7 @@ export class Ledger {
 
   /** Credits minus net usage, in milli-units. */
   remaining(): number {
+    if (!this.exists()) return 0;
     this.balance ??= this.sql
       .exec<{ left: number }>(
         "SELECT COALESCE(SUM(CASE WHEN kind = 'credit' THEN milli ELSE -milli END), 0) AS left FROM ledger",
@@ -109,6 +118,7 @@ export class Ledger {
    * refunded.
    */
   refund(seq: number, usedMilli: number, usedRequests: number): boolean {
+    if (!this.exists()) return false;
     const hold = this.sql
       .exec<{ at_ms: number; ensemble: string; milli: number; requests: number }>(
         "SELECT at_ms, ensemble, milli, requests FROM ledger WHERE seq = ? AND kind = 'predict' AND ref IS NULL",
@@ -130,6 +140,7 @@ export class Ledger {
   }
 
   private insert(e: Entry): number | null {
+    this.create();
     // RETURNING answers a row only when one was inserted (rowsWritten counts an ignored one too)
     const row = this.sql
       .exec<{ seq: number }>(
@@ -141,11 +152,13 @@ export class Ledger {
   }
 
   byRef(ref: string): number | null {
+    if (!this.exists()) return null;
     return this.sql.exec<{ seq: number }>('SELECT seq FROM ledger WHERE ref = ?', ref).toArray()[0]?.seq ?? null;
   }
 
   /** Net milli-units and requests per UTC day and ensemble in [fromMs, toMs). */
   daily(fromMs: number, toMs: number): DailyAggregate[] {
+    if (!this.exists()) return [];
     return this.sql
       .exec<{ day: string; ensemble: string; milli: number; requests: number }>(
         `SELECT strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch') AS day, ensemble, SUM(milli) AS milli,
@@ -159,6 +172,7 @@ export class Ledger {
 
   /** Net milli-units per hour in [fromMs, toMs). */
   hourly(fromMs: number, toMs: number): HourlyAggregate[] {
+    if (!this.exists()) return [];
     return this.sql
       .exec<{ hourMs: number; milli: number }>(
         `SELECT (at_ms / 3600000) * 3600000 AS hourMs, SUM(milli) AS milli FROM ledger
