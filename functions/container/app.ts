@@ -2,7 +2,15 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { httpOfError, isChorusError } from '../../lib/errors';
 import { SIGNATURE_HEADER, verifyRequest } from '../../lib/jobs';
-import { JobEnvelopeSchema, JobIdSchema, PROBLEM_CONTENT_TYPE, type ProblemCode, problemBody } from '../../lib/schema';
+import {
+  issuesOf,
+  issuesText,
+  JobEnvelopeSchema,
+  JobIdSchema,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemCode,
+  problemBody,
+} from '../../lib/schema';
 import type { JobRunner } from './runner';
 
 /** An RFC 9457 answer built by the shared problemBody (`code` from PROBLEM_CODES), `instance` = the request path. */
@@ -63,13 +71,7 @@ export function createContainerApp(runner: JobRunner, options: { secret: string;
     }
     const parsed = JobEnvelopeSchema.safeParse(json);
     if (!parsed.success)
-      return problem(
-        c,
-        400,
-        'validation_failed',
-        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-        { issues: parsed.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })) },
-      );
+      return problem(c, 400, 'validation_failed', issuesText(parsed.error.issues), issuesOf(parsed.error.issues));
     return c.json(await runner.submit(parsed.data), 202);
   });
   app.get('/jobs/:id', async (c) => {

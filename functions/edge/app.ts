@@ -1,6 +1,7 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { InferenceBackend } from '../../lib/ensemble';
+import { issuesOf } from '../../lib/schema';
 import { requireScope } from './auth';
 import { type AppEnv, provideRuntime } from './context';
 import { allowedMethodsOf } from './methods';
@@ -34,9 +35,12 @@ export function createEdgeApp(backend: InferenceBackend): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        throw new ApiError(400, 'validation_failed', 'the request does not match the schema', {
-          issues: result.error.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })),
-        });
+        throw new ApiError(
+          400,
+          'validation_failed',
+          'the request does not match the schema',
+          issuesOf(result.error.issues),
+        );
       }
     },
   });

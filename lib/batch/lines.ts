@@ -1,7 +1,9 @@
-import { type BatchLine, type BatchLineErrorCode, BatchLineSchema } from '../schema';
+import { type BatchLine, type BatchLineErrorCode, BatchLineSchema, issuesText } from '../schema';
 
 /** How much of a bad line the errors file keeps, in characters. */
 export const RAW_KEEP_CHARS = 200;
+/** How long an errors record's message may be, in characters. */
+const MESSAGE_KEEP_CHARS = 1000;
 
 /** One line of an incoming file: what it parsed to, or why it goes to the errors file. */
 export type ParsedLine =
@@ -57,7 +59,8 @@ export function parseLine(bytes: Uint8Array, maxLineBytes: number): ParsedLine {
   const fail = (code: BatchLineErrorCode, message: string, id?: string): ParsedLine => ({
     kind: 'error',
     code,
-    message,
+    // bounded like raw: an errors record never grows with the line
+    message: message.length > MESSAGE_KEEP_CHARS ? `${message.slice(0, MESSAGE_KEEP_CHARS)}…` : message,
     ...(id === undefined ? {} : { id }),
     raw,
     rawTruncated,
@@ -78,8 +81,7 @@ export function parseLine(bytes: Uint8Array, maxLineBytes: number): ParsedLine {
   }
   const parsed = BatchLineSchema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(line)'}: ${i.message}`);
-    return fail('schema_mismatch', issues.join('; '), idOf(value));
+    return fail('schema_mismatch', issuesText(parsed.error.issues, '(line)'), idOf(value));
   }
   return { kind: 'ok', line: parsed.data, raw, rawTruncated };
 }

@@ -2,12 +2,28 @@ import { z } from 'zod';
 import { FusionStrategySchema, TensorDtypeSchema } from './manifest';
 import { safeRecord } from './names';
 
+/**
+ * A tensor's values: finite numbers. The first bad entry ends validation; zod alone builds an
+ * issue per entry, and a 1 MiB body of 200,000 strings cost 0.4 s of CPU to refuse.
+ */
+const FiniteNumbersSchema = z.preprocess((raw, ctx) => {
+  if (!Array.isArray(raw)) return raw;
+  for (let i = 0; i < raw.length; i++) {
+    const x: unknown = raw[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) {
+      ctx.addIssue({ code: 'custom', message: `data[${i}] is not a finite number`, continue: false });
+      break;
+    }
+  }
+  return raw;
+}, z.array(z.number().finite()));
+
 /** A tensor value in a request: flat data in row-major order. */
 export const TensorValueSchema = z
   .object({
     dtype: TensorDtypeSchema,
     shape: z.array(z.number().int().nonnegative()).min(1).max(4),
-    data: z.array(z.number().finite()),
+    data: FiniteNumbersSchema,
   })
   .strict();
 

@@ -100,3 +100,33 @@ export function problemBody(
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** How much of a validation failure an answer or an errors record carries. */
+export const ISSUE_LIMITS = { issues: 20, messageChars: 300 } as const;
+
+const cut = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/**
+ * zod's issues, bounded for an answer: the first ISSUE_LIMITS.issues, each message cut (a strict
+ * object's unknown keys make one issue whose message lists every key: 1 MB for a 1 MiB body),
+ * and how many were left out.
+ */
+export function issuesOf(issues: readonly { path: readonly PropertyKey[]; message: string; code: string }[]): {
+  issues: { path: string[]; message: string; code: string }[];
+  issues_omitted?: number;
+} {
+  const kept = issues.slice(0, ISSUE_LIMITS.issues).map((i) => ({
+    path: i.path.slice(0, 16).map((p) => cut(String(p), 64)),
+    message: cut(i.message, ISSUE_LIMITS.messageChars),
+    code: i.code,
+  }));
+  const omitted = issues.length - kept.length;
+  return omitted > 0 ? { issues: kept, issues_omitted: omitted } : { issues: kept };
+}
+
+/** The same issues as one line of text ("path: message; …"). */
+export const issuesText = (issues: Parameters<typeof issuesOf>[0], root = '(root)'): string => {
+  const { issues: kept, issues_omitted } = issuesOf(issues);
+  const text = kept.map((i) => `${i.path.join('.') || root}: ${i.message}`).join('; ');
+  return issues_omitted ? `${text}; and ${issues_omitted} more` : text;
+};

@@ -258,3 +258,15 @@ describe('bad lines past the cap', () => {
     );
   });
 });
+
+describe('errors records stay small however the line fails', () => {
+  it('a line of many unknown keys or many bad fields: one bounded message', () => {
+    const keys = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, 1]));
+    const unknown = parseLine(enc(JSON.stringify({ input: { message: 'x' }, ...keys })), 1 << 20);
+    const fields = parseLine(enc(JSON.stringify({ input: keys })), 1 << 20);
+    for (const parsed of [unknown, fields]) {
+      expect(parsed.kind).toBe('error');
+      if (parsed.kind === 'error') expect(parsed.message.length).toBeLessThanOrEqual(1001);
+    }
+  });
+});

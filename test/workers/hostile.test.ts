@@ -171,3 +171,18 @@ describe('credentials and ids nobody issued store nothing', () => {
     expect(await storedIn(env.BATCHES.get(env.BATCHES.idFromName(id)))).toEqual({ bytes: 4096, tables: 0 });
   });
 });
+
+describe('a body built to fail validation many times over gets a short answer', () => {
+  it('unknown keys by the thousand, and 64 inputs of wrong fields: issues bounded, the rest counted', async () => {
+    const { key } = await createKey({ name: 'issues', scopes: ['predict'] });
+    const junk = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, 1]));
+    const unknown = await postJson('/v1/ensembles/spam/predict', { inputs: [{ message }], ...junk }, bearer(key));
+    const a = await expectProblem(unknown, 400, 'validation_failed');
+    expect(JSON.stringify(a).length).toBeLessThan(8_000);
+    const wrong = Array.from({ length: 64 }, () => ({ a: 1, b: 2 }));
+    const many = await postJson('/v1/ensembles/spam/predict', { inputs: wrong }, bearer(key));
+    const b = await expectProblem(many, 400, 'validation_failed');
+    expect((b.issues as unknown[]).length).toBe(20);
+    expect(b.issues_omitted).toBe(64 * 2 - 20);
+  });
+});
