@@ -57,6 +57,8 @@ export const batchKeys = (id: string) =>
   ({
     results: `batches/results/${id}.jsonl`,
     errors: `batches/errors/${id}.jsonl`,
+    /** every part's files live under it */
+    state: `batches/state/${id}/`,
     partResults: (part: number) => `batches/state/${id}/parts/${part}.results.jsonl`,
     partErrors: (part: number) => `batches/state/${id}/parts/${part}.errors.jsonl`,
     partDone: (part: number) => `batches/state/${id}/parts/${part}.done.json`,

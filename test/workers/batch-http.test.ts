@@ -4,8 +4,8 @@ import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BatchStatus } from '../../lib/schema';
-import { batchOf, CHEAP, dropFile, joinBytes, lineOf, seedCheapEnsemble } from './batch-kit';
-import { ADMIN, bearer, call as callAnonymous, createKey } from './zoo';
+import { batchOf, CHEAP, deliver, dropFile, joinBytes, lineOf, seedCheapEnsemble, testDeps } from './batch-kit';
+import { ADMIN, bearer, call as callAnonymous, createKey, putJson, spamManifest } from './zoo';
 
 /** Batch routes need the `batch` scope: the bootstrap admin token has every scope. */
 const call = (path: string, init: RequestInit = {}) =>
@@ -213,5 +213,27 @@ describe('pay-per-use on the batch path', () => {
       body: joinBytes([lineOf(1)]),
     });
     await problem(res, 403, 'forbidden');
+  });
+});
+
+describe('a failed batch uploaded again', () => {
+  it('runs again from the start; a failure that never reached the dead-letter queue does not say it did', async () => {
+    const ensemble = 'published-late';
+    const bytes = joinBytes([lineOf(1), lineOf(2)]);
+    const dropped = await dropFile('late', bytes, ensemble);
+    const { deps } = testDeps();
+    await deliver(deps, [dropped]);
+    const id = await batchOf(dropped);
+    expect(await statusNow(id)).toMatchObject({
+      state: 'failed',
+      failure: `ensemble '${ensemble}' does not exist or is archived`,
+    });
+    const member = structuredClone(spamManifest.members[0]);
+    const fusion = { strategy: 'soft', temperature: 1, quorum: 1 };
+    const manifest = { ...structuredClone(spamManifest), name: ensemble, members: [member], fusion };
+    expect((await putJson(`/v1/ensembles/${ensemble}`, manifest)).status).toBe(201);
+    const again = await accepted(await upload(bytes, `ensemble=${ensemble}&name=late`));
+    expect(again.id).toBe(id);
+    expect(await finished(id)).toMatchObject({ state: 'done', counts: { lines: 2, ok: 2, errors: 0 } });
   });
 });

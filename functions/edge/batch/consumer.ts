@@ -53,7 +53,7 @@ async function handleEvent(deps: BatchDeps, event: R2ObjectEvent): Promise<void>
     console.warn(`batch ${target.plan.id}: ${why}`);
     // an upload the API accepted is queued: it ends failed with the reason instead of waiting forever
     const accepted = await coordinator.status();
-    if (accepted && accepted.state !== 'done' && accepted.state !== 'failed') await coordinator.fail(null, why);
+    if (accepted && accepted.state !== 'done' && accepted.state !== 'failed') await coordinator.reject(why);
     return;
   }
   const known = await coordinator.status();
@@ -61,7 +61,7 @@ async function handleEvent(deps: BatchDeps, event: R2ObjectEvent): Promise<void>
   const { key, eTag, bytes, ensemble } = target.plan;
   const version = known?.version || (await deps.runtime.manifests.currentVersion(ensemble));
   if (version === 0) {
-    await coordinator.fail(null, `ensemble '${ensemble}' does not exist`, target.plan);
+    await coordinator.reject(`ensemble '${ensemble}' does not exist or is archived`, target.plan);
     return;
   }
   const ranges = await planParts(bytes, deps.settings.partBytes, async (s, e) => {

@@ -7,13 +7,13 @@ import {
   tooManyBadLines,
 } from '../../../lib/batch';
 import type { BatchPartMarker, BatchStatus } from '../../../lib/schema';
-import type { BlobStore } from '../../../lib/store';
+import { type BlobStore, batchKeys } from '../../../lib/store';
 import { type EdgeEnv, numberVar, storeFromEnv } from '../env';
 import { LazySchema } from '../lazy-schema';
 import { batchSinkForKey } from '../metering/service';
 import { assembleBatch } from './assemble';
 import { batchObjectsFromEnv } from './objects';
-import { type BatchRow, SCHEMA, statusOf } from './table';
+import { type BatchRow, forgetBatch, SCHEMA, statusOf } from './table';
 
 /** What the consumer knows when it plans a batch. */
 export interface BatchPlan {
@@ -82,9 +82,17 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     return this.status();
   }
 
-  /** The upload route's record of a stored file, so its status answers before the consumer plans it. */
+  /**
+   * The upload route's record of a stored file, so its status answers before the consumer plans
+   * it. The same bytes uploaded again after the batch failed run again from the start: its parts'
+   * files are removed first (nothing runs a failed batch meanwhile), then its rows.
+   */
   async accept(plan: Omit<BatchPlan, 'version' | 'parts'> & { owner: string | null }): Promise<BatchStatus> {
     this.tables.create();
+    if (this.row()?.state === 'failed') {
+      for (const key of await this.store.list(batchKeys(plan.id).state)) await this.store.delete(key);
+      if (this.row()?.state === 'failed') forgetBatch(this.sql);
+    }
     const now = new Date().toISOString();
     this.sql.exec(
       `INSERT OR IGNORE INTO batch (id, key, etag, ensemble, version, bytes, parts, state, created_at, updated_at, owner)

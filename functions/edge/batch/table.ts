@@ -16,6 +16,11 @@ CREATE TABLE IF NOT EXISTS ids (id TEXT PRIMARY KEY, part INTEGER NOT NULL, line
 CREATE TABLE IF NOT EXISTS duplicates (part INTEGER NOT NULL, line INTEGER NOT NULL, PRIMARY KEY (part, line));
 CREATE TABLE IF NOT EXISTS scanned (part INTEGER PRIMARY KEY);`;
 
+/** Forgets a batch: its row, parts, claimed ids and scans (a failed batch uploaded again starts over). */
+export function forgetBatch(sql: SqlStorage): void {
+  for (const table of ['batch', 'parts', 'ids', 'duplicates', 'scanned']) sql.exec(`DELETE FROM ${table}`);
+}
+
 export type BatchRow = {
   id: string;
   key: string;
