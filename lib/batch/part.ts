@@ -162,7 +162,8 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
         label: p.label,
         probabilities: p.probabilities,
         uncertainty: p.uncertainty,
-        ran: answer.ran,
+        // as if predicted alone: what ran for this row (its cascade's cut) and did not abstain
+        ran: p.ran ?? answer.ran.filter((m) => p.abstained !== 'all' && !p.abstained.includes(m)),
         abstained: p.abstained,
         degraded: answer.degraded,
       });

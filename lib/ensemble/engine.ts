@@ -185,8 +185,10 @@ export async function predictEnsemble(
   const featurizer = new Featurizer(manifest.input, inputs, tokenizers);
   await featurizer.prepare(manifest.members);
   const degraded: { member: string; reason: string }[] = [];
-  let results: MemberResult[] = [];
+  const results: MemberResult[] = [];
   const threshold = manifest.fusion.cascadeThreshold;
+  /** per input, how many of `results` (in run order) its answer uses; 0: all of them */
+  const usedBy = new Int32Array(n);
 
   if (threshold === undefined) {
     const settled = await Promise.allSettled(
@@ -198,6 +200,9 @@ export async function predictEnsemble(
       else degraded.push({ member: member.id, reason: describe(s.reason) });
     });
   } else {
+    // Each input stops at the first member after which its own fused margin reaches the threshold,
+    // and is answered and charged by the members up to there: the same answer as alone, whatever
+    // else is in the call. Members run on for the inputs not yet sure.
     const order = [...manifest.members].sort((a, b) => a.costUnits - b.costUnits);
     for (const member of order) {
       try {
@@ -208,11 +213,11 @@ export async function predictEnsemble(
       }
       if (results.length < manifest.fusion.quorum) continue;
       const partial = fuseAll(manifest, 'soft', results, n);
-      if (partial.answers.every((a) => a.uncertainty.margin >= threshold)) break;
+      partial.answers.forEach((a, i) => {
+        if (usedBy[i] === 0 && a.uncertainty.margin >= threshold) usedBy[i] = results.length;
+      });
+      if (usedBy.every((k) => k > 0)) break;
     }
-    // Keep manifest order among those that ran, so stacking sees its fitted order.
-    const rank = new Map(manifest.members.map((m, k) => [m.id, k]));
-    results = results.sort((a, b) => (rank.get(a.member.id) ?? 0) - (rank.get(b.member.id) ?? 0));
   }
 
   if (results.length < manifest.fusion.quorum) {
@@ -222,31 +227,38 @@ export async function predictEnsemble(
       { details: { degraded } },
     );
   }
-  const fused = fuseAll(manifest, requested, results, n);
+  // Manifest order among those used, so stacking sees its fitted order; one fusion per cut.
+  const rank = new Map(manifest.members.map((m, k) => [m.id, k]));
+  const used = (k: number) =>
+    results.slice(0, k || results.length).sort((a, b) => (rank.get(a.member.id) ?? 0) - (rank.get(b.member.id) ?? 0));
+  const cuts = new Map<number, { members: MemberResult[]; fused: ReturnType<typeof fuseAll> }>();
+  for (const k of new Set(usedBy)) cuts.set(k, { members: used(k), fused: fuseAll(manifest, requested, used(k), n) });
+  const whole = cuts.get(0) ??
+    cuts.get(Math.max(...usedBy)) ?? { members: used(0), fused: fuseAll(manifest, requested, used(0), n) };
   const labelMap = (p: ArrayLike<number>): Record<string, number> =>
     Object.fromEntries(manifest.labels.map((l, k) => [l, p[k] as number]));
-  const predictions: Prediction[] = fused.answers.map((a, i) => {
-    const answered = results.filter((r) => r.abstained[i] !== true);
+  let units = 0;
+  const predictions: Prediction[] = Array.from(usedBy, (k, i) => {
+    const cut = cuts.get(k) ?? whole;
+    const a = cut.fused.answers[i] as ReturnType<typeof fuse>;
+    const answered = cut.members.filter((r) => r.abstained[i] !== true);
+    // Charged: the members this input used that ran and did not abstain for it.
+    for (const r of answered) if (!r.skipped) units += r.member.costUnits;
     return {
       label: manifest.labels[a.labelIndex] as string,
       probabilities: labelMap(a.probabilities),
       uncertainty: a.uncertainty,
-      abstained: a.abstainedAll ? 'all' : results.filter((r) => r.abstained[i] === true).map((r) => r.member.id),
+      abstained: a.abstainedAll ? 'all' : cut.members.filter((r) => r.abstained[i] === true).map((r) => r.member.id),
+      ...(threshold === undefined ? {} : { ran: answered.map((r) => r.member.id) }),
       ...(options.returnMembers
         ? { members: Object.fromEntries(answered.map((r) => [r.member.id, labelMap(r.probs[i] as Float64Array)])) }
         : {}),
     };
   });
-  // Charged: per input, the members that ran and did not abstain for it.
-  let units = 0;
-  for (const r of results) {
-    if (r.skipped) continue;
-    for (let i = 0; i < n; i++) if (r.abstained[i] !== true) units += r.member.costUnits;
-  }
   return {
     ensemble: manifest.name,
     version: manifest.version,
-    strategy: fused.strategy,
+    strategy: whole.fused.strategy,
     predictions,
     ran: results.filter((r) => !r.skipped).map((r) => r.member.id),
     degraded,

@@ -63,6 +63,12 @@ export const PredictionSchema = z
      * (`fusion.prior`, uniform when absent) with the label its decision gives, not a member's view
      */
     abstained: z.union([z.array(z.string()), z.literal('all')]),
+    /**
+     * with a cascade (`fusion.cascadeThreshold`): the members this input's answer was fused from,
+     * those run until its own margin reached the threshold (others in the call may need more),
+     * less those that abstained for it
+     */
+    ran: z.array(z.string()).optional(),
     /** per member that answered this input (abstaining members are left out) */
     members: z.record(z.string(), z.record(z.string(), z.number())).optional(),
   })

@@ -183,6 +183,20 @@ describe('batch edge cases', () => {
     expect((await deliver(deps, [deleted, { not: 'a batch message' }])).explicitAcks.length).toBe(2);
   });
 
+  it("a row's `ran` is what answered it, as if it came alone, not what ran for its chunk", async () => {
+    const { deps } = testDeps();
+    const quiet = JSON.stringify({ id: 'quiet', input: { message: 'x' } });
+    const rowsOf = async (name: string, lines: string[]) => {
+      const event = await dropFile(name, joinBytes(lines));
+      await deliver(deps, [event]);
+      return (await filesOf(await batchOf(event))).resultRows as { id: string; ran: string[]; abstained: unknown }[];
+    };
+    const alone = (await rowsOf('quiet-alone', [quiet])).find((r) => r.id === 'quiet');
+    const after = (await rowsOf('quiet-after', [lineOf(1), quiet])).find((r) => r.id === 'quiet');
+    expect(alone).toMatchObject({ ran: [], abstained: 'all' });
+    expect(after).toMatchObject({ ran: alone?.ran, abstained: alone?.abstained });
+  });
+
   describe('a batch with more bad lines than BATCH_MAX_BAD_LINES fails with the reason, at once', () => {
     const cap = Number(env.BATCH_MAX_BAD_LINES);
     const blanks = (n: number) => '\n'.repeat(n);
