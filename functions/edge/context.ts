@@ -14,7 +14,11 @@ export interface Runtime {
 }
 
 /** What every route of the edge sees: the Worker's bindings, `c.var.runtime`, and who calls (principal.ts). */
-export type AppEnv = { Bindings: EdgeEnv; Variables: { runtime: Runtime; principal?: Principal } };
+export type AppEnv = {
+  Bindings: EdgeEnv;
+  /** `body`: the request body as limitStreamedBody counts it, for routes that stream it on */
+  Variables: { runtime: Runtime; principal?: Principal; body?: ReadableStream<Uint8Array> };
+};
 
 const runtimes = new WeakMap<InferenceBackend, Runtime>();
 

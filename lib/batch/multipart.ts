@@ -58,21 +58,53 @@ async function* chunked(body: ReadableStream<Uint8Array>, sizes: readonly number
   }
 }
 
+/** `body` cut into parts of `partBytes` until it ends (the last part holds the rest; one empty part for an empty body). */
+async function* chunkedToEnd(body: ReadableStream<Uint8Array>, partBytes: number): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  let chunk = new Uint8Array(partBytes);
+  let at = 0;
+  let parts = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (let from = 0; from < value.length; ) {
+        const take = Math.min(value.length - from, partBytes - at);
+        chunk.set(value.subarray(from, from + take), at);
+        at += take;
+        from += take;
+        if (at === partBytes) {
+          yield chunk;
+          parts++;
+          chunk = new Uint8Array(partBytes);
+          at = 0;
+        }
+      }
+    }
+    if (at > 0 || parts === 0) yield chunk.subarray(0, at);
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 /**
- * Streams `length` bytes of `body` into `upload` in the parts of multipartPlan and completes it;
- * on any failure the upload is aborted (so a retry starts clean) and the error rethrown.
+ * Streams `body` into `upload` in parts and completes it: `length` bytes in the parts of
+ * multipartPlan, or, without a length (a chunked request), parts of `partBytes` until the body
+ * ends, one part held at a time. On any failure the upload is aborted (so a retry starts clean)
+ * and the error rethrown.
  */
 export async function uploadInParts(
   upload: MultipartUpload,
   body: ReadableStream<Uint8Array>,
-  length: number,
+  length: number | undefined,
   partBytes: number,
 ): Promise<ObjectVersion> {
   try {
+    if (partBytes < MULTIPART_MIN_PART_BYTES)
+      throw new Error(`a part must be at least ${MULTIPART_MIN_PART_BYTES} bytes`);
+    const chunks = length === undefined ? chunkedToEnd(body, partBytes) : chunked(body, multipartPlan(length, partBytes));
     const parts: UploadedPart[] = [];
-    for await (const chunk of chunked(body, multipartPlan(length, partBytes))) {
-      parts.push(await upload.uploadPart(parts.length + 1, chunk));
-    }
+    for await (const chunk of chunks) parts.push(await upload.uploadPart(parts.length + 1, chunk));
     return await upload.complete(parts);
   } catch (err) {
     await body.cancel().catch(() => undefined);
