@@ -1,4 +1,4 @@
-import type { BatchErrorRecord, BatchResultRecord } from '../schema';
+import type { BatchErrorRecord } from '../schema';
 import type { PartResult } from './part';
 
 /** One part's stored output, as JSONL text, and how many input lines it covered. */
@@ -19,39 +19,24 @@ function parseJsonl<T>(text: string): T[] {
 }
 
 /**
- * Joins parts in order into the final files: line numbers become file-wide, a caller id seen in
- * an earlier part moves the later row to errors (`duplicate_id`), and each part's errors stay in
- * line order. Only the ids seen so far are held across parts.
+ * Joins parts in order into the final files: line numbers become file-wide and each part's
+ * errors stay in line order. Ids repeated across parts are errors of their own part already (the
+ * scan before fan-out claims every id, functions/edge/batch/scan.ts), so nothing is held across
+ * parts but the counts: memory stays one part's share however many ids the file has.
  */
 export class BatchAssembler {
-  private readonly seen = new Set<string>();
   private offset = 0;
   lines = 0;
   ok = 0;
   errors = 0;
 
   add(part: PartFiles): { results: string; errors: string } {
-    const results: BatchResultRecord[] = [];
-    const moved: BatchErrorRecord[] = [];
-    for (const r of parseJsonl<PartResult>(part.results)) {
-      const { raw, rawTruncated, ...record } = r;
-      record.line += this.offset;
-      if (record.id !== undefined && this.seen.has(record.id)) {
-        moved.push({
-          line: record.line,
-          id: record.id,
-          raw: raw ?? '',
-          rawTruncated: rawTruncated ?? false,
-          code: 'duplicate_id',
-          message: `id '${record.id}' already appeared in this file`,
-        });
-        continue;
-      }
-      if (record.id !== undefined) this.seen.add(record.id);
-      results.push(record);
-    }
-    const own = parseJsonl<BatchErrorRecord>(part.errors).map((e) => ({ ...e, line: e.line + this.offset }));
-    const errors = [...own, ...moved].sort((a, b) => a.line - b.line);
+    const results = parseJsonl<PartResult>(part.results).map((r) => {
+      // parts stored before results stopped carrying their raw line still have it
+      const { raw: _raw, rawTruncated: _cut, ...record } = r as PartResult & { raw?: string; rawTruncated?: boolean };
+      return { ...record, line: record.line + this.offset };
+    });
+    const errors = parseJsonl<BatchErrorRecord>(part.errors).map((e) => ({ ...e, line: e.line + this.offset }));
     this.offset += part.lines;
     this.lines += part.lines;
     this.ok += results.length;

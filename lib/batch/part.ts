@@ -25,8 +25,8 @@ function inputOf(line: BatchLine, spec: InputSpec): EngineInput {
   return { [field]: Uint8Array.from(atob(line.rfc822_base64), (c) => c.charCodeAt(0)) };
 }
 
-/** A result as a part stores it: `line` is 1-based within the part; raw is kept for a later duplicate. */
-export type PartResult = BatchResultRecord & { raw?: string; rawTruncated?: boolean };
+/** A result as a part stores it: `line` is 1-based within the part. */
+export type PartResult = BatchResultRecord;
 
 export interface PartOutput {
   results: PartResult[];
@@ -158,7 +158,7 @@ export async function runPart(bytes: Uint8Array, options: PartOptions): Promise<
       if (!p) throw new Error(`the engine answered ${answer.predictions.length} of ${rows.length} rows`);
       results.push({
         line: row.line,
-        ...(row.id === undefined ? {} : { id: row.id, raw: row.raw, rawTruncated: row.rawTruncated }),
+        ...(row.id === undefined ? {} : { id: row.id }),
         label: p.label,
         probabilities: p.probabilities,
         uncertainty: p.uncertainty,

@@ -176,9 +176,17 @@ describe('a part and its assembly', () => {
     for (const e of out.errors) BatchErrorRecordSchema.parse(e);
   });
 
-  it('rebases line numbers across parts and moves a cross-part duplicate id to errors', async () => {
+  it('rebases line numbers across parts; an id an earlier part used is an error of its own part', async () => {
     const p0 = await runPart(enc(lines.slice(0, 3).join('\n')), { part: 0, maxLineBytes: 1000, spec, predict });
-    const p1 = await runPart(enc(lines.slice(3).join('\n')), { part: 1, maxLineBytes: 1000, spec, predict });
+    // line 1 of part 1 repeats part 0's id 'a': the scan before fan-out tells the part so
+    const duplicateLines = new Set([1]);
+    const p1 = await runPart(enc(lines.slice(3).join('\n')), {
+      part: 1,
+      maxLineBytes: 1000,
+      spec,
+      predict,
+      duplicateLines,
+    });
     const asm = new BatchAssembler();
     const files = [p0, p1].map((p) =>
       asm.add({ lines: p.marker.lines, results: toJsonl(p.results), errors: toJsonl(p.errors) }),

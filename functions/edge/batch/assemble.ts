@@ -106,7 +106,7 @@ class FinalFile {
 /**
  * Writes a batch's final files from its parts' outputs, in part order, in bounded memory: each
  * part's output, read one part at a time, becomes its share of the final files (line numbers
- * file-wide, a repeated id moved to errors). Shares stay in memory while they fit SPILL_BYTES and
+ * file-wide). Shares stay in memory while they fit SPILL_BYTES and
  * the file is written with one put; past that they are stored beside the parts' outputs and the
  * final file is streamed into storage as their concatenation, its total length known up front:
  * one streamed put up to `multipartBytes`, a multipart upload of fixed-size parts beyond (aborted
