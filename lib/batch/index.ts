@@ -23,5 +23,5 @@ export {
   tooManyBadLines,
   type ValidRow,
 } from './part';
-export { type ByteRange, planParts, type ReadRange } from './plan';
+export { type ByteRange, planParts, type ReadRange, readBoundedLines } from './plan';
 export { type BatchUsageSink, NOOP_BATCH_USAGE_SINK } from './usage';

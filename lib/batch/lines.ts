@@ -65,7 +65,8 @@ export function parseLine(bytes: Uint8Array, maxLineBytes: number): ParsedLine {
     raw,
     rawTruncated,
   });
-  if (bytes.length > maxLineBytes) return fail('line_too_long', `${bytes.length} bytes, at most ${maxLineBytes}`);
+  // a part cuts a longer line short (plan.ts readBoundedLines): its length is only "more than"
+  if (bytes.length > maxLineBytes) return fail('line_too_long', `more than ${maxLineBytes} bytes`);
   let text: string;
   try {
     text = strictUtf8.decode(bytes);

@@ -102,7 +102,8 @@ export async function uploadInParts(
   try {
     if (partBytes < MULTIPART_MIN_PART_BYTES)
       throw new Error(`a part must be at least ${MULTIPART_MIN_PART_BYTES} bytes`);
-    const chunks = length === undefined ? chunkedToEnd(body, partBytes) : chunked(body, multipartPlan(length, partBytes));
+    const chunks =
+      length === undefined ? chunkedToEnd(body, partBytes) : chunked(body, multipartPlan(length, partBytes));
     const parts: UploadedPart[] = [];
     for await (const chunk of chunks) parts.push(await upload.uploadPart(parts.length + 1, chunk));
     return await upload.complete(parts);

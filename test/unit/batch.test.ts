@@ -9,6 +9,7 @@ import {
   parseLine,
   planParts,
   RAW_KEEP_CHARS,
+  readBoundedLines,
   retryDelaySeconds,
   runPart,
   splitLines,
@@ -110,6 +111,48 @@ describe('part planning', () => {
     const bytes = fileOf(['a', 'x'.repeat(50), 'b']);
     const ranges = await planParts(bytes.length, 5, reader(bytes), 4);
     expect(ranges.map((r) => dec(bytes.slice(r.start, r.end)))).toEqual([`a\n${'x'.repeat(50)}\n`, 'b\n']);
+  });
+
+  it('a file without newlines is found out in a dozen reads, not one per window', async () => {
+    let reads = 0;
+    const bytes = new Uint8Array(95 << 20).fill(0x61);
+    const counting = async (s: number, e: number) => {
+      reads++;
+      return bytes.subarray(s, e);
+    };
+    expect(await planParts(bytes.length, 1 << 20, counting)).toEqual([{ start: 0, end: bytes.length }]);
+    expect(reads).toBeLessThan(25);
+  });
+
+  it("a part's bounded read classifies every line as the whole range does, holding no long line", async () => {
+    const spec1: InputSpec = {
+      fields: { message: { type: 'text', format: 'plain', maxLength: 1000, required: true } },
+    };
+    const line = fc.oneof(
+      fc.constantFrom('{"input":{"message":"hi"}}', '', 'not json'),
+      fc.integer({ min: 0, max: 2_000 }).map((n) => `{"input":{"message":"${'m'.repeat(n)}"}}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 30 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 1_200 }),
+        async (lines, finalNewline, window) => {
+          const text = lines.join('\n') + (finalNewline && lines.length ? '\n' : '');
+          const bytes = enc(text);
+          const maxLineBytes = 50;
+          const bounded = await readBoundedLines(reader(bytes), 0, bytes.length, maxLineBytes, window);
+          const options = { maxLineBytes, spec: spec1, maxBadLines: 1000 };
+          const whole = classifyLines(bytes, options);
+          const cut = classifyLines(bounded, options);
+          expect(cut.lines).toBe(whole.lines);
+          expect(cut.valid.map((v) => [v.line, v.raw])).toEqual(whole.valid.map((v) => [v.line, v.raw]));
+          expect(cut.errors).toEqual(whole.errors);
+          const longest = Math.max(0, ...splitLines(bounded).map((l) => l.length));
+          expect(longest).toBeLessThanOrEqual(RAW_KEEP_CHARS * 4 + 1);
+        },
+      ),
+    );
   });
 });
 

@@ -8,7 +8,7 @@ import {
 } from '../../../lib/schema';
 import { ensembleOfIncomingKey } from '../../../lib/store';
 import type { BatchPlan } from './coordinator';
-import { type BatchDeps, coordinatorOf } from './deps';
+import { type BatchDeps, coordinatorOf, versionReader } from './deps';
 import { processPart } from './part';
 import { scanIds } from './scan';
 
@@ -64,11 +64,7 @@ async function handleEvent(deps: BatchDeps, event: R2ObjectEvent): Promise<void>
     await coordinator.reject(`ensemble '${ensemble}' does not exist or is archived`, target.plan);
     return;
   }
-  const ranges = await planParts(bytes, deps.settings.partBytes, async (s, e) => {
-    const b = await deps.objects.readRange(key, eTag, s, e);
-    if (b === null) throw new Error(`${key} changed while its parts were planned`);
-    return b;
-  });
+  const ranges = await planParts(bytes, deps.settings.partBytes, versionReader(deps, key, eTag));
   const plan = { ...target.plan, version, parts: ranges.length };
   // ids repeated across parts are known before any part predicts (scan.ts); one part needs no scan
   if (ranges.length > 1) await scanIds(deps, plan, await deps.runtime.manifests.manifest(ensemble, version), ranges);

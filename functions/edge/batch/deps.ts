@@ -56,5 +56,14 @@ export function batchDepsFromEnv(env: EdgeEnv, runtime: Runtime): BatchDeps {
   };
 }
 
+/** Ranges of one version of an incoming object; a read after it was replaced or removed throws. */
+export const versionReader =
+  (deps: BatchDeps, key: string, eTag: string) =>
+  async (start: number, end: number): Promise<Uint8Array> => {
+    const bytes = await deps.objects.readRange(key, eTag, start, end);
+    if (bytes === null) throw new Error(`${key} no longer holds version ${eTag}`);
+    return bytes;
+  };
+
 export const coordinatorOf = (deps: BatchDeps, batch: string): DurableObjectStub<BatchCoordinator> =>
   deps.coordinators.get(deps.coordinators.idFromName(batch));

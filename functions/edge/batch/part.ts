@@ -1,7 +1,7 @@
-import { runPart, toJsonl } from '../../../lib/batch';
+import { readBoundedLines, runPart, toJsonl } from '../../../lib/batch';
 import { type BatchPartMarker, BatchPartMarkerSchema, type BatchPartMessage } from '../../../lib/schema';
 import { batchKeys, getJson, putJson } from '../../../lib/store';
-import { type BatchDeps, coordinatorOf } from './deps';
+import { type BatchDeps, coordinatorOf, versionReader } from './deps';
 
 /**
  * One part: unless its completion marker already exists, read its byte range of the pinned
@@ -18,8 +18,7 @@ export async function processPart(deps: BatchDeps, msg: BatchPartMessage): Promi
   if (stored.success) {
     marker = stored.data;
   } else {
-    const bytes = await deps.objects.readRange(msg.key, msg.eTag, msg.start, msg.end);
-    if (bytes === null) throw new Error(`${msg.key} no longer holds version ${msg.eTag}`);
+    const bytes = await readBoundedLines(versionReader(deps, msg.key, msg.eTag), msg.start, msg.end, msg.maxLineBytes);
     const manifest = await deps.runtime.manifests.manifest(msg.ensemble, msg.version);
     // rows whose id an earlier part used (claimed before fan-out, scan.ts) are not predicted
     const duplicates = msg.parts > 1 ? await coordinator.duplicateLines(msg.part) : [];

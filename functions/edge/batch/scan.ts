@@ -1,7 +1,7 @@
-import { type ByteRange, classifyLines, tooManyBadLines } from '../../../lib/batch';
+import { type ByteRange, classifyLines, readBoundedLines, tooManyBadLines } from '../../../lib/batch';
 import type { EnsembleManifest } from '../../../lib/schema';
 import type { BatchPlan } from './coordinator';
-import { type BatchDeps, coordinatorOf } from './deps';
+import { type BatchDeps, coordinatorOf, versionReader } from './deps';
 
 /**
  * Ids held before they are sent to the coordinator: whole parts go in one call until this many
@@ -36,9 +36,13 @@ export async function scanIds(
   };
   for (const [part, range] of ranges.entries()) {
     if (scanned.has(part)) continue;
-    const bytes = await deps.objects.readRange(plan.key, plan.eTag, range.start, range.end);
-    if (bytes === null) throw new Error(`${plan.key} no longer holds version ${plan.eTag}`);
     const { maxLineBytes, maxBadLines } = deps.settings;
+    const bytes = await readBoundedLines(
+      versionReader(deps, plan.key, plan.eTag),
+      range.start,
+      range.end,
+      maxLineBytes,
+    );
     const { valid, errors } = classifyLines(bytes, { maxLineBytes, maxBadLines, part, spec: manifest.input });
     // a batch over its cap fails here, before any part predicts or is charged
     bad += errors.length;
