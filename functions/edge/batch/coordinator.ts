@@ -13,7 +13,7 @@ import { LazySchema } from '../lazy-schema';
 import { batchSinkForKey } from '../metering/service';
 import { assembleBatch } from './assemble';
 import { batchObjectsFromEnv } from './objects';
-import { type BatchRow, forgetBatch, SCHEMA, statusOf } from './table';
+import { type BatchRow, claimIdsOf, forgetBatch, recordPartDone, SCHEMA, statusOf } from './table';
 
 /** What the consumer knows when it plans a batch. */
 export interface BatchPlan {
@@ -155,16 +155,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
     if (already?.done !== 1) {
       // Metered before it is marked: a sink failure retries the part; the sink dedupes on (batch, part).
       await batchUsageSinkFor(this.env, b.owner, b.ensemble).partCounted(b.id, marker.part, marker.ok, marker.units);
-      this.sql.exec(
-        `INSERT INTO parts (part, done, lines, ok, errors, units) VALUES (?, 1, ?, ?, ?, ?)
-         ON CONFLICT(part) DO UPDATE SET done = 1, lines = excluded.lines, ok = excluded.ok,
-           errors = excluded.errors, units = excluded.units`,
-        marker.part,
-        marker.lines,
-        marker.ok,
-        marker.errors,
-        marker.units,
-      );
+      recordPartDone(this.sql, marker);
       this.touch();
     }
     const { n: done, bad } = this.sql
@@ -190,14 +181,7 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
    */
   claimIds(parts: readonly { part: number; ids: readonly { id: string; line: number }[] }[]): void {
     this.tables.create();
-    for (const { part, ids } of parts) {
-      if (this.sql.exec('SELECT 1 FROM scanned WHERE part = ?', part).toArray().length > 0) continue;
-      for (const { id, line } of ids) {
-        const claim = this.sql.exec('INSERT OR IGNORE INTO ids VALUES (?, ?, ?)', id, part, line);
-        if (claim.rowsWritten === 0) this.sql.exec('INSERT OR IGNORE INTO duplicates VALUES (?, ?)', part, line);
-      }
-      this.sql.exec('INSERT INTO scanned VALUES (?)', part);
-    }
+    claimIdsOf(this.sql, parts);
   }
 
   /** Parts whose ids are claimed already (a scan resumed after a failure skips them). */

@@ -1,4 +1,4 @@
-import type { BatchState, BatchStatus } from '../../../lib/schema';
+import type { BatchPartMarker, BatchState, BatchStatus } from '../../../lib/schema';
 import { batchKeys } from '../../../lib/store';
 
 /** The coordinator's tables: one batch row, and one row per part (done, counts, last error). */
@@ -15,6 +15,31 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS ids (id TEXT PRIMARY KEY, part INTEGER NOT NULL, line INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS duplicates (part INTEGER NOT NULL, line INTEGER NOT NULL, PRIMARY KEY (part, line));
 CREATE TABLE IF NOT EXISTS scanned (part INTEGER PRIMARY KEY);`;
+
+/** A part's first report: done, with its counts. */
+export function recordPartDone(sql: SqlStorage, marker: BatchPartMarker): void {
+  sql.exec(
+    `INSERT INTO parts (part, done, lines, ok, errors, units) VALUES (?, 1, ?, ?, ?, ?)
+     ON CONFLICT(part) DO UPDATE SET done = 1, lines = excluded.lines, ok = excluded.ok,
+       errors = excluded.errors, units = excluded.units`,
+    ...[marker.part, marker.lines, marker.ok, marker.errors, marker.units],
+  );
+}
+
+/** Claims parts' ids in order: the first row with an id keeps it, a later one is a duplicate; a part claims once. */
+export function claimIdsOf(
+  sql: SqlStorage,
+  parts: readonly { part: number; ids: readonly { id: string; line: number }[] }[],
+) {
+  for (const { part, ids } of parts) {
+    if (sql.exec('SELECT 1 FROM scanned WHERE part = ?', part).toArray().length > 0) continue;
+    for (const { id, line } of ids) {
+      const claim = sql.exec('INSERT OR IGNORE INTO ids VALUES (?, ?, ?)', id, part, line);
+      if (claim.rowsWritten === 0) sql.exec('INSERT OR IGNORE INTO duplicates VALUES (?, ?)', part, line);
+    }
+    sql.exec('INSERT INTO scanned VALUES (?)', part);
+  }
+}
 
 /** Forgets a batch: its row, parts, claimed ids and scans (a failed batch uploaded again starts over). */
 export function forgetBatch(sql: SqlStorage): void {
