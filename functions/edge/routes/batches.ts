@@ -93,7 +93,7 @@ export const batches = new OpenAPIHono<AppEnv>()
     const { ensemble, name } = c.req.valid('query');
     const { runtime } = c.var;
     if ((await runtime.manifests.currentVersion(ensemble)) === 0) {
-      throw new ApiError(404, 'not_found', `ensemble '${ensemble}' does not exist`);
+      throw new ApiError(404, 'not_found', `ensemble '${ensemble}' does not exist or is archived`);
     }
     const principal = principalOf(c);
     const owner = principal?.kind === 'key' ? principal.keyId : null;
