@@ -134,7 +134,7 @@ export function classifyLines(
   };
   for (const b of eachLine(bytes)) {
     classify(b);
-    // stops as soon as the cap is passed: the rest of the part is never parsed or held
+    // stops as soon as the cap is passed: the rest of the part is never parsed
     if (errors.length > maxBad) throw tooManyBadLines(maxBad, options.part, errors[0]);
   }
   return { lines: line, errors, valid };

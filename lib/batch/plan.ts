@@ -31,55 +31,50 @@ async function lineStartFrom(from: number, size: number, read: ReadRange, window
 }
 
 /**
- * Bytes [start, end) (whole lines) as a part reads them, in windows of `window` bytes, with every
- * line longer than `maxLineBytes` cut to its first `maxLineBytes + 1` bytes (or the bytes rawOf
- * shows, if more): it still classifies as line_too_long with the same raw start, and a range holding a line of 95 MiB (a file without
- * newlines) costs about one part of memory instead of the whole line.
+ * Bytes [start, end) (whole lines) as a part reads them. A range up to `window` bytes (a part
+ * and the line that crosses its end) is read as it is. A longer one holds an over-long line: it
+ * is read a window at a time into one growing buffer, every line longer than `maxLineBytes`
+ * cut short to its start (enough to stay too long after a trailing CR is dropped, and all of
+ * what rawOf shows), so a file without newlines costs a window and that start, not the line.
  */
 export async function readBoundedLines(
   read: ReadRange,
   start: number,
   end: number,
   maxLineBytes: number,
-  window = 1 << 20,
+  window = 4 << 20,
 ): Promise<Uint8Array> {
   if (end - start <= window) return read(start, end);
-  // enough to still be too long, and all of the start an errors record shows (rawOf)
-  const keep = Math.max(maxLineBytes, RAW_KEEP_CHARS * 4) + 1;
-  const kept: Uint8Array[] = [];
-  let keptBytes = 0;
+  const keep = Math.max(maxLineBytes, RAW_KEEP_CHARS * 4) + 2;
+  let out = new Uint8Array(Math.min(end - start, 2 * window));
+  let o = 0;
+  const append = (bytes: Uint8Array) => {
+    if (o + bytes.length > out.length) {
+      const grown = new Uint8Array(Math.max(o + bytes.length, 2 * out.length));
+      grown.set(out.subarray(0, o));
+      out = grown;
+    }
+    out.set(bytes, o);
+    o += bytes.length;
+  };
   let lineBytes = 0; // bytes of the current line seen so far, kept or not
   for (let at = start; at < end; at += window) {
     const bytes = await read(at, Math.min(end, at + window));
-    let from = 0;
-    while (from < bytes.length) {
+    for (let from = 0; from < bytes.length; ) {
       const lf = bytes.indexOf(NEWLINE, from);
       const stop = lf === -1 ? bytes.length : lf + 1;
       const room = Math.max(0, keep - lineBytes);
-      const piece = bytes.subarray(from, Math.min(stop, from + room));
-      if (piece.length > 0) kept.push(piece.slice());
-      keptBytes += piece.length;
-      if (lf === -1) {
-        lineBytes += stop - from;
-      } else {
-        // the line was cut before its LF: end it here
-        if (stop - from > room) {
-          kept.push(Uint8Array.of(NEWLINE));
-          keptBytes += 1;
-        }
-        lineBytes = 0;
-      }
+      append(bytes.subarray(from, Math.min(stop, from + room)));
+      lineBytes = lf === -1 ? lineBytes + (stop - from) : 0;
+      // a line cut before its LF ends here
+      if (lf !== -1 && stop - from > room) append(LF);
       from = stop;
     }
   }
-  const out = new Uint8Array(keptBytes);
-  let o = 0;
-  for (const k of kept) {
-    out.set(k, o);
-    o += k.length;
-  }
-  return out;
+  return out.subarray(0, o);
 }
+
+const LF = Uint8Array.of(NEWLINE);
 
 /**
  * Cuts an object of `size` bytes into ranges of about `partBytes` whose ends fall on line

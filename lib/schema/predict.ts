@@ -32,9 +32,27 @@ export const InputValueSchema = z.union([z.string(), TensorValueSchema]);
 /** One example: field name → text or tensor, as the manifest's input spec declares. */
 export const PredictInputSchema = safeRecord(InputValueSchema);
 
+/** Fields across all of a request's inputs: zod's cost to refuse a body grows with them. */
+export const MAX_REQUEST_FIELDS = 1024;
+
+/** More than 64 inputs, or more than MAX_REQUEST_FIELDS fields among them, is refused before any is validated. */
+const InputsSchema = z.preprocess((raw, ctx) => {
+  if (!Array.isArray(raw)) return raw;
+  let fields = 0;
+  for (const input of raw.slice(0, 65)) {
+    if (typeof input === 'object' && input !== null) for (const _ in input) fields++;
+    if (fields > MAX_REQUEST_FIELDS || raw.length > 64) {
+      const message = raw.length > 64 ? 'at most 64 inputs' : `more than ${MAX_REQUEST_FIELDS} fields in all`;
+      ctx.addIssue({ code: 'custom', message, continue: false });
+      break;
+    }
+  }
+  return raw;
+}, z.array(PredictInputSchema).min(1).max(64));
+
 export const PredictRequestSchema = z
   .object({
-    inputs: z.array(PredictInputSchema).min(1).max(64),
+    inputs: InputsSchema,
     /** override the manifest's fusion strategy for this call */
     strategy: FusionStrategySchema.optional(),
     return_members: z.boolean().default(false),

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  BatchLineSchema,
   EnsembleManifestSchema,
   FeaturizerSpecSchema,
   MAX_RECORD_KEYS,
+  MAX_REQUEST_FIELDS,
   MetricsReportSchema,
   PredictRequestSchema,
 } from '../../lib/schema';
@@ -100,12 +102,19 @@ describe('predict request', () => {
     const fields = (n: number, value: unknown) =>
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, value]));
     const wide = PredictRequestSchema.safeParse({ inputs: [fields(120_000, 0)] });
-    expect(wide.error?.issues.map((i) => i.message)).toEqual([`more than ${MAX_RECORD_KEYS} names`]);
+    expect(wide.error?.issues.map((i) => i.message)).toEqual([`more than ${MAX_REQUEST_FIELDS} fields in all`]);
+    const line = BatchLineSchema.safeParse({ input: fields(120_000, 0) });
+    expect(line.error?.issues.map((i) => i.message)).toEqual([`more than ${MAX_RECORD_KEYS} names`]);
     expect(PredictRequestSchema.safeParse({ inputs: [fields(MAX_RECORD_KEYS, 'x')] }).success).toBe(true);
     const data = Array.from({ length: 200_000 }, () => 'a');
     const tensor = PredictRequestSchema.safeParse({ inputs: [{ x: { dtype: 'float32', shape: [200_000], data } }] });
     expect(tensor.success).toBe(false);
     expect(JSON.stringify(tensor.error?.issues).length).toBeLessThan(2_000);
+    // the cap on one input's names is not the whole bound: 64 inputs share one of fields in all
+    const spread = PredictRequestSchema.safeParse({ inputs: Array.from({ length: 64 }, () => fields(1024, 1)) });
+    expect(spread.error?.issues.map((i) => i.message)).toEqual([`more than ${MAX_REQUEST_FIELDS} fields in all`]);
+    const many = PredictRequestSchema.safeParse({ inputs: Array.from({ length: 16 }, () => fields(64, 'x')) });
+    expect(many.success).toBe(true);
     const ok = { dtype: 'float32', shape: [3], data: [1, 2.5, -3] };
     expect(PredictRequestSchema.safeParse({ inputs: [{ x: ok }] }).success).toBe(true);
   });
