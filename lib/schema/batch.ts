@@ -119,6 +119,8 @@ export const BatchPartMarkerSchema = z
     ok: z.number().int().nonnegative(),
     errors: z.number().int().nonnegative(),
     units: z.number().nonnegative(),
+    /** the manifest version the part was fused with (a marker of another run's version is not reused) */
+    version: z.number().int().nonnegative().optional(),
   })
   .strict();
 

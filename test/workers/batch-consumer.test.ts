@@ -6,6 +6,8 @@ import type { BatchPredict } from '../../functions/edge/batch/deps';
 import { batchKeys } from '../../lib/store';
 import {
   batchOf,
+  CHEAP,
+  cheapManifest,
   deliver,
   dropFile,
   filesOf,
@@ -15,6 +17,7 @@ import {
   statusOf,
   testDeps,
 } from './batch-kit';
+import { putJson } from './zoo';
 
 beforeAll(async () => {
   await seedCheapEnsemble();
@@ -132,5 +135,21 @@ describe('batch consumer', () => {
     expect(status?.failure).toMatch(/part \d+ dead-lettered: injected: poison row/);
     // a late redelivery of the poison part leaves the failed batch alone
     expect((await deliver(deps, [poison], 5)).retryMessages).toEqual([]);
+
+    // uploaded again after a new version is published: the failed run's messages touch nothing
+    const current = (await statusOf(id))?.version ?? 0;
+    const next = { ...cheapManifest(), version: current + 1 };
+    expect((await putJson(`/v1/ensembles/${CHEAP}`, next)).status).toBe(201);
+    const coordinator = env.BATCHES.get(env.BATCHES.idFromName(id));
+    const { key, size, eTag } = event.object;
+    await coordinator.accept({ id, key, eTag: eTag ?? '', ensemble: CHEAP, bytes: size ?? 0, owner: null });
+    const rerun = testDeps({}, { partBytes: 400 });
+    await deliver(rerun.deps, [event]);
+    expect((await statusOf(id))?.version).toBe(current + 1);
+    expect((await deliver(deps, [poison], 2)).retryMessages).toEqual([]);
+    await deliver(deps, [poison], 4, 'chorus-batches-dlq');
+    expect((await statusOf(id))?.state).toBe('running');
+    for (const p of rerun.sent) await deliver(rerun.deps, [p]);
+    expect(await statusOf(id)).toMatchObject({ state: 'done', counts: { lines: 30, ok: 30, errors: 0 } });
   });
 });

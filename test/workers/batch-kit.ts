@@ -13,14 +13,19 @@ import { putJson, seedZoo, spamManifest } from './zoo';
 
 /** One int8 logistic regression over subject + headers: fast enough for 10,000 rows on 2 cores. */
 export const CHEAP = 'headers-only';
-export async function seedCheapEnsemble(): Promise<EnsembleManifest> {
-  await seedZoo();
-  const manifest: EnsembleManifest = {
+/** The cheap ensemble's manifest (version 1; seedCheapEnsemble puts its model in the bucket). */
+export function cheapManifest(): EnsembleManifest {
+  return {
     ...structuredClone(spamManifest),
     name: CHEAP,
     members: [structuredClone(spamManifest.members[0] as EnsembleManifest['members'][number])],
     fusion: { strategy: 'soft', temperature: 1, quorum: 1 },
   };
+}
+
+export async function seedCheapEnsemble(): Promise<EnsembleManifest> {
+  await seedZoo();
+  const manifest = cheapManifest();
   const res = await putJson(`/v1/ensembles/${CHEAP}`, manifest);
   if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
   return manifest;

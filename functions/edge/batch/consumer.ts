@@ -4,6 +4,7 @@ import {
   type BatchPartMessage,
   type BatchQueueMessage,
   BatchQueueMessageSchema,
+  type BatchStatus,
   type R2ObjectEvent,
 } from '../../../lib/schema';
 import { ensembleOfIncomingKey } from '../../../lib/store';
@@ -98,9 +99,13 @@ async function handleEvent(deps: BatchDeps, event: R2ObjectEvent): Promise<void>
   }
 }
 
+/** Whether a part message belongs to the batch's current run: planned, running, on its version. */
+const isCurrent = (known: BatchStatus | null, msg: BatchPartMessage): boolean =>
+  known?.state === 'running' && known.version === msg.version;
+
 async function handlePart(deps: BatchDeps, msg: BatchPartMessage): Promise<void> {
-  const known = await coordinatorOf(deps, msg.batch).status();
-  if (known && (known.state === 'done' || known.state === 'failed')) return;
+  // a finished batch, or a message of an earlier run of one uploaded again after it failed
+  if (!isCurrent(await coordinatorOf(deps, msg.batch).status(), msg)) return;
   await processPart(deps, msg);
 }
 
@@ -140,9 +145,15 @@ export async function consumeBatchQueue(batch: MessageBatch<unknown>, deps: Batc
     } catch (e) {
       if (e instanceof TooManyBadLinesError) {
         // the file itself is the problem: retrying cannot help, so the batch fails now, with why
-        await rejectBatch(deps, body, e.message);
-        msg.ack();
-        continue;
+        // (unless recording that fails: then the message is retried like any other)
+        const rejected = await rejectBatch(deps, body, e.message).then(
+          () => true,
+          () => false,
+        );
+        if (rejected) {
+          msg.ack();
+          continue;
+        }
       }
       const reason = describe(e);
       console.warn(`batch queue: message ${msg.id} attempt ${msg.attempts} failed: ${reason}`);
@@ -159,8 +170,10 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, deps: Bat
     if (parsed.success) {
       const body = parsed.data;
       const fallback = `gave up after ${msg.attempts} attempt(s)`;
-      if (isPart(body)) await coordinatorOf(deps, body.batch).fail(body.part, fallback);
-      else {
+      if (isPart(body)) {
+        const coordinator = coordinatorOf(deps, body.batch);
+        if (isCurrent(await coordinator.status(), body)) await coordinator.fail(body.part, fallback);
+      } else {
         const target = await targetOf(deps, body);
         if (target) await coordinatorOf(deps, target.plan.id).fail(0, fallback, target.plan);
       }

@@ -85,7 +85,9 @@ export class BatchCoordinator extends DurableObject<EdgeEnv> {
   /**
    * The upload route's record of a stored file, so its status answers before the consumer plans
    * it. The same bytes uploaded again after the batch failed run again from the start: its parts'
-   * files are removed first (nothing runs a failed batch meanwhile), then its rows.
+   * files are removed, then its rows. Messages of the failed run still queued are ignored unless
+   * they match the new run's state and version (consumer.ts isCurrent), and a part file an old
+   * run writes late carries its version, so a run on another version redoes that part.
    */
   async accept(plan: Omit<BatchPlan, 'version' | 'parts'> & { owner: string | null }): Promise<BatchStatus> {
     this.tables.create();

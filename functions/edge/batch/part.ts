@@ -15,7 +15,8 @@ export async function processPart(deps: BatchDeps, msg: BatchPartMessage): Promi
   const coordinator = coordinatorOf(deps, msg.batch);
   const stored = BatchPartMarkerSchema.safeParse(await getJson(deps.store, keys.partDone(msg.part)));
   let marker: BatchPartMarker;
-  if (stored.success) {
+  // a marker of this part fused with another version (an earlier run of a batch uploaded again) is redone
+  if (stored.success && (stored.data.version ?? msg.version) === msg.version) {
     marker = stored.data;
   } else {
     const bytes = await readBoundedLines(versionReader(deps, msg.key, msg.eTag), msg.start, msg.end, msg.maxLineBytes);
@@ -34,8 +35,8 @@ export async function processPart(deps: BatchDeps, msg: BatchPartMessage): Promi
     const jsonl = { contentType: 'application/x-ndjson' };
     await deps.store.put(keys.partResults(msg.part), toJsonl(out.results), jsonl);
     await deps.store.put(keys.partErrors(msg.part), toJsonl(out.errors), jsonl);
-    await putJson(deps.store, keys.partDone(msg.part), out.marker);
-    marker = out.marker;
+    marker = { ...out.marker, version: msg.version };
+    await putJson(deps.store, keys.partDone(msg.part), marker);
   }
   await coordinator.partDone(marker);
 }
