@@ -21,6 +21,11 @@ export const ADMIN_JSON_BYTES = 1 << 20;
  */
 export const requireAdmin: MiddlewareHandler<AppEnv> = requireScope('admin', { signed: true });
 
+const tooLarge = (max: number) => new ApiError(413, 'payload_too_large', `request body exceeds ${max} bytes`);
+/** A body the runtime cannot deliver (a broken chunked encoding) is the caller's 400. */
+const unreadable = () =>
+  new ApiError(400, 'malformed_request', 'the request body cannot be read (broken chunked encoding?)');
+
 /** 413 past `maxBytes` (a number, or read from the bindings: limits are vars). */
 export function limitBody(maxBytes: number | ((env: EdgeEnv) => number)): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -30,7 +35,7 @@ export function limitBody(maxBytes: number | ((env: EdgeEnv) => number)): Middle
       await bodyLimit({
         maxSize: max,
         onError: () => {
-          throw new ApiError(413, 'payload_too_large', `request body exceeds ${max} bytes`);
+          throw tooLarge(max);
         },
       })(c, async () => {
         reached = true;
@@ -40,7 +45,7 @@ export function limitBody(maxBytes: number | ((env: EdgeEnv) => number)): Middle
       // reading a body the runtime cannot deliver (a broken chunked encoding) is the caller's 400;
       // anything thrown after the body was read belongs to the route
       if (reached || e instanceof HTTPException) throw e;
-      throw new ApiError(400, 'malformed_request', 'the request body cannot be read (broken chunked encoding?)');
+      throw unreadable();
     }
   };
 }
@@ -57,8 +62,7 @@ export function limitStreamedBody(maxBytes: (env: EdgeEnv) => number): Middlewar
     const body = c.req.raw.body;
     const declared = c.req.header('content-length');
     if (!body || (declared !== undefined && !c.req.raw.headers.has('transfer-encoding'))) {
-      if (Number(declared ?? 0) > max)
-        throw new ApiError(413, 'payload_too_large', `request body exceeds ${max} bytes`);
+      if (Number(declared ?? 0) > max) throw tooLarge(max);
       return next();
     }
     const reader = body.getReader();
@@ -69,15 +73,13 @@ export function limitStreamedBody(maxBytes: (env: EdgeEnv) => number): Middlewar
         try {
           read = await reader.read();
         } catch {
-          controller.error(
-            new ApiError(400, 'malformed_request', 'the request body cannot be read (broken chunked encoding?)'),
-          );
+          controller.error(unreadable());
           return;
         }
         if (read.done) return controller.close();
         seen += read.value.byteLength;
         if (seen > max) {
-          controller.error(new ApiError(413, 'payload_too_large', `request body exceeds ${max} bytes`));
+          controller.error(tooLarge(max));
           await reader.cancel().catch(() => undefined);
           return;
         }

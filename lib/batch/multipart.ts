@@ -19,13 +19,17 @@ export interface MultipartUpload {
   abort(): Promise<void>;
 }
 
+function checkPartBytes(partBytes: number): void {
+  if (partBytes < MULTIPART_MIN_PART_BYTES)
+    throw new Error(`a part must be at least ${MULTIPART_MIN_PART_BYTES} bytes`);
+}
+
 /**
  * The part sizes for `total` bytes: every part `partBytes` but the last, which holds the rest.
  * R2 also wants all but the last part the same size, so the plan never varies them.
  */
 export function multipartPlan(total: number, partBytes: number): number[] {
-  if (partBytes < MULTIPART_MIN_PART_BYTES)
-    throw new Error(`a part must be at least ${MULTIPART_MIN_PART_BYTES} bytes`);
+  checkPartBytes(partBytes);
   const sizes: number[] = [];
   for (let left = total; left > 0; left -= partBytes) sizes.push(Math.min(left, partBytes));
   return sizes.length ? sizes : [0];
@@ -60,6 +64,7 @@ async function* chunked(body: ReadableStream<Uint8Array>, sizes: readonly number
 
 /** `body` cut into parts of `partBytes` until it ends (the last part holds the rest; one empty part for an empty body). */
 async function* chunkedToEnd(body: ReadableStream<Uint8Array>, partBytes: number): AsyncGenerator<Uint8Array> {
+  checkPartBytes(partBytes);
   const reader = body.getReader();
   let chunk = new Uint8Array(partBytes);
   let at = 0;
@@ -100,8 +105,6 @@ export async function uploadInParts(
   partBytes: number,
 ): Promise<ObjectVersion> {
   try {
-    if (partBytes < MULTIPART_MIN_PART_BYTES)
-      throw new Error(`a part must be at least ${MULTIPART_MIN_PART_BYTES} bytes`);
     const chunks =
       length === undefined ? chunkedToEnd(body, partBytes) : chunked(body, multipartPlan(length, partBytes));
     const parts: UploadedPart[] = [];

@@ -3,15 +3,14 @@
  * invalid, or grew the isolate's caches per request (a review's sweep of several hundred requests
  * against the Worker in Miniflare; every case here failed before its fix).
  */
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import worker from '../../functions/edge/index';
 import { ManifestResolver } from '../../functions/edge/manifests';
 import { generateKey, hashKey } from '../../lib/metering';
 import { R2BlobStore } from '../../lib/store';
 import { expectProblem, failOnUnhandledErrors } from './problem';
-import { ADMIN, bearer, call, createKey, postJson, seedZoo, spamManifest } from './zoo';
+import { ADMIN, bearer, call, createKey, fetchWorker, postJson, seedZoo, spamManifest } from './zoo';
 
 failOnUnhandledErrors();
 
@@ -99,20 +98,14 @@ describe('requests the router or the runtime cannot take', () => {
       body: broken,
       duplex: 'half',
     } as RequestInit);
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(request, env, ctx);
-    await waitOnExecutionContext(ctx);
-    await expectProblem(res, 400, 'malformed_request');
+    await expectProblem(await fetchWorker(request), 400, 'malformed_request');
   });
 
   it('a Host header that makes no valid URL still gets problem+json', async () => {
     // workerd passes the Host through into request.url unchecked; JavaScript cannot build such a
     // Request, so the runtime's object is stood in for by one with the same url and headers
     const raw = { url: 'http://a b/nope', method: 'GET', headers: new Headers(), body: null };
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(raw as unknown as Request, env, ctx);
-    await waitOnExecutionContext(ctx);
-    const body = await expectProblem(res, 404, 'route_not_found');
+    const body = await expectProblem(await fetchWorker(raw as unknown as Request), 404, 'route_not_found');
     expect(body.instance).toBe('/nope');
   });
 });

@@ -1,16 +1,14 @@
 /** Batch uploads are streamed on, never buffered: the limit on a chunked body is counted as it is read. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppEnv } from '../../functions/edge/context';
-import worker from '../../functions/edge/index';
 import { limitStreamedBody } from '../../functions/edge/middleware';
 import { onError } from '../../functions/edge/problem';
 import type { BatchStatus } from '../../lib/schema';
 import { CHEAP, lineOf, seedCheapEnsemble } from './batch-kit';
 import { expectProblem } from './problem';
-import { ADMIN, call } from './zoo';
+import { ADMIN, call, fetchWorker } from './zoo';
 
 beforeAll(async () => {
   await seedCheapEnsemble();
@@ -73,10 +71,7 @@ describe('a chunked batch upload', () => {
       body: chunkedBody([new TextEncoder().encode(`${lineOf(1)}\n`), new Error('Network connection lost.')]),
       duplex: 'half',
     } as RequestInit);
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(request, env, ctx);
-    await waitOnExecutionContext(ctx);
-    await expectProblem(res, 400, 'malformed_request');
+    await expectProblem(await fetchWorker(request), 400, 'malformed_request');
     expect(await env.BUCKET.head(`batches/incoming/${CHEAP}/broken-off.jsonl`)).toBeNull();
   });
 

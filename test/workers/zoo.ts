@@ -1,5 +1,7 @@
 /** The committed spam zoo as test fixtures inside workerd, and helpers to call the Worker. */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import worker from '../../functions/edge/index';
 import type { EnsembleManifest } from '../../lib/schema';
 import { modelKey } from '../../lib/store';
 import bodyChars from '../../models/spam/body-chars-fasttext.int8.onnx';
@@ -32,6 +34,18 @@ const modelBytes: Record<string, ArrayBuffer> = {
 
 export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`http://chorus.test${path}`, init));
+}
+
+/**
+ * The Worker's fetch handler called directly with `request`, as workerd hands it one (a body
+ * that errors mid-read, a url no Request can be built with), not through the harness's
+ * transport, which would end such a body early or refuse the url.
+ */
+export async function fetchWorker(request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

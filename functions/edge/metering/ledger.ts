@@ -56,12 +56,9 @@ export class Ledger {
     this.tables = new LazySchema(sql, SCHEMA, 'ledger');
   }
 
-  private exists = (): boolean => this.tables.exists();
-  private create = (): void => this.tables.create();
-
   config(): MeterConfig | null {
     if (this.cached !== undefined) return this.cached;
-    if (!this.exists()) return null;
+    if (!this.tables.exists()) return null;
     const r = this.sql.exec<ConfigRow>('SELECT * FROM config WHERE id = 1').toArray()[0];
     this.cached = r
       ? {
@@ -78,7 +75,7 @@ export class Ledger {
   }
 
   setConfig(c: MeterConfig): void {
-    this.create();
+    this.tables.create();
     const ensembles = c.ensembles === null ? null : JSON.stringify(c.ensembles);
     this.sql.exec(
       'INSERT OR REPLACE INTO config VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -91,7 +88,7 @@ export class Ledger {
 
   /** Credits minus net usage, in milli-units. */
   remaining(): number {
-    if (!this.exists()) return 0;
+    if (!this.tables.exists()) return 0;
     this.balance ??= this.sql
       .exec<{ left: number }>(
         "SELECT COALESCE(SUM(CASE WHEN kind = 'credit' THEN milli ELSE -milli END), 0) AS left FROM ledger",
@@ -118,7 +115,7 @@ export class Ledger {
    * refunded.
    */
   refund(seq: number, usedMilli: number, usedRequests: number): boolean {
-    if (!this.exists()) return false;
+    if (!this.tables.exists()) return false;
     const hold = this.sql
       .exec<{ at_ms: number; ensemble: string; milli: number; requests: number }>(
         "SELECT at_ms, ensemble, milli, requests FROM ledger WHERE seq = ? AND kind = 'predict' AND ref IS NULL",
@@ -140,7 +137,7 @@ export class Ledger {
   }
 
   private insert(e: Entry): number | null {
-    this.create();
+    this.tables.create();
     // RETURNING answers a row only when one was inserted (rowsWritten counts an ignored one too)
     const row = this.sql
       .exec<{ seq: number }>(
@@ -152,13 +149,13 @@ export class Ledger {
   }
 
   byRef(ref: string): number | null {
-    if (!this.exists()) return null;
+    if (!this.tables.exists()) return null;
     return this.sql.exec<{ seq: number }>('SELECT seq FROM ledger WHERE ref = ?', ref).toArray()[0]?.seq ?? null;
   }
 
   /** Net milli-units and requests per UTC day and ensemble in [fromMs, toMs). */
   daily(fromMs: number, toMs: number): DailyAggregate[] {
-    if (!this.exists()) return [];
+    if (!this.tables.exists()) return [];
     return this.sql
       .exec<{ day: string; ensemble: string; milli: number; requests: number }>(
         `SELECT strftime('%Y-%m-%d', at_ms / 1000, 'unixepoch') AS day, ensemble, SUM(milli) AS milli,
@@ -172,7 +169,7 @@ export class Ledger {
 
   /** Net milli-units per hour in [fromMs, toMs). */
   hourly(fromMs: number, toMs: number): HourlyAggregate[] {
-    if (!this.exists()) return [];
+    if (!this.tables.exists()) return [];
     return this.sql
       .exec<{ hourMs: number; milli: number }>(
         `SELECT (at_ms / 3600000) * 3600000 AS hourMs, SUM(milli) AS milli FROM ledger
