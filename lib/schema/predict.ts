@@ -34,21 +34,25 @@ export const PredictInputSchema = safeRecord(InputValueSchema);
 
 /** Fields across all of a request's inputs: zod's cost to refuse a body grows with them. */
 export const MAX_REQUEST_FIELDS = 1024;
+export const MAX_PREDICT_INPUTS = 64;
 
-/** More than 64 inputs, or more than MAX_REQUEST_FIELDS fields among them, is refused before any is validated. */
+/** More than MAX_PREDICT_INPUTS inputs, or more than MAX_REQUEST_FIELDS fields among them, is refused before any is validated. */
 const InputsSchema = z.preprocess((raw, ctx) => {
   if (!Array.isArray(raw)) return raw;
   let fields = 0;
-  for (const input of raw.slice(0, 65)) {
+  for (const input of raw.slice(0, MAX_PREDICT_INPUTS + 1)) {
     if (typeof input === 'object' && input !== null) for (const _ in input) fields++;
-    if (fields > MAX_REQUEST_FIELDS || raw.length > 64) {
-      const message = raw.length > 64 ? 'at most 64 inputs' : `more than ${MAX_REQUEST_FIELDS} fields in all`;
+    if (fields > MAX_REQUEST_FIELDS || raw.length > MAX_PREDICT_INPUTS) {
+      const message =
+        raw.length > MAX_PREDICT_INPUTS
+          ? `at most ${MAX_PREDICT_INPUTS} inputs`
+          : `more than ${MAX_REQUEST_FIELDS} fields in all`;
       ctx.addIssue({ code: 'custom', message, continue: false });
       break;
     }
   }
   return raw;
-}, z.array(PredictInputSchema).min(1).max(64));
+}, z.array(PredictInputSchema).min(1).max(MAX_PREDICT_INPUTS));
 
 export const PredictRequestSchema = z
   .object({

@@ -39,6 +39,18 @@ describe('holds taken at admission', () => {
     );
   });
 
+  it('admission reads only the number of inputs: a spent budget is answered before the body is validated', async () => {
+    const { key } = await createKey({ name: 'unread', scopes: ['predict'], budget_units: FULL });
+    // two inputs cost more than the budget; the unknown field would fail validation, which never runs
+    const body = { inputs: [{ message }, { message: 7 }], colour: 'blue' };
+    const res = await postJson('/v1/ensembles/spam/predict', body, bearer(key));
+    expect(res.status).toBe(402);
+    expect(((await res.json()) as { code: string }).code).toBe('budget_exhausted');
+    // within the budget, the same body is validated after admission: 400, and the hold is given back
+    const one = await postJson('/v1/ensembles/spam/predict', { ...body, inputs: [{ message }] }, bearer(key));
+    expect(one.status).toBe(400);
+  });
+
   it('a predict costing more than the budget is refused at admission with 402', async () => {
     const { key } = await createKey({ name: 'small', scopes: ['predict'], budget_units: FULL });
     const res = await postJson('/v1/ensembles/spam/predict', { inputs: [{ message }, { message }] }, bearer(key));

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { maxUnits } from '../../../lib/metering';
-import { isEnsembleName, PredictRequestSchema } from '../../../lib/schema';
+import { isEnsembleName, MAX_PREDICT_INPUTS } from '../../../lib/schema';
 import { principalOf, REMAINING_HEADER } from '../auth';
 import type { AppEnv } from '../context';
 import { ApiError } from '../problem';
@@ -55,18 +55,27 @@ export async function metered<T extends { usage: { units: number } }>(
 }
 
 /**
- * The most a predict can cost, read before validation (for the hold at admission): undefined
- * when the body or the ensemble cannot tell yet — the handler then reserves after validation.
+ * The most a predict can cost, for the hold at admission: read from the number of inputs alone,
+ * not by validating the body, so a request with a key nobody issued, or with a spent budget, is
+ * answered before any validation work (the route validates once, after admission; a hold whose
+ * request then fails validation is given back). Undefined when the body or the ensemble cannot
+ * tell (a raw message, a malformed body): the handler then reserves after validation.
  */
 export async function predictHold(c: Context<AppEnv>): Promise<number | undefined> {
   try {
     const name = c.req.param('name') ?? '';
-    // a request that will fail validation holds nothing: it is answered 400, not 402
-    const request = PredictRequestSchema.safeParse(await c.req.json());
-    if (!request.success || !isEnsembleName(name)) return undefined;
+    const inputs = inputCount(await c.req.json());
+    if (inputs === undefined || !isEnsembleName(name)) return undefined;
     const manifest = await c.var.runtime.manifests.manifest(name);
-    return maxUnits(manifest.members, request.data.inputs.length);
+    return maxUnits(manifest.members, inputs);
   } catch {
     return undefined;
   }
+}
+
+/** `inputs.length` of a predict body within the schema's bounds, without looking inside the inputs. */
+function inputCount(body: unknown): number | undefined {
+  if (typeof body !== 'object' || body === null || !('inputs' in body)) return undefined;
+  const { inputs } = body;
+  return Array.isArray(inputs) && inputs.length >= 1 && inputs.length <= MAX_PREDICT_INPUTS ? inputs.length : undefined;
 }
