@@ -87,6 +87,7 @@ function decisionView(m: EnsembleManifest): DecisionView {
     decision: cal?.decision ?? null,
     cascadeThreshold: m.fusion.cascadeThreshold ?? null,
     quorum: m.fusion.quorum,
+    minAnswering: m.fusion.minAnswering ?? 1,
   };
 }
 

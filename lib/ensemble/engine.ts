@@ -124,7 +124,10 @@ export function fusionPlan(
 ): { strategy: FusionStrategy; options: FuseOptions } {
   const { fusion } = manifest;
   const meta = fusion.metaLearner;
-  const prior = fusion.prior ? { prior: fusion.prior } : {};
+  const prior = {
+    ...(fusion.prior ? { prior: fusion.prior } : {}),
+    ...(fusion.minAnswering ? { minAnswering: fusion.minAnswering } : {}),
+  };
   if (strategy === 'stacking') {
     // The meta-learner needs every member it was fitted on, in its order; without them, degrade to soft.
     if (meta && meta.members.length === ids.length && meta.members.every((id, k) => ids[k] === id)) {
@@ -214,7 +217,8 @@ export async function predictEnsemble(
       if (results.length < manifest.fusion.quorum) continue;
       const partial = fuseAll(manifest, 'soft', results, n);
       partial.answers.forEach((a, i) => {
-        if (usedBy[i] === 0 && a.uncertainty.margin >= threshold) usedBy[i] = results.length;
+        // the prior is no evidence: an input whose members so far abstained runs on
+        if (usedBy[i] === 0 && !a.abstainedAll && a.uncertainty.margin >= threshold) usedBy[i] = results.length;
       });
       if (usedBy.every((k) => k > 0)) break;
     }
@@ -241,7 +245,8 @@ export async function predictEnsemble(
   const predictions: Prediction[] = Array.from(usedBy, (k, i) => {
     const cut = cuts.get(k) ?? whole;
     const a = cut.fused.answers[i] as ReturnType<typeof fuse>;
-    const answered = cut.members.filter((r) => r.abstained[i] !== true);
+    // an answer that is the prior (every member abstained, or fewer answered than minAnswering) uses no member's
+    const answered = a.abstainedAll ? [] : cut.members.filter((r) => r.abstained[i] !== true);
     // Charged: the members this input used that ran and did not abstain for it.
     for (const r of answered) if (!r.skipped) units += r.member.costUnits;
     return {

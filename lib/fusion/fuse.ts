@@ -22,13 +22,18 @@ export interface FuseOptions {
   abstained?: ArrayLike<boolean | number>;
   /** answered when every member abstains; uniform when absent */
   prior?: ArrayLike<number>;
+  /**
+   * the fewest members that must answer (not abstain) for an input; with fewer, the input is
+   * answered by the prior as when every member abstains. 1 when absent.
+   */
+  minAnswering?: number;
 }
 
 export interface FusedAnswer {
   labelIndex: number;
   probabilities: Float64Array;
   uncertainty: Uncertainty;
-  /** every member abstained: the answer is the prior */
+  /** every member abstained (or fewer answered than `minAnswering`): the answer is the prior */
   abstainedAll: boolean;
 }
 
@@ -42,13 +47,14 @@ function priorOf(options: FuseOptions, classes: number): Float64Array {
 /**
  * Fuses one example's member distributions with the named strategy. Members marked in
  * `options.abstained` carry no weight (weights renormalised over the others; stacking reads
- * their abstention feature); when all abstain, the answer is the prior.
+ * their abstention feature); when all abstain, or fewer answer than `options.minAnswering`, the
+ * answer is the prior.
  */
 export function fuse(strategy: FusionStrategy, probs: MemberProbabilities, options: FuseOptions = {}): FusedAnswer {
   const abstained = options.abstained;
   const present: number[] = [];
   for (let m = 0; m < probs.length; m++) if (!abstained?.[m]) present.push(m);
-  if (present.length === 0 && probs.length > 0) {
+  if (probs.length > 0 && present.length < Math.max(1, options.minAnswering ?? 1)) {
     const prior = priorOf(options, probs[0]?.length ?? 0);
     const labelIndex = decide(prior, options.decision);
     return { labelIndex, probabilities: prior, uncertainty: uncertaintyOf(prior, [], labelIndex), abstainedAll: true };

@@ -69,6 +69,8 @@ export const DecisionViewSchema = z
     decision: DecisionSchema.nullable(),
     cascadeThreshold: z.number().nullable(),
     quorum: z.number().int(),
+    /** fewest members that must answer for an input (1: any one) */
+    minAnswering: z.number().int(),
   })
   .strict();
 

@@ -205,6 +205,12 @@ export const FusionSpecSchema = z
     cascadeThreshold: z.number().min(0).max(1).optional(),
     /** fewest surviving members that may answer */
     quorum: z.number().int().positive().default(1),
+    /**
+     * fewest members that must answer (not abstain) for an input: with fewer, the input is answered
+     * by the prior with `abstained: "all"`, as when every member abstains (one view alone is not
+     * evidence enough). 1 when absent.
+     */
+    minAnswering: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -291,6 +297,9 @@ export const EnsembleManifestSchema = z
           path: [...path, 'costs'],
           message: `costs must be ${m.labels.length} × ${m.labels.length}`,
         });
+    }
+    if ((m.fusion.minAnswering ?? 1) > m.members.length) {
+      ctx.addIssue({ code: 'custom', path: ['fusion', 'minAnswering'], message: 'minAnswering exceeds member count' });
     }
     if (m.fusion.quorum > m.members.length) {
       ctx.addIssue({ code: 'custom', path: ['fusion', 'quorum'], message: 'quorum exceeds member count' });

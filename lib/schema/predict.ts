@@ -81,8 +81,9 @@ export const PredictionSchema = z
     uncertainty: UncertaintySchema,
     /**
      * members that abstained for this input (no evidence in their view; no weight, not charged);
-     * `all` when every member that answered abstained: the answer is then the ensemble's prior
-     * (`fusion.prior`, uniform when absent) with the label its decision gives, not a member's view
+     * `all` when every member that answered abstained, or fewer answered than `fusion.minAnswering`:
+     * the answer is then the ensemble's prior (`fusion.prior`, uniform when absent) with the label
+     * its decision gives, not a member's view, and no member is charged for it
      */
     abstained: z.union([z.array(z.string()), z.literal('all')]),
     /**

@@ -47,6 +47,9 @@ describe('ensemble manifest', () => {
     const quorum = clone();
     (quorum.fusion as { quorum: number }).quorum = 99;
     expect(EnsembleManifestSchema.safeParse(quorum).success).toBe(false);
+    const minAnswering = clone();
+    (minAnswering.fusion as { minAnswering: number }).minAnswering = 99;
+    expect(EnsembleManifestSchema.safeParse(minAnswering).success).toBe(false);
 
     const stacking = clone();
     (stacking.fusion as Record<string, unknown>).strategy = 'stacking';

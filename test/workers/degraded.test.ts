@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnsembleManifest } from '../../lib/schema';
 import { modelKey, sha256Hex } from '../../lib/store';
-import { postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
+import { ADMIN, postJson, putJson, reference, seedZoo, spamManifest } from './zoo';
 
 /**
  * A copy of the spam manifest whose listed members are published sound and then rot in the
@@ -40,7 +40,7 @@ beforeAll(async () => {
 
 describe('degraded mode', () => {
   it('a member whose bytes no longer match its sha256 is dropped, weights renormalised, answer still given', async () => {
-    await withCorruptMembers('spam-degraded', ['body-nb']);
+    await withCorruptMembers('spam-degraded', ['body-logreg']);
     const res = await postJson('/v1/ensembles/spam-degraded/predict', {
       inputs: [{ message: reference[0]?.message }],
       strategy: 'soft',
@@ -52,9 +52,9 @@ describe('degraded mode', () => {
       predictions: { probabilities: Record<string, number> }[];
     };
     expect(body.degraded).toHaveLength(1);
-    expect(body.degraded[0]?.member).toBe('body-nb');
+    expect(body.degraded[0]?.member).toBe('body-logreg');
     expect(body.degraded[0]?.reason).toMatch(/^model_integrity: .* has sha256 /);
-    expect(body.ran).not.toContain('body-nb');
+    expect(body.ran).not.toContain('body-logreg');
     const p = body.predictions[0]?.probabilities ?? {};
     expect((p.ham ?? 0) + (p.spam ?? 0)).toBeCloseTo(1, 9);
   });
@@ -70,7 +70,7 @@ describe('degraded mode', () => {
 
   it('fewer survivors than the quorum is a 503 problem naming the dropped members', async () => {
     // three of five corrupt: two survive, one fewer than the quorum
-    await withCorruptMembers('spam-quorum', ['body-nb', 'urls-logreg', 'headers-logreg'], { quorum: 3 });
+    await withCorruptMembers('spam-quorum', ['body-logreg', 'urls-logreg', 'headers-logreg'], { quorum: 3 });
     const res = await postJson('/v1/ensembles/spam-quorum/predict', {
       inputs: [{ message: 'Subject: hi\r\n\r\nhello' }],
     });
@@ -78,7 +78,11 @@ describe('degraded mode', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const problem = (await res.json()) as { code: string; details: { degraded: { member: string }[] } };
     expect(problem.code).toBe('no_healthy_member');
-    expect(problem.details.degraded.map((d) => d.member).sort()).toEqual(['body-nb', 'headers-logreg', 'urls-logreg']);
+    expect(problem.details.degraded.map((d) => d.member).sort()).toEqual([
+      'body-logreg',
+      'headers-logreg',
+      'urls-logreg',
+    ]);
   });
 });
 
@@ -96,6 +100,22 @@ describe('cascade', () => {
     expect([...body.ran].sort()).toEqual(cheapest.slice(0, body.ran.length).sort());
     const all = spamManifest.members.reduce((s, m) => s + m.costUnits, 0);
     expect(body.usage.units).toBeLessThan(all);
+  });
+
+  it('an input is not stopped at the prior while its cheapest members abstain', async () => {
+    // the prior's margin (about 0.38) clears this threshold: only an answer of members may stop an input
+    const manifest = { ...structuredClone(spamManifest), name: 'spam-cascade-low' };
+    manifest.fusion = { ...manifest.fusion, cascadeThreshold: 0.2 };
+    expect((await putJson('/v1/ensembles/spam-cascade-low', manifest)).status).toBe(201);
+    // no subject, no sender name and no URL: the two cheapest members (headers, URLs) abstain
+    const message =
+      'To: someone@example.org\n\nBuy viagra cialis and other meds at the lowest prices! No prescription needed. Fast discreet shipping worldwide. Order now and save eighty percent today!';
+    const res = await postJson('/v1/ensembles/spam-cascade-low/predict', { inputs: [{ message }] }, ADMIN);
+    const [p] = ((await res.json()) as { predictions: { label: string; abstained: unknown; ran: string[] }[] })
+      .predictions;
+    expect(p?.abstained).not.toBe('all');
+    expect(p?.label).toBe('spam');
+    expect(p?.ran.length).toBeGreaterThanOrEqual(2);
   });
 
   it('each input is answered and charged as if it came alone, whatever else is in the call', async () => {

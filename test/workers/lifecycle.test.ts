@@ -126,6 +126,7 @@ describe('diff of two versions', () => {
       decision: { kind: 'threshold', positive: 'spam', threshold: 0.9 },
       cascadeThreshold: null,
       quorum: spamManifest.fusion.quorum,
+      minAnswering: spamManifest.fusion.minAnswering ?? 1,
     });
     expect(diff.metrics).toContainEqual({
       member: second,

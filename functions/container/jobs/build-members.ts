@@ -123,6 +123,7 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
           calibration: { soft: { temperature } },
           quorum: base.fusion.quorum,
           ...(base.fusion.prior ? { prior: base.fusion.prior } : {}),
+          ...(base.fusion.minAnswering ? { minAnswering: base.fusion.minAnswering } : {}),
         },
       },
       train.hash,
