@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { augmentTrain, loadCorpus } from './corpus';
 import { fitFusion } from './steps/fusion';
-import { buildMembers, SERVED_VARIANT } from './steps/members';
+import { buildMembers, SERVED_VARIANT, zooFusionOptions } from './steps/members';
 import { referenceAnswers, writeMetrics, zooManifest } from './steps/outputs';
 import { splitCorpus } from './steps/split';
 import { stackOnValidation, stackZoo } from './steps/stacking';
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     withMembers.map((m) => ({ id: m.def.id, probs: m.variants[SERVED_VARIANT].probs })),
     slicesWith,
     log,
+    zooFusionOptions(split),
   );
   const fusionWith = fitFusion(withMembers, split, stackedWith.metaLearner, slicesWith, stackedWith.crossFitted);
   await appendFile(join(HERE, 'METRICS.md'), `\n${renderTransformerSection(fusion, fusionWith)}`);

@@ -33,7 +33,7 @@ function sliceTable(rows: readonly MetricsRow[], slice: string): string {
 
 export function renderMetricsMarkdown(
   report: MetricsReport,
-  info: { selection: string; members: string[]; prior: number[] },
+  info: { selection: string; members: string[]; prior: number[]; minAnswering: number },
 ): string {
   const test = (r: MetricsRow) => r.slices.test as ClassificationMetrics;
   const served = report.rows.filter((r) => r.variant === 'int8');
@@ -119,8 +119,9 @@ ${info.members.map((m) => `- ${m}`).join('\n')}
 
 A member with no evidence for an input abstains: it carries no weight, the meta-learner sees its
 abstention indicator, the answer lists it in \`abstained\` and it is not charged. A member alone
-answers the train prior (ham ${(info.prior[0] ?? 0).toFixed(2)}) where it abstains. When every member abstains the
-ensemble answers the prior with \`abstained: "all"\` (ham at the operating point).
+answers the train prior (ham ${(info.prior[0] ?? 0).toFixed(2)}) where it abstains. When fewer than ${info.minAnswering} members answer
+(\`fusion.minAnswering\`: a subject line alone is not evidence enough) the ensemble answers the prior
+with \`abstained: "all"\` (ham at the operating point) and charges nothing; every row below fuses the same way.
 
 Members are served as int8 (dequantized in-graph); fp32 is reported beside each. Every number
 comes from running the exported ONNX files in onnxruntime-node through the serving engine.

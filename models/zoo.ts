@@ -1,4 +1,4 @@
-/** The example zoo: five members that look at different views with different model families. */
+/** The example zoo: five members that look at different views of a message (logistic regression and fastText). */
 import type { EnsembleManifest, HashedNgramFeaturizer } from '../lib/schema';
 import type { FamilyOptions, TrainableFamily } from '../lib/train';
 import { LABELS } from './corpus';
@@ -29,6 +29,14 @@ const field = 'message';
 /** Body members abstain on bodies shorter than this many words ("test", a sign-in code): no evidence. */
 export const BODY_MIN_TOKENS = 5;
 
+/**
+ * An input needs two members answering: a subject and a sender name alone ("hi", no body) are one
+ * view of a message, and in this 2002 corpus such notes were mostly spam, which says more about
+ * the collection than about the note. With one member answering, the ensemble answers the prior
+ * (`abstained: "all"`), so a header-only message is never called spam with confidence.
+ */
+export const ZOO_MIN_ANSWERING = 2;
+
 export const ZOO: readonly MemberDefinition[] = [
   {
     id: 'headers-logreg',
@@ -51,28 +59,6 @@ export const ZOO: readonly MemberDefinition[] = [
     abstain: { minTokens: 1 },
     bodyOnly: false,
     description: 'subject and sender name; word 1-2 grams; logistic regression',
-  },
-  {
-    id: 'body-nb',
-    family: 'naive-bayes',
-    featurizer: {
-      kind: 'hashed-ngrams',
-      field,
-      view: 'body',
-      unit: 'word',
-      ngram: [1, 2],
-      buckets: 1 << 16,
-      seed: 23,
-      maxLength: 3000,
-      output: 'counts',
-      ideographs: 'split',
-      layout: 'sparse',
-    },
-    options: { alpha: 0.5 },
-    costUnits: 2,
-    abstain: { minTokens: BODY_MIN_TOKENS },
-    bodyOnly: true,
-    description: 'body words 1-2 grams; multinomial naive Bayes',
   },
   {
     id: 'body-chars-fasttext',
@@ -146,6 +132,32 @@ export const ZOO: readonly MemberDefinition[] = [
     abstain: { minTokens: BODY_MIN_TOKENS },
     bodyOnly: true,
     description: 'body words 1-2 grams; logistic regression',
+  },
+  {
+    // The whole message as one bag of words (subject, sender name, URLs and body together), so its
+    // weights are learned jointly rather than per view. It took the place of body-words naive Bayes
+    // (temperature 55: near 0.5 on anything unfamiliar). Compared on validation, the default's
+    // accuracy went 96.55 → 97.17 % and its log-loss 0.058 → 0.050.
+    id: 'message-logreg',
+    family: 'logreg',
+    featurizer: {
+      kind: 'hashed-ngrams',
+      field,
+      view: 'all',
+      unit: 'word',
+      ngram: [1, 2],
+      buckets: 1 << 18,
+      seed: 31,
+      maxLength: 3200,
+      output: 'log-l2',
+      ideographs: 'split',
+      layout: 'sparse',
+    },
+    options: { epochs: 15, learningRate: 0.02, l2: 1e-5, seed: 31 },
+    costUnits: 2,
+    abstain: { minTokens: BODY_MIN_TOKENS },
+    bodyOnly: false,
+    description: 'subject, sender name, URLs and body words 1-2 grams; logistic regression',
   },
 ];
 

@@ -12,7 +12,7 @@ import {
 } from '../../lib/fusion';
 import type { ClassificationMetrics, FusionSpec, FusionStrategy, MetaLearner, MetricsRow } from '../../lib/schema';
 import { classificationMetrics, selectRows } from '../../lib/train';
-import { type BuiltMember, SERVED_VARIANT } from './members';
+import { type BuiltMember, SERVED_VARIANT, zooFusionOptions } from './members';
 import { SLICES, type SliceName } from './slices';
 import type { Split } from './split';
 import type { CrossFitted } from './stacking';
@@ -176,6 +176,8 @@ function fitRow(
 }
 
 function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearner) {
+  // the prior and the fewest members that must answer, as the served manifest fuses
+  const shared = zooFusionOptions(split);
   const served = members.map((m) => m.variants[SERVED_VARIANT].probs);
   const accW = accuracyWeights(members.map((m) => m.validationAccuracy));
   const selection = ensembleSelection(
@@ -185,14 +187,14 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
   );
   const all = members.map((_, i) => i);
   const list: Candidate[] = [
-    { name: 'hard vote', strategy: 'hard', weightsFrom: 'equal', options: {}, memberIdx: all },
-    { name: 'soft vote', strategy: 'soft', weightsFrom: 'equal', options: {}, memberIdx: all },
+    { name: 'hard vote', strategy: 'hard', weightsFrom: 'equal', options: { ...shared }, memberIdx: all },
+    { name: 'soft vote', strategy: 'soft', weightsFrom: 'equal', options: { ...shared }, memberIdx: all },
     {
       name: 'soft, accuracy weights',
       strategy: 'soft',
       weightsFrom: 'accuracy',
       weights: accW,
-      options: { weights: accW },
+      options: { ...shared, weights: accW },
       memberIdx: all,
     },
     {
@@ -200,15 +202,15 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
       strategy: 'soft',
       weightsFrom: 'ensemble-selection',
       weights: selection.weights,
-      options: { weights: selection.weights },
+      options: { ...shared, weights: selection.weights },
       memberIdx: all,
     },
-    { name: 'geometric', strategy: 'geometric', weightsFrom: 'equal', options: {}, memberIdx: all },
+    { name: 'geometric', strategy: 'geometric', weightsFrom: 'equal', options: { ...shared }, memberIdx: all },
     {
       name: 'stacking (log-odds, 5-fold OOF)',
       strategy: 'stacking',
       weightsFrom: 'equal',
-      options: { metaLearner },
+      options: { ...shared, metaLearner },
       memberIdx: all,
     },
   ];
@@ -216,7 +218,7 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
     name: 'soft vote, body-only members',
     strategy: 'soft',
     weightsFrom: 'equal',
-    options: {},
+    options: { ...shared },
     memberIdx: members.flatMap((m, i) => (m.def.bodyOnly ? [i] : [])),
   };
   return { list, bodyOnly, selection };
@@ -349,7 +351,7 @@ export function fitFusion(
           name: strategy,
           strategy,
           weightsFrom: 'manual',
-          options: manifestWeights ? { weights: manifestWeights } : {},
+          options: { ...zooFusionOptions(split), ...(manifestWeights ? { weights: manifestWeights } : {}) },
           memberIdx: members.map((_, i) => i),
         });
     calibration[strategy] = { temperature: f.temperature, threshold: f.threshold };

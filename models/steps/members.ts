@@ -18,7 +18,7 @@ import {
   type Variant,
 } from '../../lib/train';
 import { LABELS } from '../corpus';
-import { type ByoDefinition, type MemberDefinition, ZOO, zooManifestHead } from '../zoo';
+import { type ByoDefinition, type MemberDefinition, ZOO, ZOO_MIN_ANSWERING, zooManifestHead } from '../zoo';
 import { type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
 
@@ -66,6 +66,11 @@ export function trainPrior(split: Pick<Split, 'train' | 'yOf'>): number[] {
   const counts = LABELS.map(() => 0);
   for (const y of split.yOf(split.train)) counts[y] = (counts[y] as number) + 1;
   return counts.map((c) => Number((c / split.train.length).toPrecision(6)));
+}
+
+/** What every zoo fusion shares with the served manifest: the prior and the fewest members that must answer. */
+export function zooFusionOptions(split: Pick<Split, 'train' | 'yOf'>): { prior: number[]; minAnswering: number } {
+  return { prior: trainPrior(split), minAnswering: ZOO_MIN_ANSWERING };
 }
 
 /**

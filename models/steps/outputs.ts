@@ -15,7 +15,7 @@ import { type CorpusMessage, LABELS } from '../corpus';
 import { renderMetricsMarkdown } from '../report';
 import { ZOO, zooManifestHead } from '../zoo';
 import { DEFAULT_RULE_TEXT, type FusionResult, OPERATING_TARGET_TEXT } from './fusion';
-import { type BuiltMember, SERVED_VARIANT, trainPrior } from './members';
+import { type BuiltMember, SERVED_VARIANT, zooFusionOptions } from './members';
 import { SLICES, type SliceName, sliceMessage } from './slices';
 import type { Split } from './split';
 
@@ -62,7 +62,7 @@ export async function zooManifest(
       metaLearner,
       temperature: fitted.temperature,
       calibration,
-      prior: trainPrior(split),
+      ...zooFusionOptions(split),
       quorum: 2,
     },
     provenance: { dataHash, createdAt, tool: 'models/build.ts' },
@@ -171,7 +171,7 @@ export async function writeMetrics(dir: string, members: BuiltMember[], split: S
   await writeFile(
     join(dir, 'METRICS.md'),
     renderMetricsMarkdown(report, {
-      prior: trainPrior(split),
+      ...zooFusionOptions(split),
       selection: members.map((m, i) => `${m.def.id} ${(fusion.selectionWeights[i] ?? 0).toFixed(2)}`).join(', '),
       members: ZOO.map(
         (d) =>

@@ -1,5 +1,5 @@
 import { abstainsOn } from '../../lib/ensemble';
-import { fuseRows, type ProbMatrix } from '../../lib/fusion';
+import { type FuseOptions, fuseRows, type ProbMatrix } from '../../lib/fusion';
 import type { MetaLearner } from '../../lib/schema';
 import {
   type FamilyInputs,
@@ -73,6 +73,8 @@ export async function stackOnValidation(
   members: readonly { id: string; probs: ProbMatrix }[],
   sliceProbs: Partial<Record<SliceName, readonly ProbMatrix[]>>,
   log: (...a: unknown[]) => void = () => undefined,
+  /** the served fusion's prior and fewest answering members */
+  shared: Pick<FuseOptions, 'prior' | 'minAnswering'> = {},
 ): Promise<{ metaLearner: MetaLearner; crossFitted: CrossFitted }> {
   const { corpus, scored, valPos } = split;
   const keys = valPos.map((p) => (corpus[scored[p] as number] as CorpusMessage).dupKey);
@@ -104,14 +106,14 @@ export async function stackOnValidation(
   }
   // `abstained` of the result marks rows where every member abstained (the prior, which no temperature touches)
   const fused = (ms: readonly ProbMatrix[]): ProbMatrix => {
-    const all = fuseRows('stacking', ms, { metaLearner });
+    const all = fuseRows('stacking', ms, { ...shared, metaLearner });
     const out = { ...all.probs, abstained: all.abstainedAll };
     perFold.forEach((m, f) => {
       const held = foldRows(folds, f).held.map((i) => valPos[i] as number);
       const { probs: p, abstainedAll } = fuseRows(
         'stacking',
         ms.map((x) => selectRows(x, held)),
-        { metaLearner: m },
+        { ...shared, metaLearner: m },
       );
       held.forEach((r, j) => {
         out.data.set(p.data.subarray(j * p.c, (j + 1) * p.c), r * p.c);

@@ -48,7 +48,11 @@ export async function jobsSection(
     fp32Members.push({ ...m, variant: 'fp32' as const, model });
   }
   const co = await run('bench-compress', { kind: 'compress', member: 'body-chars-fasttext', validation }, fp32Members);
-  const coNb = await run('bench-compress-nb', { kind: 'compress', member: 'body-nb', validation }, fp32Members);
+  const coLinear = await run(
+    'bench-compress-linear',
+    { kind: 'compress', member: 'body-logreg', validation },
+    fp32Members,
+  );
   const cand = (r: JobReport) => r.rows.find((x) => x.kind === 'candidate');
   const ens = (r: JobReport) => r.rows.find((x) => x.kind === 'ensemble');
   const pct = (v: number | undefined) => (v === undefined ? '—' : (100 * v).toFixed(2));
@@ -78,7 +82,7 @@ number is on validation, from each job's report.json. Jobs ran with \`publish: f
 | distill (fastText student over every view, word 1-2 grams, T=2, α=0.5) | ${di.wallSeconds.toFixed(1)} s | log-loss ${student?.logLoss.toFixed(4)}, accuracy ${pct(student?.accuracy)} %, ${student?.bytes} bytes (int8) | ${di.gate.passed ? 'passed' : 'failed'} |
 | build-members (3 bagged headers-logreg, selection weights) | ${bag.wallSeconds.toFixed(1)} s | log-loss ${cand(bag)?.logLoss.toFixed(4)}, accuracy ${pct(cand(bag)?.accuracy)} % | ${bag.gate.passed ? 'passed' : 'failed'} |
 | compress body-chars-fasttext | ${co.wallSeconds.toFixed(1)} s | see below | ${co.gate.passed ? 'passed' : 'failed'} |
-| compress body-nb | ${coNb.wallSeconds.toFixed(1)} s | see below | ${coNb.gate.passed ? 'passed' : 'failed'} |
+| compress body-logreg | ${coLinear.wallSeconds.toFixed(1)} s | see below | ${coLinear.gate.passed ? 'passed' : 'failed'} |
 
 - Stacking vs the best fixed-weight strategy (ensemble selection + temperature): log-loss
   ${stackRow?.logLoss.toFixed(4)} vs ${fixedRow?.logLoss.toFixed(4)}; the served ensemble before the jobs: ${ens(fw)?.logLoss.toFixed(4)}.
@@ -92,6 +96,6 @@ number is on validation, from each job's report.json. Jobs ran with \`publish: f
 | int8 compression | bytes | accuracy % | loss | gate (≤ 0.3 pt) |
 |---|---|---|---:|---|
 ${compRow(co, 'body-chars-fasttext')}
-${compRow(coNb, 'body-nb')}
+${compRow(coLinear, 'body-logreg')}
 `;
 }

@@ -89,6 +89,17 @@ describe('abstention in every strategy', () => {
     expect(Array.from(fuse('geometric', probs, { abstained: [1, 1, 1] }).probabilities)).toEqual([0.5, 0.5]);
   });
 
+  it('with fewer members answering than minAnswering the answer is the prior, flagged', () => {
+    for (const strategy of ['hard', 'soft', 'geometric'] as const) {
+      const one = fuse(strategy, probs, { abstained: [1, 0, 1], prior: [0.7, 0.3], minAnswering: 2 });
+      expect(one.abstainedAll).toBe(true);
+      expect(Array.from(one.probabilities)).toEqual([0.7, 0.3]);
+      const two = fuse(strategy, probs, { abstained: [0, 0, 1], prior: [0.7, 0.3], minAnswering: 2 });
+      expect(two.abstainedAll).toBe(false);
+      expect(Array.from(two.probabilities)).toEqual(Array.from(fuse(strategy, probs.slice(0, 2)).probabilities));
+    }
+  });
+
   it('words are counted as the member cuts them: a Chinese sentence is evidence when ideographs are split', () => {
     const featurizer: HashedNgramFeaturizer = {
       kind: 'hashed-ngrams',
@@ -284,6 +295,27 @@ describe('the committed zoo on plain person-to-person mail (sanity, nothing fitt
     expect(p?.probabilities.spam).toBeLessThan(0.5);
     expect(res.usage.units).toBe(0);
     expect(res.ran).toEqual([]);
+  });
+
+  it('a header-only note is the prior, not spam: one member answering is not enough', async () => {
+    await seeded;
+    const notes = [
+      'Subject: hi\n\nthanks!',
+      'From: Jo <jo@example.com>\nTo: me@example.org\nSubject: hello\n\n',
+      'Subject: your account\n\n',
+    ];
+    const res = await predictEnsemble(
+      manifest,
+      notes.map((message) => ({ message })),
+      sessions,
+      { returnMembers: true },
+    );
+    for (const p of res.predictions) {
+      expect(p).toMatchObject({ label: 'ham', abstained: 'all', members: {} });
+      expect(p.probabilities.spam).toBeLessThan(0.5);
+    }
+    // the header member ran, but no answer used it: nothing is charged
+    expect(res.usage.units).toBe(0);
   });
 
   it('charges per input only the members that answered it', async () => {

@@ -21,9 +21,9 @@ import { ZOO } from '../../models/zoo';
 import { featurizeMessage, fill, HOSTILE_CLASSES, KB100, MIB1 } from '../bench/featurize';
 
 const SIZES = [KB100, MIB1] as const;
-const bodyWords = ZOO.find((m) => m.id === 'body-nb')?.featurizer;
+const bodyWords = ZOO.find((m) => m.id === 'body-logreg')?.featurizer;
 const bodyChars = ZOO.find((m) => m.id === 'body-chars-fasttext')?.featurizer;
-if (!bodyWords || !bodyChars) throw new Error('zoo changed: body-nb / body-chars-fasttext missing');
+if (!bodyWords || !bodyChars) throw new Error('zoo changed: body-logreg / body-chars-fasttext missing');
 
 function make(name: string, size: number): string {
   const c = HOSTILE_CLASSES.find((h) => h.name === name);

@@ -6,9 +6,9 @@ import type { EnsembleManifest } from '../../lib/schema';
 import { modelKey } from '../../lib/store';
 import bodyChars from '../../models/spam/body-chars-fasttext.int8.onnx';
 import bodyLogreg from '../../models/spam/body-logreg.int8.onnx';
-import bodyNb from '../../models/spam/body-nb.int8.onnx';
 import headers from '../../models/spam/headers-logreg.int8.onnx';
 import manifestJson from '../../models/spam/manifest.json';
+import messageLogreg from '../../models/spam/message-logreg.int8.onnx';
 import referenceJson from '../../models/spam/reference.json';
 import urls from '../../models/spam/urls-logreg.int8.onnx';
 import byoModel from '../fixtures/byo/breast-cancer-mlp.onnx';
@@ -26,10 +26,10 @@ export const reference = referenceJson as unknown as {
 
 const modelBytes: Record<string, ArrayBuffer> = {
   'headers-logreg': headers,
-  'body-nb': bodyNb,
   'body-chars-fasttext': bodyChars,
   'urls-logreg': urls,
   'body-logreg': bodyLogreg,
+  'message-logreg': messageLogreg,
 };
 
 export function call(path: string, init?: RequestInit): Promise<Response> {
