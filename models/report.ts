@@ -120,7 +120,7 @@ ${info.members.map((m) => `- ${m}`).join('\n')}
 A member with no evidence for an input abstains: it carries no weight, the meta-learner sees its
 abstention indicator, the answer lists it in \`abstained\` and it is not charged. A member alone
 answers the train prior (ham ${(info.prior[0] ?? 0).toFixed(2)}) where it abstains. When fewer than ${info.minAnswering} members answer
-(\`fusion.minAnswering\`: a subject line alone is not evidence enough) the ensemble answers the prior
+(\`fusion.minAnswering\`: a short subject line alone is not evidence enough) the ensemble answers the prior
 with \`abstained: "all"\` (ham at the operating point) and charges nothing; every row below fuses the same way.
 
 Members are served as int8 (dequantized in-graph); fp32 is reported beside each. Every number

@@ -30,10 +30,11 @@ const field = 'message';
 export const BODY_MIN_TOKENS = 5;
 
 /**
- * An input needs two members answering: a subject and a sender name alone ("hi", no body) are one
- * view of a message, and in this 2002 corpus such notes were mostly spam, which says more about
- * the collection than about the note. With one member answering, the ensemble answers the prior
- * (`abstained: "all"`), so a header-only message is never called spam with confidence.
+ * An input needs two members answering: a short subject and a sender name alone ("hi", no body)
+ * are one view of a message, and in this 2002 corpus such notes were mostly spam, which says more
+ * about the collection than about the note. With one member answering, the ensemble answers the
+ * prior (`abstained: "all"`). A header-only message of five words or more is still answered:
+ * `message-logreg` reads the subject too, and counts it towards its five words.
  */
 export const ZOO_MIN_ANSWERING = 2;
 

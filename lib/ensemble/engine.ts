@@ -224,10 +224,12 @@ export async function predictEnsemble(
     }
   }
 
-  if (results.length < manifest.fusion.quorum) {
+  // fewer survivors than minAnswering could only ever answer the prior: as unhealthy as a lost quorum
+  const needed = Math.max(manifest.fusion.quorum, manifest.fusion.minAnswering ?? 1);
+  if (results.length < needed) {
     throw new ChorusError(
       'no_healthy_member',
-      `${results.length} of ${manifest.members.length} members answered; the ensemble needs ${manifest.fusion.quorum}`,
+      `${results.length} of ${manifest.members.length} members answered; the ensemble needs ${needed}`,
       { details: { degraded } },
     );
   }

@@ -57,9 +57,23 @@ export function fitLogitTemperature(logits: ProbMatrix, labels: ArrayLike<number
   return Math.exp((a + b) / 2);
 }
 
-/** Fits the temperature of already-normalised distributions (log p floored at LOG_EPS). */
+/**
+ * Fits the temperature of already-normalised distributions (log p floored at LOG_EPS). Rows
+ * flagged in `abstained` hold the prior, which no temperature touches: they are left out (1 when
+ * every row is).
+ */
 export function fitTemperature(probs: ProbMatrix, labels: ArrayLike<number>): number {
   checkProbMatrix(probs, labels);
-  const logs = probs.data.map((p) => Math.log(Math.max(p, LOG_EPS)));
-  return fitLogitTemperature({ n: probs.n, c: probs.c, data: logs }, labels);
+  const flagged = probs.abstained;
+  const rows = Array.from({ length: probs.n }, (_, i) => i).filter((i) => !flagged?.[i]);
+  if (rows.length === 0) return 1;
+  const logs = new Float64Array(rows.length * probs.c);
+  rows.forEach((r, k) => {
+    for (let j = 0; j < probs.c; j++)
+      logs[k * probs.c + j] = Math.log(Math.max(probs.data[r * probs.c + j] as number, LOG_EPS));
+  });
+  return fitLogitTemperature(
+    { n: rows.length, c: probs.c, data: logs },
+    rows.map((r) => labels[r] as number),
+  );
 }

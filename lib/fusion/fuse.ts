@@ -136,5 +136,7 @@ export function fuseRows(
     labels[i] = a.labelIndex;
     all[i] = a.abstainedAll ? 1 : 0;
   }
-  return { probs: { n: first.n, c: first.c, data: out }, labels, abstainedAll: all };
+  // rows answered by the prior are flagged in the matrix too, as a member's abstentions are (fitTemperature skips them)
+  const probs = { n: first.n, c: first.c, data: out, ...(all.includes(1) ? { abstained: all } : {}) };
+  return { probs, labels, abstainedAll: all };
 }

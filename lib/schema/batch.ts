@@ -93,7 +93,7 @@ export const BatchResultRecordSchema = z
     probabilities: z.record(z.string(), z.number()),
     uncertainty: UncertaintySchema,
     ran: z.array(z.string()),
-    /** members with no evidence for this input; `all` when every member abstained (the prior answered) */
+    /** members with no evidence for this input; `all` when the prior answered (every member abstained, or fewer answered than `fusion.minAnswering`) */
     abstained: BatchAbstainedSchema,
     degraded: z.array(z.object({ member: z.string(), reason: z.string() }).strict()),
   })

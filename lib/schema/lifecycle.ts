@@ -70,7 +70,7 @@ export const DecisionViewSchema = z
     cascadeThreshold: z.number().nullable(),
     quorum: z.number().int(),
     /** fewest members that must answer for an input (1: any one) */
-    minAnswering: z.number().int(),
+    minAnswering: z.number().int().default(1),
   })
   .strict();
 

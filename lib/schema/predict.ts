@@ -92,7 +92,7 @@ export const PredictionSchema = z
      * less those that abstained for it
      */
     ran: z.array(z.string()).optional(),
-    /** per member that answered this input (abstaining members are left out) */
+    /** per member whose answer this input's answer used (abstaining members are left out; none when the prior answered) */
     members: z.record(z.string(), z.record(z.string(), z.number())).optional(),
   })
   .strict();
@@ -107,7 +107,7 @@ export const PredictResponseSchema = z
     ran: z.array(z.string()),
     /** members dropped because they failed to load or run, with the reason */
     degraded: z.array(z.object({ member: z.string(), reason: z.string() }).strict()),
-    /** units: Σ over inputs of the costUnits of members that ran and did not abstain for it */
+    /** units: Σ over inputs of the costUnits of members that ran and did not abstain for it (none for an input the prior answered) */
     usage: z.object({ units: z.number().nonnegative(), inputs: z.number().int() }).strict(),
   })
   .strict();

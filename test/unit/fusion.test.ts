@@ -17,6 +17,7 @@ import {
   uncertaintyOf,
 } from '../../lib/fusion';
 import type { MetaLearner } from '../../lib/schema';
+import { selectRows } from '../../lib/train';
 import { expectClose } from '../helpers/close';
 
 const dist = (c: number) =>
@@ -227,6 +228,30 @@ describe('temperature scaling', () => {
       data.set(softmax([0, 2 * z]), i * 2);
     }
     expect(fitTemperature({ n, c: 2, data }, labels)).toBeCloseTo(2, 0);
+  });
+
+  it('leaves out rows answered by the prior, which no temperature touches', () => {
+    // half the rows: sharp answers that are right (T well below 1 would fit them); the other half:
+    // the prior 0.7/0.3 on spam, flagged, which alone would pull T up to flatten everything
+    const n = 400;
+    const data = new Float64Array(n * 2);
+    const labels: number[] = [];
+    const abstained = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const prior = i % 2 === 1;
+      const y = i % 4 < 2 ? 1 : 0;
+      labels.push(prior ? 1 : y);
+      data.set(prior ? [0.7, 0.3] : y ? [0.2, 0.8] : [0.8, 0.2], i * 2);
+      abstained[i] = prior ? 1 : 0;
+    }
+    const answered = Array.from({ length: n / 2 }, (_, k) => 2 * k);
+    const alone = fitTemperature(
+      selectRows({ n, c: 2, data }, answered),
+      answered.map((i) => labels[i] as number),
+    );
+    expect(fitTemperature({ n, c: 2, data, abstained }, labels)).toBeCloseTo(alone, 9);
+    expect(alone).toBeLessThan(0.5);
+    expect(fitTemperature({ n, c: 2, data, abstained: new Uint8Array(n).fill(1) }, labels)).toBe(1);
   });
 });
 

@@ -84,6 +84,21 @@ describe('degraded mode', () => {
       'urls-logreg',
     ]);
   });
+
+  it('fewer survivors than fusion.minAnswering is a 503 too, not a 200 that can only be the prior', async () => {
+    // four of five corrupt, quorum 1: the survivor alone can never answer an input that needs two
+    await withCorruptMembers('spam-min-answering', ['body-logreg', 'urls-logreg', 'headers-logreg', 'message-logreg'], {
+      quorum: 1,
+      minAnswering: 2,
+    });
+    const res = await postJson(
+      '/v1/ensembles/spam-min-answering/predict',
+      { inputs: [{ message: reference[0]?.message }] },
+      ADMIN,
+    );
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { code: string }).code).toBe('no_healthy_member');
+  });
 });
 
 describe('cascade', () => {
