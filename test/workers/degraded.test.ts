@@ -133,6 +133,27 @@ describe('cascade', () => {
     expect(p?.ran.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('an input that too few members will ever answer waits for nothing: the call stops where the others would', async () => {
+    type Answer = { ran: string[]; usage: { units: number }; predictions: { abstained: unknown; ran: string[] }[] };
+    const spam = reference.find((r) => r.label === 'spam' && (r.fused.soft[1] ?? 0) > 0.9) ?? reference[0];
+    const ask = async (messages: string[]) =>
+      (await (
+        await postJson(
+          '/v1/ensembles/spam-cascade/predict',
+          { inputs: messages.map((message) => ({ message })) },
+          ADMIN,
+        )
+      ).json()) as Answer;
+    const alone = await ask([spam?.message ?? '']);
+    // only the header member answers a bare note: below the zoo's minAnswering, it is the prior whatever runs
+    const together = await ask(['Subject: hi\n\nthanks!', spam?.message ?? '']);
+    expect(alone.ran.length).toBeLessThan(spamManifest.members.length);
+    expect(together.ran).toEqual(alone.ran);
+    expect(together.predictions[0]).toMatchObject({ abstained: 'all', ran: [] });
+    expect(together.predictions[1]?.ran).toEqual(alone.predictions[0]?.ran);
+    expect(together.usage.units).toBe(alone.usage.units);
+  });
+
   it('each input is answered and charged as if it came alone, whatever else is in the call', async () => {
     type Answer = {
       predictions: { probabilities: Record<string, number>; ran?: string[] }[];
