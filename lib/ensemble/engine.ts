@@ -54,14 +54,15 @@ export function fusionPlan(
 ): { strategy: FusionStrategy; options: FuseOptions } {
   const { fusion } = manifest;
   const meta = fusion.metaLearner;
-  const prior = {
+  // what every strategy answers an input too few members answer with
+  const fallback = {
     ...(fusion.prior ? { prior: fusion.prior } : {}),
     ...(fusion.minAnswering ? { minAnswering: fusion.minAnswering } : {}),
   };
   if (strategy === 'stacking') {
     // The meta-learner needs every member it was fitted on, in its order; without them, degrade to soft.
     if (meta && meta.members.length === ids.length && meta.members.every((id, k) => ids[k] === id)) {
-      return { strategy, options: { metaLearner: meta, ...strategyCalibration(manifest, strategy), ...prior } };
+      return { strategy, options: { metaLearner: meta, ...strategyCalibration(manifest, strategy), ...fallback } };
     }
     strategy = 'soft';
   }
@@ -72,7 +73,7 @@ export function fusionPlan(
   }
   return {
     strategy,
-    options: { ...(weights ? { weights } : {}), ...strategyCalibration(manifest, strategy), ...prior },
+    options: { ...(weights ? { weights } : {}), ...strategyCalibration(manifest, strategy), ...fallback },
   };
 }
 

@@ -22,6 +22,8 @@ export function memberFeeds(member: Pick<MemberSpec, 'inputName' | 'inputs'>): R
 export class Featurizer {
   private readonly parsed = new Map<string, Promise<EmailViews>>();
   private readonly outputs = new Map<string, Promise<Record<string, FeatureTensor>>>();
+  /** per member, once: a cascade reads them before any member runs, and again when each runs */
+  private readonly abstaining = new Map<MemberSpec, Promise<boolean[]>>();
 
   constructor(
     private readonly spec: InputSpec,
@@ -80,7 +82,16 @@ export class Featurizer {
   }
 
   /** Per input, whether `member` abstains for it (`abstain.minTokens` over the text its featurizer reads). */
-  async abstentions(member: MemberSpec): Promise<boolean[]> {
+  abstentions(member: MemberSpec): Promise<boolean[]> {
+    let found = this.abstaining.get(member);
+    if (!found) {
+      found = this.readAbstentions(member);
+      this.abstaining.set(member, found);
+    }
+    return found;
+  }
+
+  private async readAbstentions(member: MemberSpec): Promise<boolean[]> {
     const f = member.featurizer;
     if (!member.abstain || f.kind === 'tensor') return this.inputs.map(() => false);
     const field = this.spec.fields[f.field];
