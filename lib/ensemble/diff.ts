@@ -88,6 +88,7 @@ function decisionView(m: EnsembleManifest): DecisionView {
     cascadeThreshold: m.fusion.cascadeThreshold ?? null,
     quorum: m.fusion.quorum,
     minAnswering: m.fusion.minAnswering ?? 1,
+    requireAnyOf: m.fusion.requireAnyOf ?? [],
   };
 }
 

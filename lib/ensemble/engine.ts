@@ -1,6 +1,6 @@
 import { ChorusError } from '../errors';
 import type { TokenizerSource } from '../features';
-import { type DecisionRule, type FuseOptions, fuse } from '../fusion';
+import { type DecisionRule, enoughEvidence, type FuseOptions, fuse } from '../fusion';
 import type { EnsembleManifest, FusionStrategy, MemberSpec, Prediction, PredictResponse } from '../schema';
 import type { ModelSession } from './backend';
 import { Featurizer } from './inputs';
@@ -58,6 +58,7 @@ export function fusionPlan(
   const fallback = {
     ...(fusion.prior ? { prior: fusion.prior } : {}),
     ...(fusion.minAnswering ? { minAnswering: fusion.minAnswering } : {}),
+    ...(fusion.requireAnyOf ? { requireAnyOf: ids.map((id) => fusion.requireAnyOf?.includes(id) === true) } : {}),
   };
   if (strategy === 'stacking') {
     // The meta-learner needs every member it was fitted on, in its order; without them, degrade to soft.
@@ -138,15 +139,21 @@ export async function predictEnsemble(
     // and is answered and charged by the members up to there: the same answer as alone, whatever
     // else is in the call. Members run on for the inputs not yet sure.
     const order = [...manifest.members].sort((a, b) => a.costUnits - b.costUnits);
-    // Abstention is read from the text before any member runs: an input that fewer than
-    // minAnswering members will ever answer is the prior whatever runs, so it waits for nothing.
-    const willAnswer = new Int32Array(n);
-    for (const member of order) {
+    // Abstention is read from the text before any member runs: an input whose members that will
+    // ever answer are not evidence enough (minAnswering, requireAnyOf) is the prior whatever runs,
+    // so it waits for nothing.
+    const willAnswer: number[][] = Array.from({ length: n }, () => []);
+    for (const [k, member] of manifest.members.entries()) {
       // a member whose abstentions cannot be read counts as answering: it fails (degraded) when it runs
       const abstains = await featurizer.abstentions(member).catch(() => [] as boolean[]);
-      for (let i = 0; i < n; i++) if (abstains[i] !== true) willAnswer[i] = (willAnswer[i] ?? 0) + 1;
+      for (let i = 0; i < n; i++) if (abstains[i] !== true) willAnswer[i]?.push(k);
     }
-    const minAnswering = manifest.fusion.minAnswering ?? 1;
+    const { options: evidence } = fusionPlan(
+      manifest,
+      'soft',
+      manifest.members.map((m) => m.id),
+    );
+    const hopeless = willAnswer.map((present) => !enoughEvidence(present, evidence));
     for (const member of order) {
       try {
         results.push(await runMember(member, featurizer, sessions, n, classes));
@@ -154,8 +161,8 @@ export async function predictEnsemble(
         degraded.push({ member: member.id, reason: describe(e) });
         continue;
       }
-      willAnswer.forEach((w, i) => {
-        if (usedBy[i] === 0 && w < minAnswering) usedBy[i] = results.length;
+      hopeless.forEach((h, i) => {
+        if (usedBy[i] === 0 && h) usedBy[i] = results.length;
       });
       if (results.length < manifest.fusion.quorum) continue;
       const partial = fuseAll(manifest, 'soft', results, n);
@@ -167,12 +174,22 @@ export async function predictEnsemble(
     }
   }
 
-  // fewer survivors than minAnswering could only ever answer the prior: as unhealthy as a lost quorum
+  // fewer survivors than minAnswering, or none of requireAnyOf, could only ever answer the prior:
+  // as unhealthy as a lost quorum. Survivors: members that did not fail (a cascade may not run all).
+  const survivors = manifest.members.filter((m) => !degraded.some((d) => d.member === m.id)).map((m) => m.id);
   const needed = Math.max(manifest.fusion.quorum, manifest.fusion.minAnswering ?? 1);
-  if (results.length < needed) {
+  if (survivors.length < needed) {
     throw new ChorusError(
       'no_healthy_member',
-      `${results.length} of ${manifest.members.length} members answered; the ensemble needs ${needed}`,
+      `${survivors.length} of ${manifest.members.length} members answered; the ensemble needs ${needed}`,
+      { details: { degraded } },
+    );
+  }
+  const required = manifest.fusion.requireAnyOf;
+  if (required && !survivors.some((id) => required.includes(id))) {
+    throw new ChorusError(
+      'no_healthy_member',
+      `none of the members an answer requires (${required.join(', ')}) answered`,
       { details: { degraded } },
     );
   }

@@ -27,13 +27,18 @@ export interface FuseOptions {
    * answered by the prior as when every member abstains. 1 when absent.
    */
   minAnswering?: number;
+  /**
+   * per member, true (or 1) where it is one of `fusion.requireAnyOf`: an input none of those answer
+   * is answered by the prior (the evidence a label needs is not there). No requirement when absent.
+   */
+  requireAnyOf?: ArrayLike<boolean | number>;
 }
 
 export interface FusedAnswer {
   labelIndex: number;
   probabilities: Float64Array;
   uncertainty: Uncertainty;
-  /** every member abstained (or fewer answered than `minAnswering`): the answer is the prior */
+  /** every member abstained (or fewer answered than `minAnswering`, or none of `requireAnyOf`): the answer is the prior */
   abstainedAll: boolean;
 }
 
@@ -44,17 +49,27 @@ function priorOf(options: FuseOptions, classes: number): Float64Array {
   return Float64Array.from(options.prior);
 }
 
+/** Whether the members answering an input are evidence enough: at least `minAnswering`, one of them required. */
+export function enoughEvidence(
+  present: readonly number[],
+  options: Pick<FuseOptions, 'minAnswering' | 'requireAnyOf'>,
+): boolean {
+  if (present.length < Math.max(1, options.minAnswering ?? 1)) return false;
+  const required = options.requireAnyOf;
+  return required === undefined || present.some((m) => Boolean(required[m]));
+}
+
 /**
  * Fuses one example's member distributions with the named strategy. Members marked in
  * `options.abstained` carry no weight (weights renormalised over the others; stacking reads
- * their abstention feature); when all abstain, or fewer answer than `options.minAnswering`, the
- * answer is the prior.
+ * their abstention feature); when all abstain, or those answering are not evidence enough
+ * (`enoughEvidence`), the answer is the prior.
  */
 export function fuse(strategy: FusionStrategy, probs: MemberProbabilities, options: FuseOptions = {}): FusedAnswer {
   const abstained = options.abstained;
   const present: number[] = [];
   for (let m = 0; m < probs.length; m++) if (!abstained?.[m]) present.push(m);
-  if (probs.length > 0 && present.length < Math.max(1, options.minAnswering ?? 1)) {
+  if (probs.length > 0 && !enoughEvidence(present, options)) {
     const prior = priorOf(options, probs[0]?.length ?? 0);
     const labelIndex = decide(prior, options.decision);
     return { labelIndex, probabilities: prior, uncertainty: uncertaintyOf(prior, [], labelIndex), abstainedAll: true };

@@ -8,7 +8,7 @@ export {
   thresholdForCost,
   thresholdForFpr,
 } from './decision';
-export { type FusedAnswer, type FuseOptions, fuse, fuseMatrices, fuseRows } from './fuse';
+export { enoughEvidence, type FusedAnswer, type FuseOptions, fuse, fuseMatrices, fuseRows } from './fuse';
 export { argmax, entropy, LOG_EPS, softmax } from './math';
 export { checkProbMatrix, meanLogLoss, type ProbMatrix, rowsOf } from './matrix';
 export { uncertaintyOf } from './uncertainty';

@@ -93,7 +93,7 @@ export const BatchResultRecordSchema = z
     probabilities: z.record(z.string(), z.number()),
     uncertainty: UncertaintySchema,
     ran: z.array(z.string()),
-    /** members with no evidence for this input; `all` when the prior answered (every member abstained, or fewer answered than `fusion.minAnswering`) */
+    /** members with no evidence for this input; `all` when the prior answered (every member abstained, fewer answered than `fusion.minAnswering`, or none of `fusion.requireAnyOf`) */
     abstained: BatchAbstainedSchema,
     degraded: z.array(z.object({ member: z.string(), reason: z.string() }).strict()),
   })

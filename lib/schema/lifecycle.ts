@@ -71,6 +71,8 @@ export const DecisionViewSchema = z
     quorum: z.number().int(),
     /** fewest members that must answer for an input (1: any one) */
     minAnswering: z.number().int().default(1),
+    /** members of which one must answer an input (empty: no such requirement) */
+    requireAnyOf: z.array(z.string()).default([]),
   })
   .strict();
 

@@ -211,6 +211,12 @@ export const FusionSpecSchema = z
      * evidence enough). 1 when absent.
      */
     minAnswering: z.number().int().positive().optional(),
+    /**
+     * members of which at least one must answer an input (e.g. those that read the message body):
+     * without one, the input is answered by the prior with `abstained: "all"`, whatever the others
+     * say (a subject line alone is not evidence). No requirement when absent.
+     */
+    requireAnyOf: z.array(z.string().max(64)).min(1).max(MANIFEST_LIMITS.members).optional(),
   })
   .strict();
 
@@ -297,6 +303,10 @@ export const EnsembleManifestSchema = z
           path: [...path, 'costs'],
           message: `costs must be ${m.labels.length} × ${m.labels.length}`,
         });
+    }
+    for (const [k, id] of (m.fusion.requireAnyOf ?? []).entries()) {
+      if (!ids.has(id))
+        ctx.addIssue({ code: 'custom', path: ['fusion', 'requireAnyOf', k], message: `unknown member '${id}'` });
     }
     if ((m.fusion.minAnswering ?? 1) > m.members.length) {
       ctx.addIssue({ code: 'custom', path: ['fusion', 'minAnswering'], message: 'minAnswering exceeds member count' });

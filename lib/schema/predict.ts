@@ -81,7 +81,8 @@ export const PredictionSchema = z
     uncertainty: UncertaintySchema,
     /**
      * members that abstained for this input (no evidence in their view; no weight, not charged);
-     * `all` when every member that answered abstained, or fewer answered than `fusion.minAnswering`:
+     * `all` when every member that answered abstained, or fewer answered than `fusion.minAnswering`,
+     * or none of `fusion.requireAnyOf`:
      * the answer is then the ensemble's prior (`fusion.prior`, uniform when absent) with the label
      * its decision gives, not a member's view, and no member is charged for it
      */

@@ -100,6 +100,20 @@ describe('abstention in every strategy', () => {
     }
   });
 
+  it('without one of requireAnyOf answering the answer is the prior, flagged, however many others answer', () => {
+    for (const strategy of ['hard', 'soft', 'geometric'] as const) {
+      const without = fuse(strategy, probs, { abstained: [0, 0, 1], prior: [0.7, 0.3], requireAnyOf: [0, 0, 1] });
+      expect(without.abstainedAll).toBe(true);
+      expect(Array.from(without.probabilities)).toEqual([0.7, 0.3]);
+      const withOne = fuse(strategy, probs, { abstained: [1, 0, 0], prior: [0.7, 0.3], requireAnyOf: [0, 0, 1] });
+      expect(withOne.abstainedAll).toBe(false);
+      expect(Array.from(withOne.probabilities)).toEqual(Array.from(fuse(strategy, probs.slice(1)).probabilities));
+    }
+    // both rules hold at once: the required member alone is fewer than minAnswering
+    const alone = fuse('soft', probs, { abstained: [1, 1, 0], requireAnyOf: [0, 0, 1], minAnswering: 2 });
+    expect(alone.abstainedAll).toBe(true);
+  });
+
   it('words are counted as the member cuts them: a Chinese sentence is evidence when ideographs are split', () => {
     const featurizer: HashedNgramFeaturizer = {
       kind: 'hashed-ngrams',

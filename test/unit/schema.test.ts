@@ -50,6 +50,11 @@ describe('ensemble manifest', () => {
     const minAnswering = clone();
     (minAnswering.fusion as { minAnswering: number }).minAnswering = 99;
     expect(EnsembleManifestSchema.safeParse(minAnswering).success).toBe(false);
+    const requireAnyOf = clone();
+    (requireAnyOf.fusion as { requireAnyOf: string[] }).requireAnyOf = ['no-such-member'];
+    const refused = EnsembleManifestSchema.safeParse(requireAnyOf);
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.path).toEqual(['fusion', 'requireAnyOf', 0]);
 
     const stacking = clone();
     (stacking.fusion as Record<string, unknown>).strategy = 'stacking';

@@ -99,6 +99,21 @@ describe('degraded mode', () => {
     expect(res.status).toBe(503);
     expect(((await res.json()) as { code: string }).code).toBe('no_healthy_member');
   });
+
+  it('none of fusion.requireAnyOf surviving is a 503 too, though enough others answer', async () => {
+    // the body members corrupt: headers-logreg and message-logreg answer, two, enough for the quorum
+    const required = ['body-chars-fasttext', 'urls-logreg', 'body-logreg'];
+    await withCorruptMembers('spam-require-any', required, { requireAnyOf: required });
+    const res = await postJson(
+      '/v1/ensembles/spam-require-any/predict',
+      { inputs: [{ message: reference[0]?.message }] },
+      ADMIN,
+    );
+    expect(res.status).toBe(503);
+    const problem = (await res.json()) as { code: string; details: { degraded: { member: string }[] } };
+    expect(problem.code).toBe('no_healthy_member');
+    expect(problem.details.degraded.map((d) => d.member).sort()).toEqual([...required].sort());
+  });
 });
 
 describe('cascade', () => {
@@ -152,6 +167,21 @@ describe('cascade', () => {
     expect(together.predictions[0]).toMatchObject({ abstained: 'all', ran: [] });
     expect(together.predictions[1]?.ran).toEqual(alone.predictions[0]?.ran);
     expect(together.usage.units).toBe(alone.usage.units);
+  });
+
+  it('a call of inputs only the prior can answer is a 200 at quorum 1, though fewer than minAnswering ran', async () => {
+    const manifest = { ...structuredClone(spamManifest), name: 'spam-cascade-q1' };
+    manifest.fusion = { ...manifest.fusion, cascadeThreshold: 0.5, quorum: 1 };
+    expect((await putJson('/v1/ensembles/spam-cascade-q1', manifest)).status).toBe(201);
+    const res = await postJson(
+      '/v1/ensembles/spam-cascade-q1/predict',
+      { inputs: [{ message: 'Subject: hi\n\nthanks!' }] },
+      ADMIN,
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { ran: string[]; predictions: { abstained: unknown; label: string }[] };
+    expect(body.predictions[0]).toMatchObject({ abstained: 'all', label: 'ham' });
+    expect(body.ran.length).toBeLessThan(manifest.fusion.minAnswering ?? 1);
   });
 
   it('each input is answered and charged as if it came alone, whatever else is in the call', async () => {

@@ -124,6 +124,7 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
           quorum: base.fusion.quorum,
           ...(base.fusion.prior ? { prior: base.fusion.prior } : {}),
           ...(base.fusion.minAnswering ? { minAnswering: base.fusion.minAnswering } : {}),
+          ...(base.fusion.requireAnyOf ? { requireAnyOf: base.fusion.requireAnyOf } : {}),
         },
       },
       train.hash,
