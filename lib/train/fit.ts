@@ -22,6 +22,8 @@ export interface FamilyOptions {
   dim?: number;
   alpha?: number;
   seed?: number;
+  /** logistic regression: the step size at the last step, reached linearly (default: constant) */
+  finalLearningRate?: number;
 }
 
 /** Featurizes texts for a hashed featurizer: sparse rows for linear families, bucket ids for fastText. */
@@ -86,6 +88,7 @@ export function trainFamily(
     ...(options.l2 === undefined ? {} : { l2: options.l2 }),
     ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
     ...(options.learningRate === undefined ? {} : { learningRate: options.learningRate }),
+    ...(options.finalLearningRate === undefined ? {} : { finalLearningRate: options.finalLearningRate }),
     ...weightOpt,
   });
 }

@@ -14,6 +14,8 @@ export interface LogRegOptions {
   seed?: number;
   /** per-example weights (boosting); default 1 */
   sampleWeights?: ArrayLike<number>;
+  /** the step size at the last step, reached linearly from `learningRate` (default: constant) */
+  finalLearningRate?: number;
 }
 
 /**
@@ -32,7 +34,8 @@ export function trainLogisticRegression(
   const l2 = o.l2 ?? 1e-4;
   const epochs = o.epochs ?? 20;
   const batch = o.batchSize ?? 32;
-  const lr = o.learningRate ?? 0.02;
+  const baseLr = o.learningRate ?? 0.02;
+  const finalLr = o.finalLearningRate ?? baseLr;
   const rng = createRng(o.seed ?? 1);
   const W = new Float64Array(D * C);
   const b = new Float64Array(C);
@@ -46,6 +49,7 @@ export function trainLogisticRegression(
   const beta1 = 0.9;
   const beta2 = 0.999;
   let step = 0;
+  const totalSteps = epochs * Math.ceil(rows.length / batch);
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = shuffledIndices(rows.length, rng);
     for (let start = 0; start < order.length; start += batch) {
@@ -74,6 +78,7 @@ export function trainLogisticRegression(
         }
       }
       step++;
+      const lr = baseLr + (finalLr - baseLr) * ((step - 1) / Math.max(1, totalSteps - 1));
       const scale = 1 / Math.max(wsum, 1e-12);
       const c1 = 1 - beta1 ** step;
       const c2 = 1 - beta2 ** step;

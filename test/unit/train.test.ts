@@ -56,6 +56,27 @@ describe('trainers', () => {
     expect(Array.from(c.weights)).not.toEqual(Array.from(a.weights));
   });
 
+  it('logistic regression with a step decayed to zero ends nearer the optimum: seeds agree, constant steps do not', () => {
+    const spread = (finalLearningRate?: number) => {
+      const weightsOf = (seed: number) =>
+        trainLogisticRegression(train.rows, train.labels, {
+          classes: 2,
+          inputDim: 8,
+          seed,
+          epochs: 20,
+          learningRate: 0.1,
+          l2: 0.01,
+          ...(finalLearningRate === undefined ? {} : { finalLearningRate }),
+        }).weights;
+      const a = weightsOf(3);
+      const b = weightsOf(4);
+      return Math.sqrt(a.reduce((s, w, i) => s + (w - (b[i] as number)) ** 2, 0));
+    };
+    const constant = spread();
+    const decayed = spread(0);
+    expect(decayed).toBeLessThan(constant / 3);
+  });
+
   it('naive Bayes learns it and its weights are centred across classes', () => {
     const m = trainNaiveBayes(train.rows, train.labels, { classes: 2, inputDim: 8 });
     expect(acc((i) => predictProba(m, test.rows[i] as SparseRow), test.labels)).toBeGreaterThan(0.85);
