@@ -54,7 +54,10 @@ async function main(): Promise<void> {
     withMembers.map((m) => ({ id: m.def.id, probs: m.variants[SERVED_VARIANT].probs })),
     slicesWith,
     log,
-    zooFusionOptions(split),
+    zooFusionOptions(
+      split,
+      withMembers.map((m) => m.def),
+    ),
   );
   const fusionWith = fitFusion(withMembers, split, stackedWith.metaLearner, slicesWith, stackedWith.crossFitted);
   await appendFile(join(HERE, 'METRICS.md'), `\n${renderTransformerSection(fusion, fusionWith)}`);

@@ -33,7 +33,7 @@ function sliceTable(rows: readonly MetricsRow[], slice: string): string {
 
 export function renderMetricsMarkdown(
   report: MetricsReport,
-  info: { selection: string; members: string[]; prior: number[]; minAnswering: number },
+  info: { selection: string; members: string[]; prior: number[]; minAnswering: number; requireAnyOf: string[] },
 ): string {
   const test = (r: MetricsRow) => r.slices.test as ClassificationMetrics;
   const served = report.rows.filter((r) => r.variant === 'int8');
@@ -71,11 +71,11 @@ export function renderMetricsMarkdown(
     : '';
   const choice = d
     ? [
-        '| candidate | pooled cost | eligible | validation accuracy % | validation ham FPR % | worst slice ham FPR % | worst content-slice spam recall % | validation log-loss |',
-        '|---|---:|---|---:|---:|---:|---:|---:|',
+        '| candidate | cost ± SE | fitted parameters | eligible | validation accuracy % | validation ham FPR % | worst slice ham FPR % | worst content-slice spam recall % | validation log-loss |',
+        '|---|---:|---:|---|---:|---:|---:|---:|---:|',
         ...d.choice.map(
           (x) =>
-            `| ${x.name} | ${x.cost.toFixed(4)} | ${x.eligible ? 'yes' : 'no'} | ${pct(x.accuracy)} | ${pct(x.fpr)} | ${pct(x.worstSliceFpr)} | ${pct(x.worstSliceRecall)} | ${num(x.logLoss)} |`,
+            `| ${x.name}${x.name === d.name ? ' ← default' : ''} | ${x.cost.toFixed(4)} ± ${x.costSe.toFixed(4)} | ${x.fittedParameters} | ${x.eligible ? 'yes' : 'no'} | ${pct(x.accuracy)} | ${pct(x.fpr)} | ${pct(x.worstSliceFpr)} | ${pct(x.worstSliceRecall)} | ${num(x.logLoss)} |`,
         ),
       ].join('\n')
     : '';
@@ -120,8 +120,10 @@ ${info.members.map((m) => `- ${m}`).join('\n')}
 A member with no evidence for an input abstains: it carries no weight, the meta-learner sees its
 abstention indicator, the answer lists it in \`abstained\` and it is not charged. A member alone
 answers the train prior (ham ${(info.prior[0] ?? 0).toFixed(2)}) where it abstains. When fewer than ${info.minAnswering} members answer
-(\`fusion.minAnswering\`: a short subject line alone is not evidence enough) the ensemble answers the prior
-with \`abstained: "all"\` (ham at the operating point) and charges nothing; every row below fuses the same way.
+(\`fusion.minAnswering\`), or none of those that read the body's content (\`fusion.requireAnyOf\`:
+${info.requireAnyOf.map((id) => `\`${id}\``).join(', ')}) — an empty body, a PDF alone, a reply of a few words,
+where the subject and sender name are all there is — the ensemble answers the prior with
+\`abstained: "all"\` (ham at the operating point) and charges nothing; every row below fuses the same way.
 
 Members are served as int8 (dequantized in-graph); fp32 is reported beside each. Every number
 comes from running the exported ONNX files in onnxruntime-node through the serving engine.

@@ -12,6 +12,14 @@ export interface MemberDefinition {
   /** the member abstains on inputs whose view has fewer word tokens than this (no evidence) */
   abstain?: { minTokens: number };
   bodyOnly: boolean;
+  /**
+   * its view is the body's content (words, characters or links). An input needs one such member
+   * answering (`fusion.requireAnyOf`): without one — an empty body, a PDF alone, a three-word reply —
+   * the subject and sender name are all there is, and those describe the 2002 collection more than
+   * the mail ("Re: your account settings" with "thanks!" scored 0.9–1.0 spam). Such a message is
+   * answered by the prior (`abstained: "all"`), not called spam with confidence.
+   */
+  bodyEvidence: boolean;
   description: string;
 }
 
@@ -21,6 +29,7 @@ export interface ByoDefinition {
   costUnits: number;
   abstain?: { minTokens: number };
   bodyOnly: boolean;
+  bodyEvidence: boolean;
   description: string;
 }
 
@@ -28,6 +37,14 @@ const field = 'message';
 
 /** Body members abstain on bodies shorter than this many words ("test", a sign-in code): no evidence. */
 export const BODY_MIN_TOKENS = 5;
+
+/**
+ * Every logistic regression here steps down linearly to zero over its epochs (Adam, 0.02 → 0), so
+ * it ends at the regularised optimum rather than wherever a constant step's noise left it: on
+ * validation, log-loss headers 0.207 → 0.167, URLs 0.217 → 0.211, body 0.076 → 0.068, message
+ * 0.066 → 0.058.
+ */
+const LOGREG_DECAY = { finalLearningRate: 0 } as const;
 
 /**
  * An input needs two members answering: a short subject and a sender name alone ("hi", no body)
@@ -55,10 +72,11 @@ export const ZOO: readonly MemberDefinition[] = [
       ideographs: 'split',
       layout: 'sparse',
     },
-    options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 11 },
+    options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 11, ...LOGREG_DECAY },
     costUnits: 1,
     abstain: { minTokens: 1 },
     bodyOnly: false,
+    bodyEvidence: false,
     description: 'subject and sender name; word 1-2 grams; logistic regression',
   },
   {
@@ -81,6 +99,7 @@ export const ZOO: readonly MemberDefinition[] = [
     costUnits: 3,
     abstain: { minTokens: BODY_MIN_TOKENS },
     bodyOnly: true,
+    bodyEvidence: true,
     description: 'body character 3-5 grams; fastText-style embedding bag',
   },
   {
@@ -98,10 +117,11 @@ export const ZOO: readonly MemberDefinition[] = [
       output: 'log-l2',
       layout: 'sparse',
     },
-    options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 41 },
+    options: { epochs: 15, learningRate: 0.02, l2: 1e-4, seed: 41, ...LOGREG_DECAY },
     costUnits: 1,
     abstain: { minTokens: 1 },
     bodyOnly: false,
+    bodyEvidence: true,
     description: 'URLs and link domains; logistic regression (abstains without a URL)',
   },
   {
@@ -128,10 +148,14 @@ export const ZOO: readonly MemberDefinition[] = [
       ideographs: 'split',
       layout: 'sparse',
     },
-    options: { epochs: 15, learningRate: 0.02, l2: 1e-5, seed: 29 },
+    options: { epochs: 15, learningRate: 0.02, l2: 1e-5, seed: 29, ...LOGREG_DECAY },
     costUnits: 2,
-    abstain: { minTokens: BODY_MIN_TOKENS },
+    // Three words, not five: a word model reads "Lowest Viagra Prices Online!" as the evidence it
+    // is, and an answer needs a body member (requireAnyOf). On validation, the soft vote's worst
+    // content-slice spam recall (first sentence) 72.2 → 80.3 %, pooled cost 0.1232 → 0.1213.
+    abstain: { minTokens: 3 },
     bodyOnly: true,
+    bodyEvidence: true,
     description: 'body words 1-2 grams; logistic regression',
   },
   {
@@ -154,10 +178,11 @@ export const ZOO: readonly MemberDefinition[] = [
       ideographs: 'split',
       layout: 'sparse',
     },
-    options: { epochs: 15, learningRate: 0.02, l2: 1e-5, seed: 31 },
+    options: { epochs: 15, learningRate: 0.02, l2: 1e-5, seed: 31, ...LOGREG_DECAY },
     costUnits: 2,
     abstain: { minTokens: BODY_MIN_TOKENS },
     bodyOnly: false,
+    bodyEvidence: false,
     description: 'subject, sender name, URLs and body words 1-2 grams; logistic regression',
   },
 ];

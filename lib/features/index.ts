@@ -14,6 +14,6 @@ export {
 } from './hashed';
 export { featurizeSparseRows, type SparseBatch } from './sparse-rows';
 export type { FeatureTensor } from './tensor';
-export { extractUrls, htmlToText, normalizeText, wordTokens } from './text';
+export { countWords, extractUrls, htmlToText, normalizeText, wordTokens } from './text';
 export { TextTokenizer, tokenizeBatch } from './tokenizer';
 export type { TokenizerSource } from './tokenizer-source';

@@ -216,6 +216,24 @@ export function nextToken(s: string, from: number, span: Int32Array, splitIdeogr
   return false;
 }
 
+/**
+ * How many words (tokens of letters or digits; a symbol such as `!` or `$` is a token, not a word)
+ * normalised text holds, counting no further than `atMost`.
+ */
+export function countWords(normalized: string, atMost: number, splitIdeographs = false): number {
+  const span = new Int32Array(2);
+  let pos = 0;
+  let words = 0;
+  while (words < atMost && nextToken(normalized, pos, span, splitIdeographs)) {
+    const start = span[0] as number;
+    pos = span[1] as number;
+    const c = normalized.charCodeAt(start);
+    const symbol = c < 0x80 ? ASCII_CLASS[c] === SYMBOL : c === 0x20ac || c === 0xa3;
+    if (!symbol) words++;
+  }
+  return words;
+}
+
 /** The first `maxTokens` tokens of normalised text, each cut to MAX_TOKEN_CHARS UTF-16 units. */
 export function wordTokens(normalized: string, maxTokens: number, splitIdeographs = false): string[] {
   const out: string[] = [];

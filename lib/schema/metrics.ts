@@ -58,8 +58,12 @@ export const MetricsReportSchema = z
             .object({
               name: z.string(),
               eligible: z.boolean(),
-              /** pooled validation cost per message at the operating point */
+              /** validation cost per message at the operating point (each message's rows as sent and in every slice averaged) */
               cost: z.number(),
+              /** its standard error over validation messages */
+              costSe: z.number().nonnegative(),
+              /** fusion parameters fitted beyond the temperature (weights, a meta-learner) */
+              fittedParameters: z.number().int().nonnegative(),
               accuracy: z.number(),
               logLoss: z.number(),
               fpr: z.number(),

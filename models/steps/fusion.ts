@@ -12,6 +12,7 @@ import {
 } from '../../lib/fusion';
 import type { ClassificationMetrics, FusionSpec, FusionStrategy, MetaLearner, MetricsRow } from '../../lib/schema';
 import { classificationMetrics, selectRows } from '../../lib/train';
+import { type ChoiceRow, chooseDefault, fittedParameters, OPERATING_TARGET, PREFERENCE, rowCost } from './default-rule';
 import { type BuiltMember, SERVED_VARIANT, zooFusionOptions } from './members';
 import { SLICES, type SliceName } from './slices';
 import type { Split } from './split';
@@ -19,24 +20,6 @@ import type { CrossFitted } from './stacking';
 
 /** Ham (0) is the negative class, spam (1) the positive one. */
 const SPAM = 1;
-
-/**
- * The operating-point target every row is fitted for: a cost ratio. The spam threshold (never
- * below 0.5) minimises `fpCost` × ham called spam + spam missed over the validation messages and
- * their six robustness slices pooled, so the point holds on mail shaped unlike the collection.
- */
-export const OPERATING_TARGET = { fpCost: 5 } as const;
-export const OPERATING_TARGET_TEXT = `spam threshold ≥ 0.5 minimising ${OPERATING_TARGET.fpCost} × (ham called spam) + (spam missed) over validation and its six robustness slices pooled`;
-
-/**
- * The rule that picks the served default among the fusion candidates (hard vote and the
- * body-only vote excluded: vote shares are not calibrated probabilities; body-only drops members):
- * each at its own operating point, the lowest cost of OPERATING_TARGET over validation and its six
- * robustness slices pooled (a ham flagged counts `fpCost` spam missed), then the lower validation
- * log-loss. The limits below are reported beside it ("eligible"), not used to rank.
- */
-export const DEFAULT_RULE = { maxFpr: 0.003, maxSliceFpr: 0.02, minSliceRecall: 0.85 } as const;
-const CONTENT_SLICES: readonly SliceName[] = ['headers-min', 'first-sentence', 'html-only', 'no-urls'];
 
 export interface Candidate {
   name: string;
@@ -60,6 +43,8 @@ export interface Fitted {
   metrics: MetricsRow['slices'];
   /** test scores and curve (for the default's ROC / PR) */
   curve: CurvePoint[];
+  /** per validation message, the mean cost of its decisions as sent and in every slice */
+  messageCosts: Float64Array;
 }
 
 export interface FusionResult {
@@ -72,15 +57,7 @@ export interface FusionResult {
   manifestWeights?: Float64Array;
   selectionWeights: Float64Array;
   /** validation figures of each default candidate and whether the rule admits it */
-  choice: {
-    name: string;
-    eligible: boolean;
-    accuracy: number;
-    logLoss: number;
-    fpr: number;
-    worstSliceFpr: number;
-    worstSliceRecall: number;
-  }[];
+  choice: ChoiceRow[];
 }
 
 const sliceNames = Object.keys(SLICES) as SliceName[];
@@ -172,12 +149,20 @@ function fitRow(
     scoresAt(probs.base, split.testPos),
     split.testPos.map((r) => split.yScored[r] === SPAM),
   );
-  return { temperature, threshold, metrics: rowMetrics(split, probs, predicted), curve };
+  const messageCosts = Float64Array.from(split.valPos, (r) => {
+    const y = split.yScored[r] as number;
+    const rows = [predicted.base, ...sliceNames.map((s) => predicted.slices[s])];
+    return rows.reduce((sum, pred) => sum + rowCost(y, pred[r] as number), 0) / rows.length;
+  });
+  return { temperature, threshold, metrics: rowMetrics(split, probs, predicted), curve, messageCosts };
 }
 
 function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearner) {
-  // the prior and the fewest members that must answer, as the served manifest fuses
-  const shared = zooFusionOptions(split);
+  // the prior and the members that must answer, as the served manifest fuses
+  const shared = zooFusionOptions(
+    split,
+    members.map((m) => m.def),
+  );
   const served = members.map((m) => m.variants[SERVED_VARIANT].probs);
   const accW = accuracyWeights(members.map((m) => m.validationAccuracy));
   const selection = ensembleSelection(
@@ -218,7 +203,10 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
     name: 'soft vote, body-only members',
     strategy: 'soft',
     weightsFrom: 'equal',
-    options: { ...shared },
+    options: zooFusionOptions(
+      split,
+      members.filter((m) => m.def.bodyOnly).map((m) => m.def),
+    ),
     memberIdx: members.flatMap((m, i) => (m.def.bodyOnly ? [i] : [])),
   };
   return { list, bodyOnly, selection };
@@ -290,43 +278,21 @@ export function fitFusion(
       slices: fitted.metrics,
     });
   }
-  const choice = list
-    .filter((c) => c.strategy !== 'hard')
-    .map((cand) => {
-      const m = (fittedOf.get(cand) as Fitted).metrics;
-      const v = m.validation as ClassificationMetrics;
-      const worstSliceFpr = Math.max(...sliceNames.map((s) => m[`validation/${s}`]?.falsePositiveRate ?? 0));
-      const worstSliceRecall = Math.min(...CONTENT_SLICES.map((s) => m[`validation/${s}`]?.truePositiveRate ?? 1));
-      // pooled cost per message: fpCost × ham flagged + spam missed, over validation and its slices
-      const hams = split.valPos.filter((r) => split.yScored[r] === 0).length;
-      const spams = split.valPos.length - hams;
-      const keys = ['validation', ...sliceNames.map((s) => `validation/${s}`)];
-      const cost =
-        keys.reduce((sum, k) => {
-          const x = m[k] as ClassificationMetrics;
-          return (
-            sum + OPERATING_TARGET.fpCost * (x.falsePositiveRate ?? 0) * hams + (1 - (x.truePositiveRate ?? 1)) * spams
-          );
-        }, 0) /
-        (keys.length * split.valPos.length);
+  // in order of preference; not the hard vote (shares, not probabilities) nor the body-only vote (drops members)
+  const { chosen, choice } = chooseDefault(
+    PREFERENCE.map((name) => {
+      const cand = list.find((c) => c.name === name);
+      if (!cand) throw new Error(`no fusion candidate '${name}'`);
+      const f = fittedOf.get(cand) as Fitted;
       return {
         cand,
         name: cand.name,
-        cost,
-        accuracy: v.accuracy,
-        logLoss: v.logLoss,
-        fpr: v.falsePositiveRate ?? 0,
-        worstSliceFpr,
-        worstSliceRecall,
-        eligible:
-          (v.falsePositiveRate ?? 0) <= DEFAULT_RULE.maxFpr &&
-          worstSliceFpr <= DEFAULT_RULE.maxSliceFpr &&
-          worstSliceRecall >= DEFAULT_RULE.minSliceRecall,
+        fittedParameters: fittedParameters(cand.strategy, cand.weights !== undefined, cand.memberIdx.length),
+        metrics: f.metrics,
+        messageCosts: f.messageCosts,
       };
-    });
-  const best = [...choice].sort((a, b) => a.cost - b.cost || a.logLoss - b.logLoss)[0];
-  if (!best) throw new Error('no fusion candidate');
-  const chosen = best.cand;
+    }),
+  );
   const fitted = fittedOf.get(chosen) as Fitted;
   rows.push({
     name: `default answer: ${chosen.name} at its operating point`,
@@ -351,7 +317,13 @@ export function fitFusion(
           name: strategy,
           strategy,
           weightsFrom: 'manual',
-          options: { ...zooFusionOptions(split), ...(manifestWeights ? { weights: manifestWeights } : {}) },
+          options: {
+            ...zooFusionOptions(
+              split,
+              members.map((m) => m.def),
+            ),
+            ...(manifestWeights ? { weights: manifestWeights } : {}),
+          },
           memberIdx: members.map((_, i) => i),
         });
     calibration[strategy] = { temperature: f.temperature, threshold: f.threshold };
@@ -363,9 +335,6 @@ export function fitFusion(
     calibration,
     ...(manifestWeights ? { manifestWeights } : {}),
     selectionWeights: selection.weights,
-    choice: choice.map(({ cand: _, ...c }) => c),
+    choice,
   };
 }
-
-/** DEFAULT_RULE in words, for METRICS.md. */
-export const DEFAULT_RULE_TEXT = `each candidate (soft, weighted soft, geometric, stacking; not the hard vote, whose vote shares are not probabilities) gets its temperature and operating point on validation; the default is the one with the lowest cost at its operating point over validation and its six robustness slices pooled (${OPERATING_TARGET.fpCost} × ham called spam + spam missed, per message), then the lower validation log-loss. "Eligible" is reported beside it: validation ham FPR ≤ ${100 * DEFAULT_RULE.maxFpr} %, ham FPR ≤ ${100 * DEFAULT_RULE.maxSliceFpr} % on every validation slice and spam recall ≥ ${100 * DEFAULT_RULE.minSliceRecall} % on every validation slice that keeps content (${CONTENT_SLICES.join(', ')})`;

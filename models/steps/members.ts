@@ -68,9 +68,15 @@ export function trainPrior(split: Pick<Split, 'train' | 'yOf'>): number[] {
   return counts.map((c) => Number((c / split.train.length).toPrecision(6)));
 }
 
-/** What every zoo fusion shares with the served manifest: the prior and the fewest members that must answer. */
-export function zooFusionOptions(split: Pick<Split, 'train' | 'yOf'>): { prior: number[]; minAnswering: number } {
-  return { prior: trainPrior(split), minAnswering: ZOO_MIN_ANSWERING };
+/**
+ * What every zoo fusion of these members shares with the served manifest: the prior, the fewest
+ * members that must answer, and which of them an answer needs one of (`bodyEvidence`).
+ */
+export function zooFusionOptions(
+  split: Pick<Split, 'train' | 'yOf'>,
+  defs: readonly Pick<MemberDefinition | ByoDefinition, 'bodyEvidence'>[],
+): { prior: number[]; minAnswering: number; requireAnyOf: boolean[] } {
+  return { prior: trainPrior(split), minAnswering: ZOO_MIN_ANSWERING, requireAnyOf: defs.map((d) => d.bodyEvidence) };
 }
 
 /**

@@ -14,7 +14,8 @@ import { sha256Hex } from '../../lib/store';
 import { type CorpusMessage, LABELS } from '../corpus';
 import { renderMetricsMarkdown } from '../report';
 import { ZOO, zooManifestHead } from '../zoo';
-import { DEFAULT_RULE_TEXT, type FusionResult, OPERATING_TARGET_TEXT } from './fusion';
+import { DEFAULT_RULE_TEXT, OPERATING_TARGET_TEXT } from './default-rule';
+import type { FusionResult } from './fusion';
 import { type BuiltMember, SERVED_VARIANT, zooFusionOptions } from './members';
 import { SLICES, type SliceName, sliceMessage } from './slices';
 import type { Split } from './split';
@@ -46,6 +47,10 @@ export async function zooManifest(
       { temperature: c.temperature, decision: decisionOf(c.threshold) },
     ]),
   );
+  const shared = zooFusionOptions(
+    split,
+    members.map((m) => m.def),
+  );
   const testOf = (name: string) =>
     fusion.rows.find((r) => r.kind === 'member' && r.variant === SERVED_VARIANT && r.name === name)?.slices.test;
   return EnsembleManifestSchema.parse({
@@ -62,7 +67,9 @@ export async function zooManifest(
       metaLearner,
       temperature: fitted.temperature,
       calibration,
-      ...zooFusionOptions(split),
+      prior: shared.prior,
+      minAnswering: shared.minAnswering,
+      requireAnyOf: members.filter((m) => m.def.bodyEvidence).map((m) => m.def.id),
       quorum: 2,
     },
     provenance: { dataHash, createdAt, tool: 'models/build.ts' },
@@ -97,17 +104,22 @@ export function referenceAnswers(
     const matrices = slice ? sliceProbs[slice] : served;
     const memberProbs = matrices.map((m) => Array.from(m.data.subarray(p * C, (p + 1) * C)));
     const abstained = matrices.map((m) => (m.abstained?.[p] ?? 0) === 1);
-    const fused = (strategy: FusionStrategy) => {
+    const answer = (strategy: FusionStrategy) => {
       const plan = fusionPlan(manifest, strategy, ids);
-      return Array.from(fuse(plan.strategy, memberProbs, { ...plan.options, abstained }).probabilities);
+      return fuse(plan.strategy, memberProbs, { ...plan.options, abstained });
     };
+    const fused = (strategy: FusionStrategy) => Array.from(answer(strategy).probabilities);
+    // as the engine answers: no member's view when the answer is the prior
+    const prior = answer(manifest.fusion.strategy).abstainedAll;
     const message = split.corpus[split.scored[p] as number] as CorpusMessage;
     return {
       id: slice ? `${message.id}#${slice}` : message.id,
       message: slice ? sliceMessage(slice, message) : message.raw,
       label: LABELS[split.yScored[p] as number],
-      abstained: ids.filter((_, i) => abstained[i]),
-      members: Object.fromEntries(members.flatMap((m, i) => (abstained[i] ? [] : [[m.def.id, memberProbs[i]]]))),
+      abstained: prior ? 'all' : ids.filter((_, i) => abstained[i]),
+      members: Object.fromEntries(
+        members.flatMap((m, i) => (abstained[i] || prior ? [] : [[m.def.id, memberProbs[i]]])),
+      ),
       fused: {
         default: fused(manifest.fusion.strategy),
         hard: fused('hard'),
@@ -171,7 +183,8 @@ export async function writeMetrics(dir: string, members: BuiltMember[], split: S
   await writeFile(
     join(dir, 'METRICS.md'),
     renderMetricsMarkdown(report, {
-      ...zooFusionOptions(split),
+      ...zooFusionOptions(split, ZOO),
+      requireAnyOf: ZOO.filter((d) => d.bodyEvidence).map((d) => d.id),
       selection: members.map((m, i) => `${m.def.id} ${(fusion.selectionWeights[i] ?? 0).toFixed(2)}`).join(', '),
       members: ZOO.map(
         (d) =>

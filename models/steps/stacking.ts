@@ -74,7 +74,7 @@ export async function stackOnValidation(
   sliceProbs: Partial<Record<SliceName, readonly ProbMatrix[]>>,
   log: (...a: unknown[]) => void = () => undefined,
   /** the served fusion's prior and fewest answering members */
-  shared: Pick<FuseOptions, 'prior' | 'minAnswering'> = {},
+  shared: Pick<FuseOptions, 'prior' | 'minAnswering' | 'requireAnyOf'> = {},
 ): Promise<{ metaLearner: MetaLearner; crossFitted: CrossFitted }> {
   const { corpus, scored, valPos } = split;
   const keys = valPos.map((p) => (corpus[scored[p] as number] as CorpusMessage).dupKey);

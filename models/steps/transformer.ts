@@ -31,6 +31,7 @@ export const TRANSFORMER: ByoDefinition = {
   costUnits: 20,
   abstain: { minTokens: BODY_MIN_TOKENS },
   bodyOnly: true,
+  bodyEvidence: true,
 };
 
 const MAX_LENGTH = 256;

@@ -64,6 +64,16 @@ describe('calibrated stacking', () => {
 });
 
 describe('abstention in every strategy', () => {
+  const featurizer: HashedNgramFeaturizer = {
+    kind: 'hashed-ngrams',
+    field: 'message',
+    unit: 'word',
+    ngram: [1, 2],
+    buckets: 64,
+    seed: 1,
+    maxLength: 100,
+    output: 'counts',
+  };
   const probs = [
     [0.9, 0.1],
     [0.2, 0.8],
@@ -114,17 +124,17 @@ describe('abstention in every strategy', () => {
     expect(alone.abstainedAll).toBe(true);
   });
 
+  it('symbols are tokens but not words: "FREE MONEY!!!" is two words of evidence', () => {
+    const member = { abstain: { minTokens: 5 }, featurizer };
+    expect(abstainsOn(member, 'FREE MONEY!!!')).toBe(true);
+    expect(abstainsOn(member, '$$$ !!! ??? €€ ££ ok')).toBe(true);
+    expect(abstainsOn(member, 'free money for you now!!!')).toBe(false);
+    // words beyond the first 320 characters still count when the start is all symbols
+    expect(abstainsOn(member, `${'! '.repeat(400)}one two three four five`)).toBe(false);
+    expect(abstainsOn(member, `${'! '.repeat(400)}one two three four`)).toBe(true);
+  });
+
   it('words are counted as the member cuts them: a Chinese sentence is evidence when ideographs are split', () => {
-    const featurizer: HashedNgramFeaturizer = {
-      kind: 'hashed-ngrams',
-      field: 'message',
-      unit: 'word',
-      ngram: [1, 2],
-      buckets: 64,
-      seed: 1,
-      maxLength: 100,
-      output: 'counts',
-    };
     const joined = { abstain: { minTokens: 5 }, featurizer };
     const split = { abstain: { minTokens: 5 }, featurizer: { ...featurizer, ideographs: 'split' as const } };
     const sentence = '如何在家中利用网络兼职创业'; // "how to start a part-time business online at home"
@@ -311,12 +321,16 @@ describe('the committed zoo on plain person-to-person mail (sanity, nothing fitt
     expect(res.ran).toEqual([]);
   });
 
-  it('a header-only note is the prior, not spam: one member answering is not enough', async () => {
+  it('a header-only note or a reply of a few words is the prior, not spam: the body holds no evidence', async () => {
     await seeded;
     const notes = [
       'Subject: hi\n\nthanks!',
       'From: Jo <jo@example.com>\nTo: me@example.org\nSubject: hello\n\n',
       'Subject: your account\n\n',
+      // five words and more in the subject and sender name: two members answer, none from the body
+      'From: Bob Stone <bob@example.com>\nTo: me@example.org\nSubject: Re: your account settings\n\nthanks!',
+      'From: Deals <deals@example.biz>\nSubject: FREE MONEY make money fast from home today\n\n',
+      mail('Reminder: dentist appointment tomorrow at 10am', 'sounds good!'),
     ];
     const res = await predictEnsemble(
       manifest,
@@ -330,6 +344,16 @@ describe('the committed zoo on plain person-to-person mail (sanity, nothing fitt
     }
     // the header member ran, but no answer used it: nothing is charged
     expect(res.usage.units).toBe(0);
+  });
+
+  it('a body of links and no words is evidence: an image-only mail is answered', async () => {
+    await seeded;
+    const page =
+      '<html><body><a href="http://offers.example.biz/a"><img src="http://offers.example.biz/1.gif"></a></body></html>';
+    const html = mail('new offer', page).replace('text/plain', 'text/html');
+    const [p] = (await predictEnsemble(manifest, [{ message: html }], sessions)).predictions;
+    expect(p?.abstained).not.toBe('all');
+    expect(p?.abstained).not.toContain('urls-logreg');
   });
 
   it('charges per input only the members that answered it', async () => {

@@ -161,11 +161,14 @@ describe('cascade', () => {
       ).json()) as Answer;
     const alone = await ask([spam?.message ?? '']);
     // only the header member answers a bare note: below the zoo's minAnswering, it is the prior whatever runs
-    const together = await ask(['Subject: hi\n\nthanks!', spam?.message ?? '']);
+    // a subject and sender name of five words and more: two members answer, none from the body
+    const reply = 'From: Bob Stone <bob@example.com>\nSubject: Re: your account settings\n\nthanks!';
+    const together = await ask(['Subject: hi\n\nthanks!', reply, spam?.message ?? '']);
     expect(alone.ran.length).toBeLessThan(spamManifest.members.length);
     expect(together.ran).toEqual(alone.ran);
     expect(together.predictions[0]).toMatchObject({ abstained: 'all', ran: [] });
-    expect(together.predictions[1]?.ran).toEqual(alone.predictions[0]?.ran);
+    expect(together.predictions[1]).toMatchObject({ abstained: 'all', ran: [] });
+    expect(together.predictions[2]?.ran).toEqual(alone.predictions[0]?.ran);
     expect(together.usage.units).toBe(alone.usage.units);
   });
 

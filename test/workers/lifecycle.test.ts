@@ -41,6 +41,8 @@ function version(n: number, jobId?: string): EnsembleManifest {
   if (second.metrics) second.metrics = { ...second.metrics, accuracy: 0.5 };
   m.fusion = {
     ...m.fusion,
+    // an answer may not require a member the version no longer has
+    requireAnyOf: m.fusion.requireAnyOf?.filter((id) => id !== third.id),
     strategy: 'soft',
     weights: Object.fromEntries(m.members.map((member) => [member.id, member === first ? 2 : 1])),
     weightsFrom: 'manual',
@@ -127,6 +129,7 @@ describe('diff of two versions', () => {
       cascadeThreshold: null,
       quorum: spamManifest.fusion.quorum,
       minAnswering: spamManifest.fusion.minAnswering ?? 1,
+      requireAnyOf: (spamManifest.fusion.requireAnyOf ?? []).filter((id) => id !== spamManifest.members[2]?.id),
     });
     expect(diff.metrics).toContainEqual({
       member: second,
