@@ -42,6 +42,22 @@ export function strategyCalibration(
 }
 
 /**
+ * What every strategy of the manifest answers an input with when those answering it are not
+ * evidence enough (the prior; minAnswering; requireAnyOf as flags over `ids`, in their order).
+ */
+export function evidenceOptions(
+  manifest: EnsembleManifest,
+  ids: readonly string[],
+): Pick<FuseOptions, 'prior' | 'minAnswering' | 'requireAnyOf'> {
+  const { fusion } = manifest;
+  return {
+    ...(fusion.prior ? { prior: fusion.prior } : {}),
+    ...(fusion.minAnswering ? { minAnswering: fusion.minAnswering } : {}),
+    ...(fusion.requireAnyOf ? { requireAnyOf: ids.map((id) => fusion.requireAnyOf?.includes(id) === true) } : {}),
+  };
+}
+
+/**
  * How the members that answered are fused, from the manifest's fusion spec: weights by member id
  * (renormalised over those present), stacking only when every meta-learner member answered (else
  * soft), the strategy's own temperature and decision, the prior for inputs every member abstains
@@ -54,12 +70,7 @@ export function fusionPlan(
 ): { strategy: FusionStrategy; options: FuseOptions } {
   const { fusion } = manifest;
   const meta = fusion.metaLearner;
-  // what every strategy answers an input too few members answer with
-  const fallback = {
-    ...(fusion.prior ? { prior: fusion.prior } : {}),
-    ...(fusion.minAnswering ? { minAnswering: fusion.minAnswering } : {}),
-    ...(fusion.requireAnyOf ? { requireAnyOf: ids.map((id) => fusion.requireAnyOf?.includes(id) === true) } : {}),
-  };
+  const fallback = evidenceOptions(manifest, ids);
   if (strategy === 'stacking') {
     // The meta-learner needs every member it was fitted on, in its order; without them, degrade to soft.
     if (meta && meta.members.length === ids.length && meta.members.every((id, k) => ids[k] === id)) {

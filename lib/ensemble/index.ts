@@ -11,6 +11,7 @@ export type {
 } from './backend';
 export { diffManifests } from './diff';
 export {
+  evidenceOptions,
   fusionPlan,
   type PredictOptions,
   predictEnsemble,

@@ -168,7 +168,7 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
   const selection = ensembleSelection(
     served.map((m) => selectRows(m, split.valPos)),
     split.yVal,
-    { rounds: 25 },
+    { rounds: 25, fusion: shared },
   );
   const all = members.map((_, i) => i);
   const list: Candidate[] = [

@@ -11,6 +11,8 @@ import {
   decide,
   ensembleSelection,
   fuse,
+  fuseRows,
+  meanLogLoss,
   operatingCurve,
   type ProbMatrix,
   rocAuc,
@@ -187,6 +189,29 @@ describe('decisions and operating points', () => {
     const sel = ensembleSelection([good, poor], y, { rounds: 5 });
     expect(sel.best).toBe(0);
     expect(Array.from(sel.weights)).toEqual([1, 0]);
+  });
+
+  it('ensemble selection scores its path as the soft vote serves it: abstentions carry no weight', () => {
+    // a sharp member that abstains on half the inputs (its rows there hold the prior), and a
+    // blunt one that answers everything
+    const y = [0, 1, 0, 1, 0, 1, 0, 1];
+    const sharp: ProbMatrix = {
+      n: 8,
+      c: 2,
+      data: Float64Array.from(y.flatMap((l, i) => (i < 4 ? (l ? [0.05, 0.95] : [0.95, 0.05]) : [0.5, 0.5]))),
+      abstained: Uint8Array.from(y.map((_, i) => (i < 4 ? 0 : 1))),
+    };
+    const blunt: ProbMatrix = {
+      n: 8,
+      c: 2,
+      data: Float64Array.from(y.flatMap((l) => (l ? [0.3, 0.7] : [0.7, 0.3]))),
+    };
+    const sel = ensembleSelection([sharp, blunt], y, { rounds: 6, fusion: { prior: [0.5, 0.5] } });
+    // read as a member answering 0.5 where it abstains, the sharp one would share the weight; as
+    // served it answers only its own inputs, where it is right, so it leads
+    expect(sel.weights[0]).toBeGreaterThan(sel.weights[1] as number);
+    const served = fuseRows('soft', [sharp, blunt], { weights: sel.weights, prior: [0.5, 0.5] }).probs;
+    expect(sel.losses[sel.best]).toBeCloseTo(meanLogLoss(served, y), 12);
   });
 });
 

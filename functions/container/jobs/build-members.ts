@@ -1,3 +1,4 @@
+import { evidenceOptions } from '../../../lib/ensemble';
 import { ChorusError } from '../../../lib/errors';
 import { argmax, ensembleSelection, fitTemperature, rowsOf } from '../../../lib/fusion';
 import { type EnsembleManifest, JOB_SPEC_SCHEMAS, type MemberSpec } from '../../../lib/schema';
@@ -107,7 +108,13 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
   await ctx.progress('refitting fusion weights', 0.7);
   const grown: EnsembleManifest = { ...base, members: [...base.members, ...added] };
   const valMembers = (await ctx.evaluator.members(grown, val)).map((m) => selectRows(m, va.rows));
-  const selection = ensembleSelection(valMembers, va.labels, { rounds: 25 });
+  const selection = ensembleSelection(valMembers, va.labels, {
+    rounds: 25,
+    fusion: evidenceOptions(
+      grown,
+      grown.members.map((m) => m.id),
+    ),
+  });
   const withTemperature = (temperature: number) =>
     candidateOf(
       ctx,

@@ -1,3 +1,4 @@
+import { evidenceOptions } from '../../../lib/ensemble';
 import { accuracyWeights, ensembleSelection, fitTemperature } from '../../../lib/fusion';
 import { JOB_SPEC_SCHEMAS } from '../../../lib/schema';
 import { classificationMetrics, selectRows } from '../../../lib/train';
@@ -19,7 +20,13 @@ export async function run(ctx: JobContext<'fit-weights'>): Promise<JobOutcome> {
   const weights =
     spec.method === 'accuracy'
       ? accuracyWeights(members.map((m) => classificationMetrics(m, labels).accuracy))
-      : ensembleSelection(members, labels, { rounds: spec.rounds }).weights;
+      : ensembleSelection(members, labels, {
+          rounds: spec.rounds,
+          fusion: evidenceOptions(
+            base,
+            base.members.map((m) => m.id),
+          ),
+        }).weights;
   // Soft's temperature is the one fitted here (a base `calibration.soft` entry would override
   // `fusion.temperature`); hard's and geometric's entries, and their decisions, were fitted for the
   // old weights and are dropped; stacking reads no weights and keeps its own.
