@@ -223,7 +223,8 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   it('distill trains a student from the ensemble (with unlabeled transfer data) and publishes it alone', async () => {
     // The zoo answering by stacking beats its best member on the whole validation split (not on the
     // 160-row subset): a gain a student over every view, learning from the whole train split, can
-    // recover with the job's default epochs. (Started from the character member, 2 epochs left it near
+    // recover in 15 epochs (the job's default 8 left it at 0.0596, short of message-logreg's 0.0579;
+    // 15 reach 0.0530, 21.6 % of the gain). (Started from the character member, 2 epochs left it near
     // that member, 0.074, short of the best one, body-logreg at 0.068: the gate case below runs that start.)
     await client.publish({ ...zoo, name: 'spam-distill', fusion: { ...zoo.fusion, strategy: 'stacking' } });
     // unlabeled transfer rows: the test subset without its labels
@@ -234,6 +235,7 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       train: full.train as string,
       transfer,
       validation: full.validation as string,
+      epochs: 15,
       gate: { minGainRecovered: 0 },
     });
     const s = await client.waitUntil(id);
@@ -308,9 +310,11 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
         gate: { maxLogLossIncrease: 0 },
       },
       {
+        // the header member alone, pruned to its largest 5 % of weights, loses accuracy (inside the
+        // five-member vote one member's loss can be no loss at all)
         kind: 'compress' as const,
         member: 'headers-logreg',
-        validation: data.validation as string,
+        validation: full.validation as string,
         prune: 0.95,
         gate: { maxAccuracyLoss: 0 },
       },
@@ -336,15 +340,17 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     const fp32 = await client.uploadModel(await readFile('models/spam/headers-logreg.fp32.onnx'));
     for (const spec of cases) {
       const ensemble = `spam-fail-${spec.kind}`;
-      // compress needs an fp32 member to quantize
-      const members =
-        spec.kind === 'compress'
-          ? zoo.members.map((m) => (m.id === 'headers-logreg' ? { ...m, model: fp32, variant: 'fp32' as const } : m))
-          : zoo.members;
+      // compress: the fp32 header member alone, to quantize and prune
+      const header = zoo.members.find((m) => m.id === 'headers-logreg');
+      if (!header) throw new Error('the zoo has a header member');
+      const alone = { ...header, model: fp32, variant: 'fp32' as const };
+      const members = spec.kind === 'compress' ? [alone] : zoo.members;
       // distill: a stacking teacher beats its best member, so the bar (not an undefined gain) fails it;
       // fit-weights and build-members: the soft weights they fit are measured against the zoo answering by stacking
-      const stacked = spec.kind !== 'compress';
-      const fusion = stacked ? { ...zoo.fusion, strategy: 'stacking' as const } : zoo.fusion;
+      const fusion =
+        spec.kind === 'compress'
+          ? { strategy: 'soft' as const, temperature: 1, quorum: 1 }
+          : { ...zoo.fusion, strategy: 'stacking' as const };
       await client.publish({ ...zoo, name: ensemble, members, fusion });
       const s = await client.waitUntil(await client.submit({ ...spec, ensemble }));
       expect(s.phase, `${spec.kind}: ${s.error ?? s.gate?.detail}`).toBe('gated');
