@@ -14,7 +14,7 @@ export interface MemberDefinition {
   bodyOnly: boolean;
   /**
    * its view is the body's content (words, characters or links). An input needs one such member
-   * answering (`fusion.requireAnyOf`): without one — an empty body, a PDF alone, a three-word reply —
+   * answering (`fusion.requireAnyOf`): without one — an empty body, a PDF alone, a two-word reply —
    * the subject and sender name are all there is, and those describe the 2002 collection more than
    * the mail ("Re: your account settings" with "thanks!" scored 0.9–1.0 spam). Such a message is
    * answered by the prior (`abstained: "all"`), not called spam with confidence.
@@ -35,7 +35,7 @@ export interface ByoDefinition {
 
 const field = 'message';
 
-/** Body members abstain on bodies shorter than this many words ("test", a sign-in code): no evidence. */
+/** Character and transformer body members abstain below this many words ("test", a sign-in code): no evidence. */
 export const BODY_MIN_TOKENS = 5;
 
 /**

@@ -159,9 +159,8 @@ export async function predictEnsemble(
       const abstains = await featurizer.abstentions(member).catch(() => [] as boolean[]);
       for (let i = 0; i < n; i++) if (abstains[i] !== true) willAnswer[i]?.push(k);
     }
-    const { options: evidence } = fusionPlan(
+    const evidence = evidenceOptions(
       manifest,
-      'soft',
       manifest.members.map((m) => m.id),
     );
     const hopeless = willAnswer.map((present) => !enoughEvidence(present, evidence));
