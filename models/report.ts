@@ -174,5 +174,10 @@ ${slices.map(([s, what]) => `### ${s}: ${what}\n\n${sliceTable(served, `test/${s
   an HTML flag, priority and recipient counts described the collection and era more than the
   content (the same note scored differently as plain text and as HTML), and no gain on the
   robustness slices was measured for them, so they were dropped.
+- The sender's display name was measured as well (members retrained without it during
+  development, scored on validation): the header member's log-loss is 0.167 with it and 0.231
+  without, and on ten written person-to-person and service mails the member's mean ham score is
+  0.40 either way, so it stays; the whole-message member gains nothing from it (log-loss 0.0578
+  with, 0.0567 without).
 `;
 }
