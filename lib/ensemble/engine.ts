@@ -217,7 +217,7 @@ export async function predictEnsemble(
   const predictions: Prediction[] = Array.from(usedBy, (k, i) => {
     const cut = cuts.get(k) ?? whole;
     const a = cut.fused.answers[i] as ReturnType<typeof fuse>;
-    // an answer that is the prior (every member abstained, or fewer answered than minAnswering) uses no member's
+    // an answer that is the prior (every member abstained, or those answering were not evidence enough) uses no member's
     const answered = a.abstainedAll ? [] : cut.members.filter((r) => r.abstained[i] !== true);
     // Charged: the members this input used that ran and did not abstain for it.
     for (const r of answered) if (!r.skipped) units += r.member.costUnits;

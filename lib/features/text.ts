@@ -147,6 +147,9 @@ function lnWidthAt(s: string, i: number): number {
   return isLetterOrNumber(c) ? 1 : 0;
 }
 
+/** € and £: outside ASCII, the signs that are tokens of their own (symbols, not words). */
+const isCurrencySign = (c: number): boolean => c === 0x20ac || c === 0xa3;
+
 /**
  * Finds the next token at or after `from`; writes its [start, end) (UTF-16 units, untruncated)
  * into `span` and returns true, or returns false when there is none. With `splitIdeographs` every
@@ -174,7 +177,7 @@ export function nextToken(s: string, from: number, span: Int32Array, splitIdeogr
     } else {
       width = lnWidthAt(s, i);
       if (width === 0) {
-        if (c === 0x20ac /* € */ || c === 0xa3 /* £ */) {
+        if (isCurrencySign(c)) {
           span[0] = i;
           span[1] = i + 1;
           return true;
@@ -228,7 +231,7 @@ export function countWords(normalized: string, atMost: number, splitIdeographs =
     const start = span[0] as number;
     pos = span[1] as number;
     const c = normalized.charCodeAt(start);
-    const symbol = c < 0x80 ? ASCII_CLASS[c] === SYMBOL : c === 0x20ac || c === 0xa3;
+    const symbol = c < 0x80 ? ASCII_CLASS[c] === SYMBOL : isCurrencySign(c);
     if (!symbol) words++;
   }
   return words;

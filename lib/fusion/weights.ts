@@ -75,7 +75,7 @@ export function ensembleSelection(
   const prior = options.fusion?.prior;
   for (let i = 0; i < n; i++) {
     const present = members.flatMap((m, k) => (answers(m, i) ? [k] : []));
-    if (present.length === 0 || !enoughEvidence(present, options.fusion ?? {})) {
+    if (!enoughEvidence(present, options.fusion ?? {})) {
       settled[i] = 1;
       for (let k = 0; k < c; k++) fallback[i * c + k] = prior ? (prior[k] as number) : 1 / c;
       continue;

@@ -1,7 +1,8 @@
 /**
  * Usage units. A prediction costs Σ costUnits of the members that ran and answered, per input
  * (nothing for an input the prior answered); the edge charges the most it can cost before the
- * work and refunds what a cascade or an abstention did not run. Ledgers keep milli-units as integers so every sum (per day, per hour, per key) is exact.
+ * work and refunds what a cascade or an abstention did not run. Ledgers keep milli-units as
+ * integers so every sum (per day, per hour, per key) is exact.
  */
 export interface CostedMember {
   costUnits: number;

@@ -149,10 +149,10 @@ function fitRow(
     scoresAt(probs.base, split.testPos),
     split.testPos.map((r) => split.yScored[r] === SPAM),
   );
+  const decisions = [predicted.base, ...sliceNames.map((s) => predicted.slices[s])];
   const messageCosts = Float64Array.from(split.valPos, (r) => {
     const y = split.yScored[r] as number;
-    const rows = [predicted.base, ...sliceNames.map((s) => predicted.slices[s])];
-    return rows.reduce((sum, pred) => sum + rowCost(y, pred[r] as number), 0) / rows.length;
+    return decisions.reduce((sum, pred) => sum + rowCost(y, pred[r] as number), 0) / decisions.length;
   });
   return { temperature, threshold, metrics: rowMetrics(split, probs, predicted), curve, messageCosts };
 }
@@ -209,7 +209,7 @@ function candidates(members: BuiltMember[], split: Split, metaLearner: MetaLearn
     ),
     memberIdx: members.flatMap((m, i) => (m.def.bodyOnly ? [i] : [])),
   };
-  return { list, bodyOnly, selection };
+  return { list, bodyOnly, selection, shared };
 }
 
 /**
@@ -225,7 +225,7 @@ export function fitFusion(
   /** stacking fitted on validation: its answers there cross-fitted (stackOnValidation), used instead of in-sample ones */
   crossFitted?: CrossFitted,
 ): FusionResult {
-  const { list, bodyOnly, selection } = candidates(members, split, metaLearner);
+  const { list, bodyOnly, selection, shared } = candidates(members, split, metaLearner);
   const rows: MetricsRow[] = [];
   for (const [i, m] of members.entries()) {
     for (const variant of ['fp32', 'int8'] as const) {
@@ -317,13 +317,7 @@ export function fitFusion(
           name: strategy,
           strategy,
           weightsFrom: 'manual',
-          options: {
-            ...zooFusionOptions(
-              split,
-              members.map((m) => m.def),
-            ),
-            ...(manifestWeights ? { weights: manifestWeights } : {}),
-          },
+          options: { ...shared, ...(manifestWeights ? { weights: manifestWeights } : {}) },
           memberIdx: members.map((_, i) => i),
         });
     calibration[strategy] = { temperature: f.temperature, threshold: f.threshold };

@@ -72,6 +72,13 @@ export function trainPrior(split: Pick<Split, 'train' | 'yOf'>): number[] {
  * What every zoo fusion of these members shares with the served manifest: the prior, the fewest
  * members that must answer, and which of them an answer needs one of (`bodyEvidence`).
  */
+/** The ids of the members an answer needs one of (`fusion.requireAnyOf`): those that read the body. */
+export function bodyEvidenceIds(
+  defs: readonly Pick<MemberDefinition | ByoDefinition, 'id' | 'bodyEvidence'>[],
+): string[] {
+  return defs.filter((d) => d.bodyEvidence).map((d) => d.id);
+}
+
 export function zooFusionOptions(
   split: Pick<Split, 'train' | 'yOf'>,
   defs: readonly Pick<MemberDefinition | ByoDefinition, 'bodyEvidence'>[],

@@ -16,7 +16,7 @@ import { renderMetricsMarkdown } from '../report';
 import { ZOO, zooManifestHead } from '../zoo';
 import { DEFAULT_RULE_TEXT, OPERATING_TARGET_TEXT } from './default-rule';
 import type { FusionResult } from './fusion';
-import { type BuiltMember, SERVED_VARIANT, zooFusionOptions } from './members';
+import { type BuiltMember, bodyEvidenceIds, SERVED_VARIANT, zooFusionOptions } from './members';
 import { SLICES, type SliceName, sliceMessage } from './slices';
 import type { Split } from './split';
 
@@ -69,7 +69,7 @@ export async function zooManifest(
       calibration,
       prior: shared.prior,
       minAnswering: shared.minAnswering,
-      requireAnyOf: members.filter((m) => m.def.bodyEvidence).map((m) => m.def.id),
+      requireAnyOf: bodyEvidenceIds(members.map((m) => m.def)),
       quorum: 2,
     },
     provenance: { dataHash, createdAt, tool: 'models/build.ts' },
@@ -180,11 +180,13 @@ export async function writeMetrics(dir: string, members: BuiltMember[], split: S
     rows: fusion.rows,
   });
   await writeFile(join(dir, 'METRICS.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const zooShared = zooFusionOptions(split, ZOO);
   await writeFile(
     join(dir, 'METRICS.md'),
     renderMetricsMarkdown(report, {
-      ...zooFusionOptions(split, ZOO),
-      requireAnyOf: ZOO.filter((d) => d.bodyEvidence).map((d) => d.id),
+      prior: zooShared.prior,
+      minAnswering: zooShared.minAnswering,
+      requireAnyOf: bodyEvidenceIds(ZOO),
       selection: members.map((m, i) => `${m.def.id} ${(fusion.selectionWeights[i] ?? 0).toFixed(2)}`).join(', '),
       members: ZOO.map(
         (d) =>
