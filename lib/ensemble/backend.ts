@@ -28,6 +28,8 @@ export interface ValueInfo {
   /** false for a value the runtime says is no tensor (a sequence, a map); absent when unknown */
   readonly tensor?: boolean;
   readonly shape?: readonly (number | string)[];
+  /** the class of each column, where the graph names them (a ZipMap's string labels: zipmap.ts) */
+  readonly classLabels?: readonly string[];
 }
 
 export interface ModelSession {

@@ -61,9 +61,10 @@ export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSp
     if (bad) problems.push(bad);
   }
   if (output?.tensor === false) {
-    // skl2onnx and onnxmltools wrap classifier probabilities in ZipMap by default
+    // a ZipMap that makes a graph output is served as its input tensor (zipmap.ts); one that
+    // feeds other nodes, or any other sequence or map, cannot be read from JavaScript
     problems.push(
-      `output '${output.name}' is not a tensor (a sequence of maps, as a ZipMap makes): export the classifier without it (skl2onnx: options={'zipmap': False}) or name a float tensor output`,
+      `output '${output.name}' is not a tensor (a sequence or a map): name a float tensor output (one value per label)`,
     );
   } else if (output) {
     if (output.dtype && output.dtype !== 'float32') {
@@ -76,6 +77,12 @@ export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSp
     } else {
       const bad = shapeProblem('output', output, [manifest.labels.length]);
       if (bad) problems.push(`${bad} (one value per label)`);
+      const named = output.classLabels;
+      if (named && named.join('\u0000') !== manifest.labels.join('\u0000')) {
+        problems.push(
+          `output '${output.name}' gives its classes in the order [${named.join(', ')}] (its ZipMap's labels), the manifest's labels are [${manifest.labels.join(', ')}]`,
+        );
+      }
     }
   }
   return problems;

@@ -5,6 +5,7 @@ import { type BlobStore, modelKey, sha256Hex } from '../store';
 import type { InferenceBackend, InputTensor, ModelSession, SessionOptions } from './backend';
 import { isRuntimeAbort } from './ort-session';
 import { TokenizerCache } from './tokenizers';
+import { type UnwrappedOutput, unwrapZipMap } from './zipmap';
 
 /**
  * Which members get their int8 weights dequantized once at load (fast, fp32 resident) rather than
@@ -30,6 +31,15 @@ interface Entry {
   session: Promise<ModelSession>;
   /** resident bytes: the file's bytes until the session says what it holds */
   bytes: number;
+}
+
+/** A session whose ZipMap'd outputs say which class each column is (graph-check.ts compares them to the labels). */
+function withClassLabels(session: ModelSession, unwrapped: readonly UnwrappedOutput[]): ModelSession {
+  const outputs = session.outputs.map((o) => {
+    const labels = unwrapped.find((u) => u.output === o.name)?.classLabels;
+    return labels ? { ...o, classLabels: labels } : o;
+  });
+  return { ...session, outputs };
 }
 
 /**
@@ -163,7 +173,9 @@ export class SessionCache {
     if (actual !== sha256) {
       throw new ChorusError('model_integrity', `model ${key} has sha256 ${actual}, manifest says ${sha256}`);
     }
-    return this.backend.createSession(bytes, options);
+    const { model, unwrapped } = unwrapZipMap(bytes);
+    const session = await this.backend.createSession(model, options);
+    return unwrapped.length === 0 ? session : withClassLabels(session, unwrapped);
   }
 
   private evict(keep: string): void {

@@ -4,27 +4,32 @@
  * the tests can check what Chorus does with models exported by that tool without Python here.
  */
 import onnxProto from 'onnx-proto';
+import type { EnsembleManifestInput, MemberSpec } from '../../lib/schema';
 import { valueInfo } from '../../lib/train/onnx';
 
 const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
 
-function attr(name: string, value: number[] | string | bigint[], kind: 'floats' | 'ints' | 'string') {
+function attr(name: string, value: number[] | string | string[], kind: 'floats' | 'ints' | 'string' | 'strings') {
   const A = onnx.AttributeProto.AttributeType;
+  if (kind === 'strings') {
+    const strings = (value as string[]).map((v) => new TextEncoder().encode(v));
+    return onnx.AttributeProto.create({ name, strings, type: A.STRINGS });
+  }
   if (kind === 'string')
     return onnx.AttributeProto.create({ name, s: new TextEncoder().encode(value as string), type: A.STRING });
   if (kind === 'floats') return onnx.AttributeProto.create({ name, floats: value as number[], type: A.FLOATS });
   return onnx.AttributeProto.create({ name, ints: (value as number[]).map(Number), type: A.INTS });
 }
 
-const sequenceOfMapsInfo = (name: string) =>
+const sequenceOfMapsInfo = (name: string, keyType: number) =>
   onnx.ValueInfoProto.create({
     name,
     type: onnx.TypeProto.create({
       sequenceType: onnx.TypeProto.Sequence.create({
         elemType: onnx.TypeProto.create({
           mapType: onnx.TypeProto.Map.create({
-            keyType: T.INT64,
+            keyType,
             valueType: onnx.TypeProto.create({ tensorType: onnx.TypeProto.Tensor.create({ elemType: T.FLOAT }) }),
           }),
         }),
@@ -34,11 +39,25 @@ const sequenceOfMapsInfo = (name: string) =>
 
 /**
  * A softmax linear classifier over `coef` [classes][features] + `intercept`, as skl2onnx exports a
- * multinomial LogisticRegression: input `float_input` [N, F]; outputs `output_label` (int64 [N])
- * and `output_probability` ([N, C] float, or with `zipmap` a sequence of {class: p} maps).
+ * multinomial LogisticRegression: input `float_input` [N, F]; outputs `output_label` (int64 [N],
+ * or string with `classLabels`) and `output_probability` ([N, C] float, or with `zipmap` a
+ * sequence of {class: p} maps, as skl2onnx writes by default).
  */
-export function sklearnLikeLogReg(coef: number[][], intercept: number[], options: { zipmap: boolean }): Uint8Array {
+export function sklearnLikeLogReg(
+  coef: number[][],
+  intercept: number[],
+  options: { zipmap: boolean; classLabels?: string[] },
+): Uint8Array {
   const classes = coef.length;
+  // LinearClassifier names integer labels classlabels_ints, ZipMap classlabels_int64s
+  const labels = (node: 'classifier' | 'zipmap') =>
+    options.classLabels
+      ? attr('classlabels_strings', options.classLabels, 'strings')
+      : attr(
+          node === 'classifier' ? 'classlabels_ints' : 'classlabels_int64s',
+          Array.from({ length: classes }, (_, i) => i),
+          'ints',
+        );
   const features = coef[0]?.length ?? 0;
   const ml = 'ai.onnx.ml';
   const nodes = [
@@ -51,11 +70,7 @@ export function sklearnLikeLogReg(coef: number[][], intercept: number[], options
       attribute: [
         attr('coefficients', coef.flat(), 'floats'),
         attr('intercepts', intercept, 'floats'),
-        attr(
-          'classlabels_ints',
-          Array.from({ length: classes }, (_, i) => i),
-          'ints',
-        ),
+        labels('classifier'),
         attr('multi_class', [1], 'ints'),
         attr('post_transform', 'SOFTMAX', 'string'),
       ].map((a) =>
@@ -72,13 +87,7 @@ export function sklearnLikeLogReg(coef: number[][], intercept: number[], options
           name: 'ZipMap',
           input: ['probability_tensor'],
           output: ['output_probability'],
-          attribute: [
-            attr(
-              'classlabels_int64s',
-              Array.from({ length: classes }, (_, i) => i),
-              'ints',
-            ),
-          ],
+          attribute: [labels('zipmap')],
         })
       : onnx.NodeProto.create({
           opType: 'Identity',
@@ -92,9 +101,9 @@ export function sklearnLikeLogReg(coef: number[][], intercept: number[], options
     node: nodes,
     input: [valueInfo('float_input', T.FLOAT, ['N', features])],
     output: [
-      valueInfo('output_label', T.INT64, ['N']),
+      valueInfo('output_label', options.classLabels ? T.STRING : T.INT64, ['N']),
       options.zipmap
-        ? sequenceOfMapsInfo('output_probability')
+        ? sequenceOfMapsInfo('output_probability', options.classLabels ? T.STRING : T.INT64)
         : valueInfo('output_probability', T.FLOAT, ['N', classes]),
     ],
   });
@@ -109,4 +118,41 @@ export function sklearnLikeLogReg(coef: number[][], intercept: number[], options
     graph,
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** What scikit-learn's predict_proba gives for a multinomial model: softmax(coef · x + intercept). */
+export function softmaxOf(coef: number[][], intercept: number[], x: number[]): number[] {
+  const z = coef.map((w, k) => w.reduce((s, v, j) => s + v * (x[j] as number), intercept[k] as number));
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+/** The one-member ensemble over a sklearnLikeLogReg graph of 4 features, as a user would publish it. */
+export function sklearnManifest(
+  name: string,
+  model: MemberSpec['model'],
+  labels: string[],
+  outputName = 'output_probability',
+): EnsembleManifestInput {
+  return {
+    name,
+    version: 1,
+    task: 'classification',
+    labels,
+    input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [4] } } },
+    members: [
+      {
+        id: 'sk-logreg',
+        model,
+        featurizer: { kind: 'tensor', field: 'x' },
+        inputName: 'float_input',
+        outputName,
+        output: 'probabilities',
+      },
+    ],
+    fusion: { strategy: 'soft' },
+    provenance: { createdAt: '2026-11-23T00:00:00.000Z', tool: 'skl2onnx' },
+  };
 }

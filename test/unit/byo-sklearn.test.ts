@@ -1,10 +1,11 @@
 /**
  * A model exported the way skl2onnx exports a scikit-learn classifier (ai.onnx.ml
  * LinearClassifier; label and probability outputs) is served by both runtimes, fused with its
- * probabilities as they are; the same model with skl2onnx's default ZipMap (probabilities as a
- * sequence of maps, which neither onnxruntime package can hand to JavaScript) is refused at
- * publish with what to change, instead of failing every request.
+ * probabilities as they are, and so is the same model with skl2onnx's default ZipMap
+ * (probabilities as a sequence of maps, which neither onnxruntime package hands to JavaScript:
+ * served as the tensor the ZipMap labels), its class order checked against the labels at publish.
  */
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { createWebBackend } from '../../lib/backends/onnx-web';
@@ -12,7 +13,9 @@ import { checkManifestGraphs, predictEnsemble, SessionCache } from '../../lib/en
 import { EnsembleManifestSchema } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex } from '../../lib/store';
 import { expectClose } from '../helpers/close';
-import { sklearnLikeLogReg } from '../helpers/skl-like';
+import { sklearnLikeLogReg, sklearnManifest, softmaxOf } from '../helpers/skl-like';
+
+const { onnx } = onnxProto;
 
 const coef = [
   [0.8, -1.2, 0.3, 2.0],
@@ -26,43 +29,17 @@ const rows = [
   [-2, 1, 1, 1],
 ];
 
-/** What scikit-learn's predict_proba gives for a multinomial model: softmax(coef · x + intercept). */
-const softmaxOf = (x: number[]) => {
-  const z = coef.map((w, k) => w.reduce((s, v, j) => s + v * (x[j] as number), intercept[k] as number));
-  const m = Math.max(...z);
-  const e = z.map((v) => Math.exp(v - m));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-};
-
-async function manifestFor(bytes: Uint8Array, store: MemoryBlobStore) {
+async function manifestFor(bytes: Uint8Array, store: MemoryBlobStore, outputName?: string) {
   const sha256 = await sha256Hex(bytes);
   await store.put(modelKey(sha256), bytes);
-  return EnsembleManifestSchema.parse({
-    name: 'iris-like',
-    version: 1,
-    task: 'classification',
-    labels: ['a', 'b', 'c'],
-    input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [4] } } },
-    members: [
-      {
-        id: 'sk-logreg',
-        model: { key: modelKey(sha256), sha256, bytes: bytes.length },
-        featurizer: { kind: 'tensor', field: 'x' },
-        inputName: 'float_input',
-        outputName: 'output_probability',
-        output: 'probabilities',
-      },
-    ],
-    fusion: { strategy: 'soft' },
-    provenance: { createdAt: '2026-11-23T00:00:00.000Z', tool: 'skl2onnx' },
-  });
+  const model = { key: modelKey(sha256), sha256, bytes: bytes.length };
+  return EnsembleManifestSchema.parse(sklearnManifest('iris-like', model, ['a', 'b', 'c'], outputName));
 }
 
 describe.each([createNodeBackend(), createWebBackend()])('a skl2onnx-style classifier in $name', (backend) => {
-  it('publishes and answers predict_proba', async () => {
+  it.each([false, true])('publishes and answers predict_proba (ZipMap, the exporter default: %s)', async (zipmap) => {
     const store = new MemoryBlobStore();
-    const manifest = await manifestFor(sklearnLikeLogReg(coef, intercept, { zipmap: false }), store);
+    const manifest = await manifestFor(sklearnLikeLogReg(coef, intercept, { zipmap }), store);
     const sessions = new SessionCache(backend, store, 64 << 20);
     await expect(checkManifestGraphs(manifest, sessions)).resolves.toBeUndefined();
     const answer = await predictEnsemble(
@@ -72,15 +49,47 @@ describe.each([createNodeBackend(), createWebBackend()])('a skl2onnx-style class
     );
     answer.predictions.forEach((p, i) => {
       const probs = p.probabilities as Record<string, number>;
-      expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(rows[i] as number[]), 1e-6);
+      expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[i] as number[]), 1e-6);
     });
   });
 
-  it('with ZipMap (the exporter default) it is refused at publish, saying what to change', async () => {
+  it('an output that is a sequence, not made by a ZipMap, is still refused at publish', async () => {
+    const decoded = onnx.ModelProto.decode(sklearnLikeLogReg(coef, intercept, { zipmap: false }));
+    const graph = decoded.graph as InstanceType<typeof onnx.GraphProto>;
+    graph.node.push(
+      onnx.NodeProto.create({ opType: 'SequenceConstruct', input: ['probability_tensor'], output: ['rows'] }),
+    );
+    const tensorOfFloat = onnx.TypeProto.create({ tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } });
+    graph.output.push(
+      onnx.ValueInfoProto.create({ name: 'rows', type: { sequenceType: { elemType: tensorOfFloat } } }),
+    );
     const store = new MemoryBlobStore();
-    const manifest = await manifestFor(sklearnLikeLogReg(coef, intercept, { zipmap: true }), store);
+    const manifest = await manifestFor(onnx.ModelProto.encode(decoded).finish(), store, 'rows');
     const refused = checkManifestGraphs(manifest, new SessionCache(backend, store, 64 << 20));
     await expect(refused).rejects.toMatchObject({ code: 'invalid_manifest' });
-    await expect(refused).rejects.toThrow(/output 'output_probability' is not a tensor .*zipmap/);
+    await expect(refused).rejects.toThrow(/output 'rows' is not a tensor \(a sequence or a map\)/);
+  });
+
+  it("a ZipMap's string classes in the manifest's order are served; in another order, publish refuses naming both", async () => {
+    const store = new MemoryBlobStore();
+    const named = await manifestFor(
+      sklearnLikeLogReg(coef, intercept, { zipmap: true, classLabels: ['a', 'b', 'c'] }),
+      store,
+    );
+    const sessions = new SessionCache(backend, store, 64 << 20);
+    await expect(checkManifestGraphs(named, sessions)).resolves.toBeUndefined();
+    const [first] = (
+      await predictEnsemble(named, [{ x: { dtype: 'float32', shape: [4], data: rows[0] as number[] } }], sessions)
+    ).predictions;
+    const probs = first?.probabilities as Record<string, number>;
+    expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[0] as number[]), 1e-6);
+
+    const swapped = await manifestFor(
+      sklearnLikeLogReg(coef, intercept, { zipmap: true, classLabels: ['b', 'a', 'c'] }),
+      store,
+    );
+    const refused = checkManifestGraphs(swapped, new SessionCache(backend, store, 64 << 20));
+    await expect(refused).rejects.toMatchObject({ code: 'invalid_manifest' });
+    await expect(refused).rejects.toThrow(/classes in the order \[b, a, c\].*labels are \[a, b, c\]/);
   });
 });
