@@ -3,14 +3,15 @@
  * onnxruntime-node (container, build scripts) each implement it in their own adapter, so
  * nothing in lib/ imports a runtime.
  */
-import type { TensorDtype } from '../schema';
+import type { FeatureDtype, TensorDtype } from '../schema';
 
-export type { TensorDtype };
+export type { FeatureDtype, TensorDtype };
 
-export type TensorData = Float32Array | BigInt64Array | Int32Array;
+/** numbers, or texts for dtype `string` (the text featurizer) */
+export type TensorData = Float32Array | BigInt64Array | Int32Array | readonly string[];
 
 export interface InputTensor {
-  readonly dtype: TensorDtype;
+  readonly dtype: FeatureDtype;
   readonly data: TensorData;
   readonly dims: readonly number[];
 }

@@ -14,10 +14,17 @@ export function fixedBatchOf(session: ModelSession, fed: readonly string[]): num
   return fixed;
 }
 
+/** Elements [from, to) of a tensor's data, as the same kind of array (texts are a plain array). */
+const range = (data: TensorData, from: number, to: number): TensorData =>
+  Array.isArray(data) ? data.slice(from, to) : (data as Exclude<TensorData, readonly string[]>).subarray(from, to);
+
 const rowsOf = (t: InputTensor, from: number, count: number): InputTensor => {
   const width = t.dims.slice(1).reduce((a, d) => a * d, 1);
-  const data = t.data.subarray(from * width, (from + count) * width) as TensorData;
-  return { dtype: t.dtype, data, dims: [count, ...t.dims.slice(1)] };
+  return {
+    dtype: t.dtype,
+    data: range(t.data, from * width, (from + count) * width),
+    dims: [count, ...t.dims.slice(1)],
+  };
 };
 
 /**
@@ -60,9 +67,16 @@ function padded(t: InputTensor, rows: number): InputTensor {
   const have = t.dims[0] ?? 0;
   if (have >= rows) return t;
   const width = t.data.length / Math.max(have, 1);
-  const Ctor = t.data.constructor as new (n: number) => TensorData;
+  const last = range(t.data, (have - 1) * width, have * width);
+  if (Array.isArray(t.data)) {
+    const texts: string[] = [...t.data];
+    for (let r = have; r < rows; r++) texts.push(...(last as readonly string[]));
+    return { dtype: t.dtype, data: texts, dims: [rows, ...t.dims.slice(1)] };
+  }
+  const numbers = t.data as Exclude<TensorData, readonly string[]>;
+  const Ctor = numbers.constructor as new (n: number) => typeof numbers;
   const data = new Ctor(rows * width);
-  data.set(t.data as never);
-  for (let r = have; r < rows; r++) data.set(t.data.subarray((have - 1) * width, have * width) as never, r * width);
+  data.set(numbers as never);
+  for (let r = have; r < rows; r++) data.set(last as never, r * width);
   return { dtype: t.dtype, data, dims: [rows, ...t.dims.slice(1)] };
 }

@@ -4,7 +4,7 @@
  * A new kind is a schema in lib/schema/featurizer.ts plus one entry here.
  */
 import { ChorusError } from '../errors';
-import type { FeaturizerSpec, FieldSpec, TensorDtype, TensorValue } from '../schema';
+import type { FeatureDtype, FeaturizerSpec, FieldSpec, TensorValue } from '../schema';
 import { featurizeRows } from './hashed';
 import { featurizeSparseRows } from './sparse-rows';
 import type { FeatureTensor } from './tensor';
@@ -13,7 +13,7 @@ import type { TokenizerSource } from './tokenizer-source';
 
 /** One output as a graph input must take it; a `null` dim is the batch's own (padding to the longest row). */
 export interface FeatureShape {
-  dtype: TensorDtype;
+  dtype: FeatureDtype;
   shape: (number | null)[];
 }
 
@@ -96,7 +96,22 @@ export const FEATURIZERS: Readonly<Table> = Object.freeze({
       return tokenizeBatch(tokenizer, texts, f);
     },
   },
+  text: {
+    outputs: (_f, field) => (field.type === 'text' ? { features: { dtype: 'string', shape: [1] } } : null),
+    async build(f, batch) {
+      if (batch.field.type !== 'text') throw new ChorusError('invalid_manifest', `field '${f.field}' is not text`);
+      const texts = (await batch.texts()).map((t) => cutText(t, f.maxLength));
+      return { features: { dtype: 'string', data: texts, dims: [texts.length, 1] } };
+    },
+  },
 } satisfies Table);
+
+/** The first `max` UTF-16 units of `text`, not ending in half of a surrogate pair. */
+function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
 
 /** The table entry for a spec's kind. */
 export function featurizerFor<S extends FeaturizerSpec>(spec: S): FeaturizerKind<S> {

@@ -106,10 +106,27 @@ export const TokenizerFeaturizerSchema = z
   })
   .strict();
 
+/**
+ * The text of one view itself, as a string tensor [batch, 1], for graphs that take text: a
+ * scikit-learn pipeline exported by skl2onnx (TfidfVectorizer or CountVectorizer first: its
+ * StringNormalizer, Tokenizer and TfIdfVectorizer operators run in both runtimes). Each text is
+ * cut to its first `maxLength` characters; what the graph does with it is the graph's own.
+ */
+export const TextFeaturizerSchema = z
+  .object({
+    kind: z.literal('text'),
+    field: z.string().min(1),
+    /** for `rfc822` fields: which view of the parsed message; plain text fields ignore it */
+    view: EmailViewSchema.optional(),
+    maxLength: z.number().int().positive().max(1_000_000),
+  })
+  .strict();
+
 export const FeaturizerSpecSchema = z.union([
   HashedNgramFeaturizerSchema,
   TensorFeaturizerSchema,
   TokenizerFeaturizerSchema,
+  TextFeaturizerSchema,
 ]);
 
 /**
@@ -130,5 +147,6 @@ export type HashedNgramFeaturizer = z.infer<typeof HashedNgramFeaturizerSchema>;
 export type TensorFeaturizer = z.infer<typeof TensorFeaturizerSchema>;
 export type TokenizerRef = z.infer<typeof TokenizerRefSchema>;
 export type TokenizerFeaturizer = z.infer<typeof TokenizerFeaturizerSchema>;
+export type TextFeaturizer = z.infer<typeof TextFeaturizerSchema>;
 export type TokenizerOutput = (typeof TOKENIZER_OUTPUTS)[number];
 export type FeaturizerSpec = z.infer<typeof FeaturizerSpecSchema>;

@@ -259,11 +259,19 @@ export const EnsembleManifestSchema = z
           message: `'${member.output}' is one value for the second of two labels; this task has ${m.labels.length}`,
         });
       }
-      if (!(member.featurizer.field in m.input.fields)) {
+      const field = m.input.fields[member.featurizer.field];
+      if (!field) {
         ctx.addIssue({
           code: 'custom',
           path: ['members', i, 'featurizer', 'field'],
           message: `field '${member.featurizer.field}' is not declared in input.fields`,
+        });
+      } else if ((member.featurizer.kind === 'tensor') !== (field.type === 'tensor')) {
+        // the tensor featurizer passes a tensor field through; every other kind reads text
+        ctx.addIssue({
+          code: 'custom',
+          path: ['members', i, 'featurizer', 'field'],
+          message: `the ${member.featurizer.kind} featurizer cannot read field '${member.featurizer.field}', a ${field.type} field`,
         });
       }
     });
@@ -374,6 +382,8 @@ function checkMetaLearnerShape(
 }
 
 export type TensorDtype = z.infer<typeof TensorDtypeSchema>;
+/** What a featurizer can hand a graph: a tensor field's dtypes, and text (the text featurizer). */
+export type FeatureDtype = TensorDtype | 'string';
 export type Family = z.infer<typeof FamilySchema>;
 export type TensorFieldSpec = z.infer<typeof TensorFieldSpecSchema>;
 export type FieldSpec = z.infer<typeof FieldSpecSchema>;

@@ -22,6 +22,22 @@ function attr(name: string, value: number[] | string | string[], kind: 'floats' 
   return onnx.AttributeProto.create({ name, ints: (value as number[]).map(Number), type: A.INTS });
 }
 
+/** The model around `graph`, importing the default and ML domains (and `more`, version 1) as skl2onnx does. */
+function skl2onnxModel(graph: InstanceType<typeof onnx.GraphProto>, more: string[]): Uint8Array {
+  const opsetImport = [
+    onnx.OperatorSetIdProto.create({ domain: '', version: 15 }),
+    ...['ai.onnx.ml', ...more].map((domain) => onnx.OperatorSetIdProto.create({ domain, version: 1 })),
+  ];
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'skl2onnx',
+    producerVersion: '1.16.0',
+    opsetImport,
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
 const sequenceOfMapsInfo = (name: string, keyType: number) =>
   onnx.ValueInfoProto.create({
     name,
@@ -107,17 +123,7 @@ export function sklearnLikeLogReg(
         : valueInfo('output_probability', T.FLOAT, ['N', classes]),
     ],
   });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'skl2onnx',
-    producerVersion: '1.16.0',
-    opsetImport: [
-      onnx.OperatorSetIdProto.create({ domain: '', version: 15 }),
-      onnx.OperatorSetIdProto.create({ domain: ml, version: 1 }),
-    ],
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return skl2onnxModel(graph, []);
 }
 
 /** What scikit-learn's predict_proba gives for a multinomial model: softmax(coef · x + intercept). */
@@ -155,4 +161,108 @@ export function sklearnManifest(
     fusion: { strategy: 'soft' },
     provenance: { createdAt: '2026-11-23T00:00:00.000Z', tool: 'skl2onnx' },
   };
+}
+
+/** What the text pipeline below computes, in JavaScript: p(second class) for one text. */
+export function textPipelineProbability(
+  pipeline: { vocabulary: string[]; idf: number[]; coef: number[]; intercept: number },
+  text: string,
+): number {
+  const tf = pipeline.vocabulary.map(() => 0);
+  for (const token of text.toLowerCase().match(/[a-z0-9_]+/g) ?? []) {
+    const at = pipeline.vocabulary.indexOf(token);
+    if (at >= 0) tf[at] = (tf[at] as number) + 1;
+  }
+  const x = tf.map((v, i) => v * (pipeline.idf[i] as number));
+  const norm = Math.sqrt(x.reduce((s, v) => s + v * v, 0)) || 1;
+  const z = x.reduce((s, v, i) => s + (v / norm) * (pipeline.coef[i] as number), pipeline.intercept);
+  return 1 / (1 + Math.exp(-z));
+}
+
+/**
+ * A text classifier shaped as skl2onnx exports a scikit-learn Pipeline(TfidfVectorizer,
+ * LogisticRegression) by default: a string input `input` [N, 1]; Reshape, StringNormalizer
+ * (lower case), Tokenizer (com.microsoft, a token regex), TfIdfVectorizer (term counts over the
+ * vocabulary), Mul by the idf, Normalizer (L2), LinearClassifier (logistic, two string classes),
+ * then ZipMap into `output_probability`.
+ */
+export function sklearnLikeTextPipeline(
+  pipeline: { vocabulary: string[]; idf: number[]; coef: number[]; intercept: number },
+  classLabels: [string, string],
+  options: { batch?: number } = {},
+): Uint8Array {
+  const ml = 'ai.onnx.ml';
+  const A = onnx.AttributeProto.AttributeType;
+  const int = (name: string, i: number) => onnx.AttributeProto.create({ name, i, type: A.INT });
+  const n = pipeline.vocabulary.length;
+  const node = (opType: string, input: string[], output: string[], attribute: unknown[] = [], domain = '') =>
+    onnx.NodeProto.create({ opType, input, output, attribute: attribute as never, domain });
+  const nodes = [
+    node('Reshape', ['input', 'flat_shape'], ['flat']),
+    node('StringNormalizer', ['flat'], ['normalized'], [attr('case_change_action', 'LOWER', 'string')]),
+    node(
+      'Tokenizer',
+      ['normalized'],
+      ['tokens'],
+      [
+        int('mark', 0),
+        int('mincharnum', 1),
+        attr('pad_value', '#', 'string'),
+        attr('tokenexp', '[a-z0-9_]+', 'string'),
+      ],
+      'com.microsoft',
+    ),
+    node(
+      'TfIdfVectorizer',
+      ['tokens'],
+      ['tf'],
+      [
+        int('max_gram_length', 1),
+        int('min_gram_length', 1),
+        int('max_skip_count', 0),
+        attr('mode', 'TF', 'string'),
+        attr('ngram_counts', [0], 'ints'),
+        attr(
+          'ngram_indexes',
+          Array.from({ length: n }, (_, i) => i),
+          'ints',
+        ),
+        attr('pool_strings', pipeline.vocabulary, 'strings'),
+      ],
+    ),
+    node('Mul', ['tf', 'idf'], ['tfidf']),
+    node('Normalizer', ['tfidf'], ['features'], [attr('norm', 'L2', 'string')], ml),
+    node(
+      'LinearClassifier',
+      ['features'],
+      ['label', 'probability_tensor'],
+      [
+        attr('coefficients', [...pipeline.coef.map((w) => -w), ...pipeline.coef], 'floats'),
+        attr('intercepts', [-pipeline.intercept, pipeline.intercept], 'floats'),
+        attr('classlabels_strings', classLabels, 'strings'),
+        attr('post_transform', 'LOGISTIC', 'string'),
+      ],
+      ml,
+    ),
+    node('Normalizer', ['probability_tensor'], ['probabilities'], [attr('norm', 'L1', 'string')], ml),
+    node('Identity', ['label'], ['output_label']),
+    node(
+      'ZipMap',
+      ['probabilities'],
+      ['output_probability'],
+      [attr('classlabels_strings', classLabels, 'strings')],
+      ml,
+    ),
+  ];
+  const graph = onnx.GraphProto.create({
+    name: 'pipeline_tfidf',
+    node: nodes,
+    initializer: [
+      onnx.TensorProto.create({ name: 'flat_shape', dataType: T.INT64, dims: [1], int64Data: [-1] }),
+      onnx.TensorProto.create({ name: 'idf', dataType: T.FLOAT, dims: [n], floatData: pipeline.idf }),
+    ],
+    input: [valueInfo('input', T.STRING, [options.batch ?? 'N', 1])],
+    output: [valueInfo('output_label', T.STRING, ['N']), sequenceOfMapsInfo('output_probability', T.STRING)],
+  });
+  return skl2onnxModel(graph, ['com.microsoft']);
 }

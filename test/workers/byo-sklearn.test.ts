@@ -1,13 +1,21 @@
 /**
  * A scikit-learn classifier as skl2onnx exports it by default (LinearClassifier, then ZipMap:
  * probabilities as a sequence of {class: p} maps) published and served through the Worker, in
- * onnxruntime-web inside workerd.
+ * onnxruntime-web inside workerd; and a text pipeline exported the same way, beside the zoo.
  */
 import { describe, expect, it } from 'vitest';
+import { parseEmail } from '../../lib/features';
+import type { EnsembleManifestInput } from '../../lib/schema';
 import { modelKey } from '../../lib/store';
 import { expectClose } from '../helpers/close';
-import { sklearnLikeLogReg, sklearnManifest, softmaxOf } from '../helpers/skl-like';
-import { ADMIN, postJson, putJson, uploadModel } from './zoo';
+import {
+  sklearnLikeLogReg,
+  sklearnLikeTextPipeline,
+  sklearnManifest,
+  softmaxOf,
+  textPipelineProbability,
+} from '../helpers/skl-like';
+import { ADMIN, postJson, putJson, reference, seedZoo, spamManifest, uploadModel } from './zoo';
 
 const coef = [
   [0.8, -1.2, 0.3, 2.0],
@@ -55,5 +63,43 @@ describe('bring your own model: a skl2onnx classifier with its default ZipMap', 
     const problem = (await res.json()) as { code: string; detail: string };
     expect(problem.code).toBe('invalid_manifest');
     expect(problem.detail).toMatch(/\[versicolor, setosa, virginica\].*\[setosa, versicolor, virginica\]/);
+  });
+});
+
+describe('bring your own model: a skl2onnx text pipeline (TfidfVectorizer + LogisticRegression) beside the zoo', () => {
+  const pipeline = {
+    vocabulary: ['free', 'money', 'click', 'lunch', 'meeting', 'tomorrow'],
+    idf: [1.4, 1.7, 1.9, 2.1, 1.6, 1.3],
+    coef: [2.5, 2.2, 2.8, -2.4, -2.0, -1.1],
+    intercept: -0.3,
+  };
+
+  it('answers with the zoo: its string input is fed the body text, its ZipMap read as a tensor', async () => {
+    await seedZoo();
+    const bytes = sklearnLikeTextPipeline(pipeline, ['ham', 'spam']);
+    const { sha256 } = (await (await uploadModel(bytes)).json()) as { sha256: string };
+    const text: EnsembleManifestInput['members'][number] = {
+      id: 'sk-tfidf',
+      model: { key: modelKey(sha256), sha256, bytes: bytes.byteLength },
+      featurizer: { kind: 'text', field: 'message', view: 'body', maxLength: 20_000 },
+      inputName: 'input',
+      outputName: 'output_probability',
+      output: 'probabilities',
+      costUnits: 1,
+    };
+    const manifest = { ...spamManifest, name: 'spam-sklearn', version: 1, members: [...spamManifest.members, text] };
+    expect((await putJson('/v1/ensembles/spam-sklearn', manifest)).status).toBe(201);
+    const message = reference[0]?.message as string;
+    const res = await postJson(
+      '/v1/ensembles/spam-sklearn/predict',
+      { inputs: [{ message }], return_members: true },
+      ADMIN,
+    );
+    expect(res.status).toBe(200);
+    const [answer] = ((await res.json()) as { predictions: { members: Record<string, Record<string, number>> }[] })
+      .predictions;
+    const expected = textPipelineProbability(pipeline, (await parseEmail(message)).body);
+    expect(answer?.members['sk-tfidf']?.spam).toBeCloseTo(expected, 6);
+    expect(Object.keys(answer?.members ?? {})).toEqual(expect.arrayContaining(spamManifest.members.map((m) => m.id)));
   });
 });
