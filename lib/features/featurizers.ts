@@ -100,11 +100,20 @@ export const FEATURIZERS: Readonly<Table> = Object.freeze({
     outputs: (_f, field) => (field.type === 'text' ? { features: { dtype: 'string', shape: [1] } } : null),
     async build(f, batch) {
       if (batch.field.type !== 'text') throw new ChorusError('invalid_manifest', `field '${f.field}' is not text`);
-      const texts = (await batch.texts()).map((t) => cutText(t, f.maxLength));
+      const texts = (await batch.texts()).map((t) => cStringSafe(cutText(t, f.maxLength)));
       return { features: { dtype: 'string', data: texts, dims: [texts.length, 1] } };
     },
   },
 } satisfies Table);
+
+/**
+ * The runtimes take each text as a C string of UTF-8: a NUL would end it early and a lone
+ * surrogate (valid in JSON) is no UTF-8 at all (onnxruntime-web's StringNormalizer fails the run),
+ * so both become U+FFFD, which a token pattern reads as a separator, as scikit-learn would.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const cStringSafe = (text: string): string =>
+  text.replaceAll(String.fromCharCode(0), '\ufffd').replace(LONE_SURROGATE, '\ufffd');
 
 /** The first `max` UTF-16 units of `text`, not ending in half of a surrogate pair. */
 function cutText(text: string, max: number): string {

@@ -45,13 +45,16 @@ function textMember(model: MemberSpec['model'], maxLength = 10_000) {
   };
 }
 
-const manifestOf = (members: unknown[]): EnsembleManifest =>
+const manifestOf = (
+  members: unknown[],
+  fields: Record<string, unknown> = { message: { type: 'text', format: 'rfc822' } },
+): EnsembleManifest =>
   EnsembleManifestSchema.parse({
     name: 'spam-sklearn',
     version: 1,
     task: 'classification',
     labels: ['ham', 'spam'],
-    input: { fields: { message: { type: 'text', format: 'rfc822' } } },
+    input: { fields },
     members,
     fusion: { strategy: 'soft' },
     provenance: { createdAt: '2026-11-24T00:00:00.000Z', tool: 'skl2onnx' },
@@ -99,6 +102,25 @@ describe.each([createWebBackend(), createNodeBackend()])('a skl2onnx text pipeli
     const cut = textPipelineProbability(pipeline, (body as string).slice(0, 12));
     expect(cut).not.toBeCloseTo(textPipelineProbability(pipeline, body as string), 2);
     expect((first?.probabilities as Record<string, number> | undefined)?.spam).toBeCloseTo(cut, 6);
+  });
+
+  it('a text field with a NUL or a lone surrogate (both valid JSON) is answered as if each were a separator', async () => {
+    const store = new MemoryBlobStore();
+    const model = await stored(sklearnLikeTextPipeline(pipeline, ['ham', 'spam']), store);
+    const member = { ...textMember(model), featurizer: { kind: 'text', field: 'text', maxLength: 1000 } };
+    const manifest = manifestOf([member], { text: { type: 'text' } });
+    const sessions = new SessionCache(backend, store, 64 << 20);
+    const texts = ['\u0000free money', 'free \ud800money click', 'free\udc00 lunch'];
+    const answer = await predictEnsemble(
+      manifest,
+      texts.map((text) => ({ text })),
+      sessions,
+    );
+    const separated = ['\ufffdfree money', 'free \ufffdmoney click', 'free\ufffd lunch'];
+    answer.predictions.forEach((p, i) => {
+      const expected = textPipelineProbability(pipeline, separated[i] as string);
+      expect((p.probabilities as Record<string, number>).spam).toBeCloseTo(expected, 6);
+    });
   });
 
   it('fuses with a zoo member (soft vote: the mean of the two)', async () => {
