@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSpamDatasets } from '../../infra/datasets';
 import type { Stack } from '../../infra/local-stack';
+import { parseEmail } from '../../lib/features';
 import { SIGNATURE_HEADER, signRequest } from '../../lib/jobs';
 import { EnsembleManifestSchema } from '../../lib/schema';
 import { jobKeys, scoreCacheKey, sha256Hex } from '../../lib/store';
 import { inspectReport } from '../browser/report-page';
+import { sklearnLikeTextPipeline, textPipelineProbability } from '../helpers/skl-like';
 import { publishTorchEnsemble, unlabeledCopy } from './fixtures';
 import { DEV_JOB_SECRET, jobsClient } from './jobs-client';
 import { startTestStack } from './ports';
@@ -132,6 +134,53 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
     const validation = await stack.store.get(data.validation as string);
     const hash = await sha256Hex(validation ?? new Uint8Array());
     for (const m of zoo.members) expect(await stack.store.head(scoreCacheKey(m.model.sha256, hash))).not.toBeNull();
+  });
+
+  it('fit-weights runs a skl2onnx text pipeline member (string input, ZipMap) in the container', async () => {
+    // onnxruntime-node, not the edge's runtime: the report's member figure is what the pipeline's
+    // arithmetic gives on the same bodies
+    const pipeline = {
+      vocabulary: ['free', 'money', 'click', 'remove', 'offer', 'wrote', 'thanks', 'list'],
+      idf: [1.6, 1.8, 1.7, 1.9, 1.8, 1.5, 1.4, 1.2],
+      coef: [2.0, 2.2, 1.8, 2.4, 1.6, -2.2, -1.8, -1.0],
+      intercept: -0.4,
+    };
+    const model = await client.uploadModel(sklearnLikeTextPipeline(pipeline, ['ham', 'spam']));
+    const bodyLogreg = zoo.members.find((m) => m.id === 'body-logreg');
+    const text = {
+      id: 'sk-tfidf',
+      model,
+      featurizer: { kind: 'text', field: 'message', view: 'body', maxLength: 20_000 },
+      inputName: 'input',
+      outputName: 'output_probability',
+      output: 'probabilities',
+    };
+    const { labels, input, provenance } = zoo;
+    const manifest = { name: 'spam-sk', version: 1, task: 'classification', labels, input, provenance };
+    await client.publish(
+      EnsembleManifestSchema.parse({ ...manifest, members: [bodyLogreg, text], fusion: { strategy: 'soft' } }),
+    );
+    const id = await client.submit({
+      kind: 'fit-weights',
+      ensemble: 'spam-sk',
+      validation: data.validation as string,
+      method: 'accuracy',
+      publish: false,
+    });
+    const s = await client.waitUntil(id);
+    expect(s.phase, s.error).toBe('succeeded');
+    const row = (await client.report(id)).rows.find((r) => r.name === 'sk-tfidf' && r.kind === 'member');
+    const rows = new TextDecoder()
+      .decode((await stack.store.get(data.validation as string)) ?? new Uint8Array())
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { input: { message: string }; label: string });
+    let loss = 0;
+    for (const r of rows) {
+      const spam = textPipelineProbability(pipeline, (await parseEmail(r.input.message)).body);
+      loss -= Math.log(r.label === 'spam' ? spam : 1 - spam);
+    }
+    expect(row?.logLoss).toBeCloseTo(loss / rows.length, 4);
   });
 
   it("the report page renders in Debian's chromium with its charts drawn", async () => {
