@@ -118,7 +118,8 @@ export const TextFeaturizerSchema = z
     field: z.string().min(1),
     /** for `rfc822` fields: which view of the parsed message; plain text fields ignore it */
     view: EmailViewSchema.optional(),
-    maxLength: z.number().int().positive().max(1_000_000),
+    /** characters read; a text graph holds a string per token, so the cap is lower than hashed n-grams' */
+    maxLength: z.number().int().positive().max(100_000),
   })
   .strict();
 

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { createWebBackend } from '../../lib/backends/onnx-web';
-import { checkManifestGraphs, predictEnsemble, SessionCache } from '../../lib/ensemble';
+import { checkManifestGraphs, type ModelSession, predictEnsemble, SessionCache } from '../../lib/ensemble';
+import { runBatched } from '../../lib/ensemble/fixed-batch';
+import { unwrapZipMap } from '../../lib/ensemble/zipmap';
 import { parseEmail } from '../../lib/features';
 import { type EnsembleManifest, EnsembleManifestSchema, type MemberSpec } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex } from '../../lib/store';
@@ -123,6 +125,31 @@ describe.each([createWebBackend(), createNodeBackend()])('a skl2onnx text pipeli
     });
   });
 
+  it('texts run one row at a time: a long one beside short ones is not padded into each of them', async () => {
+    const session = await backend.createSession(unwrapZipMap(sklearnLikeTextPipeline(pipeline, ['ham', 'spam'])).model);
+    const runs: (readonly number[])[] = [];
+    const recorded: ModelSession = {
+      ...session,
+      run: (inputs, outputName) => {
+        runs.push(inputs.input?.dims ?? []);
+        return session.run(inputs, outputName);
+      },
+    };
+    const texts = [Array(20_000).fill('free money').join(' '), ...Array.from({ length: 63 }, (_, i) => `lunch ${i}`)];
+    const out = await runBatched(
+      recorded,
+      { input: { dtype: 'string', data: texts, dims: [64, 1] } },
+      'output_probability',
+      64,
+    );
+    expect(runs).toEqual(texts.map(() => [1, 1]));
+    expect(out.dims).toEqual([64, 2]);
+    texts.forEach((t, i) => {
+      expect(out.data[2 * i + 1]).toBeCloseTo(textPipelineProbability(pipeline, t), 5);
+    });
+    await session.release();
+  });
+
   it('fuses with a zoo member (soft vote: the mean of the two)', async () => {
     const store = new MemoryBlobStore();
     const zoo = JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')) as { members: MemberSpec[] };
@@ -146,7 +173,7 @@ describe.each([createWebBackend(), createNodeBackend()])('a skl2onnx text pipeli
     }
   });
 
-  it('refuses a text member on a graph that takes numbers, and classes the graph orders unlike the labels', async () => {
+  it('refuses a text member on a graph that takes numbers, over 100,000 characters, or with classes ordered unlike the labels', async () => {
     const store = new MemoryBlobStore();
     const numbers = await stored(
       sklearnLikeLogReg(
@@ -163,6 +190,7 @@ describe.each([createWebBackend(), createNodeBackend()])('a skl2onnx text pipeli
     await expect(checkManifestGraphs(numeric, new SessionCache(backend, store, 64 << 20))).rejects.toThrow(
       /input 'float_input' takes float32, the featurizer produces string/,
     );
+    expect(() => manifestOf([textMember(numbers, 100_001)])).toThrow(/maxLength/);
     const swapped = manifestOf([textMember(await stored(sklearnLikeTextPipeline(pipeline, ['spam', 'ham']), store))]);
     await expect(checkManifestGraphs(swapped, new SessionCache(backend, store, 64 << 20))).rejects.toThrow(
       /classes in the order \[spam, ham\]/,
