@@ -8,7 +8,7 @@ import type { FeatureDtype, TensorDtype } from '../schema';
 export type { FeatureDtype, TensorDtype };
 
 /** numbers, or texts for dtype `string` (the text featurizer) */
-export type TensorData = Float32Array | BigInt64Array | Int32Array | readonly string[];
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | readonly string[];
 
 export interface InputTensor {
   readonly dtype: FeatureDtype;

@@ -67,8 +67,8 @@ export function memberGraphProblems(manifest: EnsembleManifest, member: MemberSp
       `output '${output.name}' is not a tensor (a sequence or a map): name a float tensor output (one value per label)`,
     );
   } else if (output) {
-    if (output.dtype && output.dtype !== 'float32') {
-      problems.push(`output '${output.name}' is ${output.dtype}; members must output float32`);
+    if (output.dtype && output.dtype !== 'float32' && output.dtype !== 'float64') {
+      problems.push(`output '${output.name}' is ${output.dtype}; members must output float32 or float64`);
     }
     if (member.output.startsWith('positive-')) {
       // [batch] or [batch, 1]: one value per example

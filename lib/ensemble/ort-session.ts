@@ -92,7 +92,8 @@ export function wrapOrtSession<T extends Disposable>(
         try {
           const result = out[outputName];
           if (!result) throw new Error(`model has no output '${outputName}'`);
-          return { data: Float32Array.from(result.data as Float32Array), dims: [...result.dims] };
+          // a float64 output (a graph exported in double) is read as float32, as every other answer is
+          return { data: Float32Array.from(result.data as ArrayLike<number>), dims: [...result.dims] };
         } finally {
           for (const value of Object.values(out)) value.dispose?.();
         }

@@ -21,6 +21,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /** Values each tensor dtype holds exactly; anything outside would wrap or round silently. */
 const RANGE: Record<TensorDtype, (v: number) => string | null> = {
   float32: (v) => (Math.abs(v) > FLOAT32_MAX ? `${v} overflows float32 (|x| ≤ 3.4028235e38)` : null),
+  // a JSON number is a double: every finite one is exact
+  float64: () => null,
   int32: (v) =>
     !Number.isInteger(v)
       ? `${v} is not an integer`

@@ -75,6 +75,7 @@ export const FEATURIZERS: Readonly<Table> = Object.freeze({
       const dims = [n, ...field.shape];
       if (field.dtype === 'float32') return { features: { dtype: 'float32', data: Float32Array.from(flat), dims } };
       if (field.dtype === 'int32') return { features: { dtype: 'int32', data: Int32Array.from(flat), dims } };
+      if (field.dtype === 'float64') return { features: { dtype: 'float64', data: Float64Array.from(flat), dims } };
       const data = BigInt64Array.from(flat.slice(0, n * size), (v) => BigInt(v));
       return { features: { dtype: 'int64', data, dims } };
     },

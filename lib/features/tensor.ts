@@ -7,6 +7,6 @@ import type { FeatureDtype } from '../schema';
 export interface FeatureTensor {
   readonly dtype: FeatureDtype;
   /** numbers, or texts for dtype `string` */
-  readonly data: Float32Array | BigInt64Array | Int32Array | readonly string[];
+  readonly data: Float32Array | Float64Array | BigInt64Array | Int32Array | readonly string[];
   readonly dims: readonly number[];
 }

@@ -29,7 +29,8 @@ export const EnsembleNameSchema = z
 export const isEnsembleName = (name: string): boolean => EnsembleNameSchema.safeParse(name).success;
 
 /** The tensor element types Chorus feeds to models and accepts in requests (one list, used everywhere). */
-export const TensorDtypeSchema = z.enum(['float32', 'int64', 'int32']);
+/** Tensor fields' element types; float64 for graphs exported with double inputs (skl2onnx's DoubleTensorType). */
+export const TensorDtypeSchema = z.enum(['float32', 'float64', 'int64', 'int32']);
 
 /** Model families that Chorus trains and can retrain (stacking folds, build-members, distillation). */
 export const FamilySchema = z.enum(['logreg', 'naive-bayes', 'fasttext', 'mlp']);

@@ -62,9 +62,12 @@ const sequenceOfMapsInfo = (name: string, keyType: number) =>
 export function sklearnLikeLogReg(
   coef: number[][],
   intercept: number[],
-  options: { zipmap: boolean; classLabels?: string[] },
+  options: { zipmap: boolean; classLabels?: string[]; double?: boolean },
 ): Uint8Array {
   const classes = coef.length;
+  // `double`: exported with DoubleTensorType (float64 input); without ZipMap the probabilities
+  // leave as float64 too, as a double-precision graph's would
+  const double = options.double === true;
   // LinearClassifier names integer labels classlabels_ints, ZipMap classlabels_int64s
   const labels = (node: 'classifier' | 'zipmap') =>
     options.classLabels
@@ -106,21 +109,24 @@ export function sklearnLikeLogReg(
           attribute: [labels('zipmap')],
         })
       : onnx.NodeProto.create({
-          opType: 'Identity',
+          opType: double ? 'Cast' : 'Identity',
           name: 'prob_out',
           input: ['probability_tensor'],
           output: ['output_probability'],
+          attribute: double
+            ? [onnx.AttributeProto.create({ name: 'to', i: T.DOUBLE, type: onnx.AttributeProto.AttributeType.INT })]
+            : [],
         }),
   ];
   const graph = onnx.GraphProto.create({
     name: 'sklearn-like',
     node: nodes,
-    input: [valueInfo('float_input', T.FLOAT, ['N', features])],
+    input: [valueInfo('float_input', double ? T.DOUBLE : T.FLOAT, ['N', features])],
     output: [
       valueInfo('output_label', options.classLabels ? T.STRING : T.INT64, ['N']),
       options.zipmap
         ? sequenceOfMapsInfo('output_probability', options.classLabels ? T.STRING : T.INT64)
-        : valueInfo('output_probability', T.FLOAT, ['N', classes]),
+        : valueInfo('output_probability', double ? T.DOUBLE : T.FLOAT, ['N', classes]),
     ],
   });
   return skl2onnxModel(graph, []);
@@ -141,13 +147,14 @@ export function sklearnManifest(
   model: MemberSpec['model'],
   labels: string[],
   outputName = 'output_probability',
+  dtype: 'float32' | 'float64' = 'float32',
 ): EnsembleManifestInput {
   return {
     name,
     version: 1,
     task: 'classification',
     labels,
-    input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [4] } } },
+    input: { fields: { x: { type: 'tensor', dtype, shape: [4] } } },
     members: [
       {
         id: 'sk-logreg',

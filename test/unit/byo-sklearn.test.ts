@@ -29,11 +29,11 @@ const rows = [
   [-2, 1, 1, 1],
 ];
 
-async function manifestFor(bytes: Uint8Array, store: MemoryBlobStore, outputName?: string) {
+async function manifestFor(bytes: Uint8Array, store: MemoryBlobStore, outputName?: string, dtype?: 'float64') {
   const sha256 = await sha256Hex(bytes);
   await store.put(modelKey(sha256), bytes);
   const model = { key: modelKey(sha256), sha256, bytes: bytes.length };
-  return EnsembleManifestSchema.parse(sklearnManifest('iris-like', model, ['a', 'b', 'c'], outputName));
+  return EnsembleManifestSchema.parse(sklearnManifest('iris-like', model, ['a', 'b', 'c'], outputName, dtype));
 }
 
 describe.each([createNodeBackend(), createWebBackend()])('a skl2onnx-style classifier in $name', (backend) => {
@@ -51,6 +51,31 @@ describe.each([createNodeBackend(), createWebBackend()])('a skl2onnx-style class
       const probs = p.probabilities as Record<string, number>;
       expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[i] as number[]), 1e-6);
     });
+  });
+
+  it.each([false, true])('exported in double (float64 input; ZipMap: %s) it takes a float64 field', async (zipmap) => {
+    const store = new MemoryBlobStore();
+    const bytes = sklearnLikeLogReg(coef, intercept, { zipmap, double: true });
+    const manifest = await manifestFor(bytes, store, undefined, 'float64');
+    const sessions = new SessionCache(backend, store, 64 << 20);
+    await expect(checkManifestGraphs(manifest, sessions)).resolves.toBeUndefined();
+    const answer = await predictEnsemble(
+      manifest,
+      rows.map((x) => ({ x: { dtype: 'float64', shape: [4], data: x } })),
+      sessions,
+    );
+    answer.predictions.forEach((p, i) => {
+      const probs = p.probabilities as Record<string, number>;
+      expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[i] as number[]), 1e-6);
+    });
+    // a float32 field cannot feed it: publish names both dtypes
+    const float32 = EnsembleManifestSchema.parse({
+      ...manifest,
+      input: { fields: { x: { type: 'tensor', dtype: 'float32', shape: [4] } } },
+    });
+    await expect(checkManifestGraphs(float32, new SessionCache(backend, store, 64 << 20))).rejects.toThrow(
+      /input 'float_input' takes float64, the featurizer produces float32/,
+    );
   });
 
   it('an output that is a sequence, not made by a ZipMap, is still refused at publish', async () => {
