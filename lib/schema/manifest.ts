@@ -28,8 +28,10 @@ export const EnsembleNameSchema = z
 /** Whether a string can name an ensemble (checked before a name reaches a cache or an object). */
 export const isEnsembleName = (name: string): boolean => EnsembleNameSchema.safeParse(name).success;
 
-/** The tensor element types Chorus feeds to models and accepts in requests (one list, used everywhere). */
-/** Tensor fields' element types; float64 for graphs exported with double inputs (skl2onnx's DoubleTensorType). */
+/**
+ * The tensor element types Chorus feeds to models and accepts in requests (one list, used
+ * everywhere); float64 for graphs exported with double inputs (skl2onnx's DoubleTensorType).
+ */
 export const TensorDtypeSchema = z.enum(['float32', 'float64', 'int64', 'int32']);
 
 /** Model families that Chorus trains and can retrain (stacking folds, build-members, distillation). */
@@ -260,7 +262,9 @@ export const EnsembleManifestSchema = z
           message: `'${member.output}' is one value for the second of two labels; this task has ${m.labels.length}`,
         });
       }
-      const field = m.input.fields[member.featurizer.field];
+      // own names only: a field called `toString` is no field of a plain object
+      const name = member.featurizer.field;
+      const field = Object.hasOwn(m.input.fields, name) ? m.input.fields[name] : undefined;
       if (!field) {
         ctx.addIssue({
           code: 'custom',

@@ -33,6 +33,17 @@ describe('ensemble manifest', () => {
     expect(JSON.stringify(EnsembleManifestSchema.safeParse(field).error?.issues)).toContain(
       "field 'subject' is not declared",
     );
+    for (const inherited of ['toString', 'constructor']) {
+      (field.members[0] as { featurizer: { field: string } }).featurizer.field = inherited;
+      expect(JSON.stringify(EnsembleManifestSchema.safeParse(field).error?.issues)).toContain(
+        `field '${inherited}' is not declared`,
+      );
+    }
+    const wrongType = clone();
+    (wrongType.members[0] as { featurizer: Record<string, unknown> }).featurizer = { kind: 'tensor', field: 'message' };
+    expect(JSON.stringify(EnsembleManifestSchema.safeParse(wrongType).error?.issues)).toContain(
+      "the tensor featurizer cannot read field 'message', a text field",
+    );
 
     const weights = clone();
     (weights.fusion as { weights?: Record<string, number> }).weights = { nobody: 1 };
