@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { run as runDistill } from '../../functions/container/jobs/distill';
 import {
   checkManifestGraphs,
   type InferenceBackend,
@@ -16,6 +17,7 @@ import {
 import { isChorusError } from '../../lib/errors';
 import {
   DatasetKeySchema,
+  DistillJobSchema,
   type EnsembleManifest,
   EnsembleManifestSchema,
   type InputSpec,
@@ -280,6 +282,28 @@ describe('job specs are bounded by the product of their knobs', () => {
   it('the default student and a mid-sized one are accepted', () => {
     expect(JobSpecSchema.safeParse(distill(undefined, 16)).success).toBe(true);
     expect(JobSpecSchema.safeParse(distill(words(1 << 20), 32)).success).toBe(true);
+  });
+
+  it('a student featurizer on an input the ensemble lacks (an inherited name too) fails before any data is read', async () => {
+    const manifest = EnsembleManifestSchema.parse(JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')));
+    for (const field of ['subject', 'toString']) {
+      const spec = DistillJobSchema.parse(distill({ ...words(1 << 16), field }, 16));
+      const nothingRead = new Proxy({} as never, {
+        get: () => {
+          throw new Error('touched before the featurizer was checked');
+        },
+      });
+      const run = runDistill({
+        id: 'd',
+        spec,
+        manifest,
+        store: nothingRead,
+        evaluator: nothingRead,
+        progress: async () => undefined,
+      });
+      await expect(run).rejects.toMatchObject({ code: 'invalid_argument' });
+      await expect(run).rejects.toThrow(`featurizer field '${field}' is not a text input field`);
+    }
   });
 });
 

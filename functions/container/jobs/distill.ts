@@ -32,8 +32,9 @@ function studentFeaturizer(
   chosen?: HashedNgramFeaturizer,
 ): HashedNgramFeaturizer {
   if (chosen) {
-    if (!(chosen.field in base.input.fields))
-      throw new ChorusError('invalid_argument', `featurizer field '${chosen.field}' is not an input field`);
+    // own names only (a field called toString is none), and a text one: the student hashes words
+    if (!Object.hasOwn(base.input.fields, chosen.field) || base.input.fields[chosen.field]?.type !== 'text')
+      throw new ChorusError('invalid_argument', `featurizer field '${chosen.field}' is not a text input field`);
     if (chosen.output !== 'ids')
       throw new ChorusError('invalid_argument', "a fastText student's featurizer needs output 'ids'");
     return chosen;
@@ -87,10 +88,10 @@ const student = (s: Pick<MemberSpec, 'family' | 'featurizer' | 'inputName' | 'co
 async function trainTextStudent(
   ctx: JobContext<'distill'>,
   init: MemberSpec | undefined,
+  featurizer: HashedNgramFeaturizer,
   d: StudentData,
 ): Promise<{ model: TrainedModel; spec: StudentSpec }> {
   const { spec, manifest: base } = ctx;
-  const featurizer = studentFeaturizer(base, init, spec.featurizer);
   const docs = featurizeForFamily(await featurizerTexts(base, featurizer, d.inputs), featurizer);
   if (docs.kind !== 'ids') throw new Error('unreachable');
   let initModel: FastTextModel | undefined;
@@ -145,6 +146,8 @@ export async function run(ctx: JobContext<'distill'>): Promise<JobOutcome> {
   const tensorField = Object.values(base.input.fields).some((f) => f.type === 'text')
     ? undefined
     : Object.entries(base.input.fields).find(([, f]) => f.type === 'tensor' && f.dtype === 'float32')?.[0];
+  // a bad featurizer is refused before the teacher is run over the data
+  const featurizer = tensorField ? undefined : studentFeaturizer(base, init, spec.featurizer);
   await ctx.progress('loading data', 0.05);
   const train = await loadDataset(ctx.store, spec.train, base);
   const val = await loadDataset(ctx.store, spec.validation, base);
@@ -170,7 +173,9 @@ export async function run(ctx: JobContext<'distill'>): Promise<JobOutcome> {
     val,
     va: labeled(val),
   };
-  const trained = tensorField ? trainMlpStudent(spec, tensorField, data) : await trainTextStudent(ctx, init, data);
+  const trained = featurizer
+    ? await trainTextStudent(ctx, init, featurizer, data)
+    : trainMlpStudent(spec, tensorField as string, data);
   await ctx.progress('exporting', 0.6);
   const variants = await exportVariants(
     trained.model,
