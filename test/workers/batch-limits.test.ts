@@ -65,6 +65,36 @@ describe('batch limits', () => {
       expect((await statusOf(await batchOf(event)))?.failure).toMatch(/^too_many_bad_lines: .* in the batch$/);
     });
 
+    it('a scan cut short and resumed still counts the bad lines of the parts it recorded', async () => {
+      const { deps: base } = testDeps();
+      // part 0 (8 KiB): one row with an id and ~8,150 blank lines; part 1: the other ~3,850
+      const event = await dropFile('blank-resumed', `${lineOf(1)}\n${blanks(12_000)}`);
+      let scanStarted = false;
+      let failed = false;
+      // the file's reads, with one failing: the first the scan makes after part 0 (the planner
+      // reads from the part boundaries; the scan starts at byte 0)
+      const readRange = base.objects.readRange.bind(base.objects);
+      const objects = Object.assign(Object.create(base.objects) as typeof base.objects, {
+        readRange: async (key: string, eTag: string, start: number, end: number) => {
+          if (start === 0) scanStarted = true;
+          else if (scanStarted && !failed) {
+            failed = true;
+            throw new Error('injected: a read failed mid-scan');
+          }
+          return readRange(key, eTag, start, end);
+        },
+      });
+      const { deps, sent } = testDeps({ objects }, { partBytes: 8 * 1024, idsPerCall: 1 });
+      const first = await deliver(deps, [event]);
+      expect([failed, first.retryMessages.length]).toEqual([true, 1]);
+      const id = await batchOf(event);
+      const stub = env.BATCHES.get(env.BATCHES.idFromName(id));
+      expect(await stub.scannedParts()).toEqual([0]); // part 0's ids were recorded before the failure
+      await deliver(deps, [event], 2);
+      expect(sent).toEqual([]);
+      expect((await statusOf(id))?.failure).toMatch(/^too_many_bad_lines: .* in the batch$/);
+    });
+
     it('exactly at the cap the batch is done, every bad line listed', async () => {
       const { deps } = testDeps();
       const event = await dropFile('blank-at-cap', `${lineOf(1)}\n${blanks(cap)}`);

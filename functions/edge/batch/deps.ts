@@ -18,6 +18,11 @@ export interface BatchSettings {
   chunkRows: number;
   /** bad lines a batch may have; one more fails it (lib/batch DEFAULT_MAX_BAD_LINES) */
   maxBadLines: number;
+  /**
+   * ids the pre-fan-out scan holds before it sends them to the coordinator (scan.ts): whole
+   * parts go in one call until this many wait (each call is a storage commit there)
+   */
+  idsPerCall: number;
 }
 
 /** Everything the queue consumer touches, built once from the bindings (overridable in tests). */
@@ -41,6 +46,7 @@ export function batchSettingsFromEnv(env: EdgeEnv): BatchSettings {
     retryBaseSeconds: numberVar(env.BATCH_RETRY_BASE_SECONDS, 2),
     chunkRows: numberVar(env.BATCH_CHUNK_ROWS, 64),
     maxBadLines: numberVar(env.BATCH_MAX_BAD_LINES, DEFAULT_MAX_BAD_LINES),
+    idsPerCall: 20_000,
   };
 }
 
