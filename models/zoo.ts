@@ -9,7 +9,7 @@ export interface MemberDefinition {
   featurizer: HashedNgramFeaturizer;
   options: FamilyOptions;
   costUnits: number;
-  /** the member abstains on inputs whose view has fewer word tokens than this (no evidence) */
+  /** the member abstains on inputs whose view has fewer words than this (no evidence; lib/ensemble abstainsOn) */
   abstain?: { minTokens: number };
   bodyOnly: boolean;
   /**

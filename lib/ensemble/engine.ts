@@ -43,11 +43,12 @@ export function strategyCalibration(
 
 /**
  * What every strategy of the manifest answers an input with when those answering it are not
- * evidence enough (the prior; minAnswering; requireAnyOf as flags over `ids`, in their order).
+ * evidence enough (the prior; minAnswering; requireAnyOf as flags over `ids`, in their order:
+ * by default the manifest's members).
  */
 export function evidenceOptions(
   manifest: EnsembleManifest,
-  ids: readonly string[],
+  ids: readonly string[] = manifest.members.map((m) => m.id),
 ): Pick<FuseOptions, 'prior' | 'minAnswering' | 'requireAnyOf'> {
   const { fusion } = manifest;
   return {
@@ -159,10 +160,7 @@ export async function predictEnsemble(
       const abstains = await featurizer.abstentions(member).catch(() => [] as boolean[]);
       for (let i = 0; i < n; i++) if (abstains[i] !== true) willAnswer[i]?.push(k);
     }
-    const evidence = evidenceOptions(
-      manifest,
-      manifest.members.map((m) => m.id),
-    );
+    const evidence = evidenceOptions(manifest);
     const hopeless = willAnswer.map((present) => !enoughEvidence(present, evidence));
     for (const member of order) {
       try {

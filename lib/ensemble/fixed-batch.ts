@@ -68,18 +68,14 @@ export async function runBatched(
 
 function padded(t: InputTensor, rows: number): InputTensor {
   const have = t.dims[0] ?? 0;
-  if (have >= rows) return t;
-  const width = t.data.length / Math.max(have, 1);
-  const last = range(t.data, (have - 1) * width, have * width);
-  if (Array.isArray(t.data)) {
-    const texts: string[] = [...t.data];
-    for (let r = have; r < rows; r++) texts.push(...(last as readonly string[]));
-    return { dtype: t.dtype, data: texts, dims: [rows, ...t.dims.slice(1)] };
-  }
+  // texts are never short of a slice: they run one row at a time (runBatched)
+  if (have >= rows || Array.isArray(t.data)) return t;
   const numbers = t.data as Exclude<TensorData, readonly string[]>;
+  const width = numbers.length / Math.max(have, 1);
   const Ctor = numbers.constructor as new (n: number) => typeof numbers;
   const data = new Ctor(rows * width);
   data.set(numbers as never);
+  const last = numbers.subarray((have - 1) * width, have * width);
   for (let r = have; r < rows; r++) data.set(last as never, r * width);
   return { dtype: t.dtype, data, dims: [rows, ...t.dims.slice(1)] };
 }

@@ -68,10 +68,6 @@ export function trainPrior(split: Pick<Split, 'train' | 'yOf'>): number[] {
   return counts.map((c) => Number((c / split.train.length).toPrecision(6)));
 }
 
-/**
- * What every zoo fusion of these members shares with the served manifest: the prior, the fewest
- * members that must answer, and which of them an answer needs one of (`bodyEvidence`).
- */
 /** The ids of the members an answer needs one of (`fusion.requireAnyOf`): those that read the body. */
 export function bodyEvidenceIds(
   defs: readonly Pick<MemberDefinition | ByoDefinition, 'id' | 'bodyEvidence'>[],
@@ -79,6 +75,10 @@ export function bodyEvidenceIds(
   return defs.filter((d) => d.bodyEvidence).map((d) => d.id);
 }
 
+/**
+ * What every zoo fusion of these members shares with the served manifest: the prior, the fewest
+ * members that must answer, and which of them an answer needs one of (`bodyEvidence`).
+ */
 export function zooFusionOptions(
   split: Pick<Split, 'train' | 'yOf'>,
   defs: readonly Pick<MemberDefinition | ByoDefinition, 'bodyEvidence'>[],

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
 import { createWebBackend } from '../../lib/backends/onnx-web';
 import { checkManifestGraphs, predictEnsemble, SessionCache } from '../../lib/ensemble';
-import { EnsembleManifestSchema } from '../../lib/schema';
+import { type EnsembleManifest, EnsembleManifestSchema } from '../../lib/schema';
 import { MemoryBlobStore, modelKey, sha256Hex } from '../../lib/store';
 import { expectClose } from '../helpers/close';
 import { sklearnLikeLogReg, sklearnManifest, softmaxOf } from '../helpers/skl-like';
@@ -36,38 +36,36 @@ async function manifestFor(bytes: Uint8Array, store: MemoryBlobStore, outputName
   return EnsembleManifestSchema.parse(sklearnManifest('iris-like', model, ['a', 'b', 'c'], outputName, dtype));
 }
 
+/** Publishes `manifest` (its graph checks pass) and expects scikit-learn's predict_proba for every row. */
+async function expectPredictProba(
+  manifest: EnsembleManifest,
+  sessions: SessionCache,
+  dtype: 'float32' | 'float64' = 'float32',
+): Promise<void> {
+  await expect(checkManifestGraphs(manifest, sessions)).resolves.toBeUndefined();
+  const answer = await predictEnsemble(
+    manifest,
+    rows.map((x) => ({ x: { dtype, shape: [4], data: x } })),
+    sessions,
+  );
+  answer.predictions.forEach((p, i) => {
+    const probs = p.probabilities as Record<string, number>;
+    expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[i] as number[]), 1e-6);
+  });
+}
+
 describe.each([createNodeBackend(), createWebBackend()])('a skl2onnx-style classifier in $name', (backend) => {
   it.each([false, true])('publishes and answers predict_proba (ZipMap, the exporter default: %s)', async (zipmap) => {
     const store = new MemoryBlobStore();
     const manifest = await manifestFor(sklearnLikeLogReg(coef, intercept, { zipmap }), store);
-    const sessions = new SessionCache(backend, store, 64 << 20);
-    await expect(checkManifestGraphs(manifest, sessions)).resolves.toBeUndefined();
-    const answer = await predictEnsemble(
-      manifest,
-      rows.map((x) => ({ x: { dtype: 'float32', shape: [4], data: x } })),
-      sessions,
-    );
-    answer.predictions.forEach((p, i) => {
-      const probs = p.probabilities as Record<string, number>;
-      expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[i] as number[]), 1e-6);
-    });
+    await expectPredictProba(manifest, new SessionCache(backend, store, 64 << 20));
   });
 
   it.each([false, true])('exported in double (float64 input; ZipMap: %s) it takes a float64 field', async (zipmap) => {
     const store = new MemoryBlobStore();
     const bytes = sklearnLikeLogReg(coef, intercept, { zipmap, double: true });
     const manifest = await manifestFor(bytes, store, undefined, 'float64');
-    const sessions = new SessionCache(backend, store, 64 << 20);
-    await expect(checkManifestGraphs(manifest, sessions)).resolves.toBeUndefined();
-    const answer = await predictEnsemble(
-      manifest,
-      rows.map((x) => ({ x: { dtype: 'float64', shape: [4], data: x } })),
-      sessions,
-    );
-    answer.predictions.forEach((p, i) => {
-      const probs = p.probabilities as Record<string, number>;
-      expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[i] as number[]), 1e-6);
-    });
+    await expectPredictProba(manifest, new SessionCache(backend, store, 64 << 20), 'float64');
     // a float32 field cannot feed it: publish names both dtypes
     const float32 = EnsembleManifestSchema.parse({
       ...manifest,
@@ -101,13 +99,7 @@ describe.each([createNodeBackend(), createWebBackend()])('a skl2onnx-style class
       sklearnLikeLogReg(coef, intercept, { zipmap: true, classLabels: ['a', 'b', 'c'] }),
       store,
     );
-    const sessions = new SessionCache(backend, store, 64 << 20);
-    await expect(checkManifestGraphs(named, sessions)).resolves.toBeUndefined();
-    const [first] = (
-      await predictEnsemble(named, [{ x: { dtype: 'float32', shape: [4], data: rows[0] as number[] } }], sessions)
-    ).predictions;
-    const probs = first?.probabilities as Record<string, number>;
-    expectClose([probs.a ?? 0, probs.b ?? 0, probs.c ?? 0], softmaxOf(coef, intercept, rows[0] as number[]), 1e-6);
+    await expectPredictProba(named, new SessionCache(backend, store, 64 << 20));
 
     const swapped = await manifestFor(
       sklearnLikeLogReg(coef, intercept, { zipmap: true, classLabels: ['b', 'a', 'c'] }),

@@ -110,10 +110,7 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
   const valMembers = (await ctx.evaluator.members(grown, val)).map((m) => selectRows(m, va.rows));
   const selection = ensembleSelection(valMembers, va.labels, {
     rounds: 25,
-    fusion: evidenceOptions(
-      grown,
-      grown.members.map((m) => m.id),
-    ),
+    fusion: evidenceOptions(grown),
   });
   const withTemperature = (temperature: number) =>
     candidateOf(

@@ -22,10 +22,7 @@ export async function run(ctx: JobContext<'fit-weights'>): Promise<JobOutcome> {
       ? accuracyWeights(members.map((m) => classificationMetrics(m, labels).accuracy))
       : ensembleSelection(members, labels, {
           rounds: spec.rounds,
-          fusion: evidenceOptions(
-            base,
-            base.members.map((m) => m.id),
-          ),
+          fusion: evidenceOptions(base),
         }).weights;
   // Soft's temperature is the one fitted here (a base `calibration.soft` entry would override
   // `fusion.temperature`); hard's and geometric's entries, and their decisions, were fitted for the
