@@ -4,6 +4,8 @@
  * read is bounds-checked and throws `WireError` on bytes that are not a message.
  */
 
+import { concatBytes } from '../features';
+
 export class WireError extends Error {}
 
 /** One field of a message: its number, wire type and where its bytes lie in the buffer. */
@@ -87,19 +89,9 @@ function varintBytes(n: number): number[] {
   return out;
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Field `no` holding a message or bytes. */
 export const bytesField = (no: number, payload: Uint8Array): Uint8Array =>
-  concat([Uint8Array.from([...varintBytes(no * 8 + 2), ...varintBytes(payload.length)]), payload]);
+  concatBytes([Uint8Array.from([...varintBytes(no * 8 + 2), ...varintBytes(payload.length)]), payload]);
 
 export const stringField = (no: number, s: string): Uint8Array => bytesField(no, encoder.encode(s));
 

@@ -6,7 +6,8 @@
  * rewrite works on the model's bytes before a session is made (the stored object and its sha256
  * stay as uploaded); it reads only the fields on its way and copies every other byte as it was.
  */
-import { bytesField, concat, intField, readFields, stringField, text, textOf, type WireField } from './protobuf-wire';
+import { concatBytes } from '../features';
+import { bytesField, intField, readFields, stringField, text, textOf, type WireField } from './protobuf-wire';
 
 /** A graph output that a ZipMap made, now its input tensor. */
 export interface UnwrappedOutput {
@@ -59,12 +60,12 @@ function readPackedCount(buf: Uint8Array, f: WireField): number {
 function floatMatrixInfo(name: string, classes: number): Uint8Array {
   const batch = bytesField(1, stringField(2, 'N'));
   const columns = bytesField(1, classes > 0 ? intField(1, classes) : stringField(2, 'classes'));
-  const tensor = concat([intField(1, FLOAT), bytesField(2, concat([batch, columns]))]);
-  return concat([stringField(1, name), bytesField(2, bytesField(1, tensor))]);
+  const tensor = concatBytes([intField(1, FLOAT), bytesField(2, concatBytes([batch, columns]))]);
+  return concatBytes([stringField(1, name), bytesField(2, bytesField(1, tensor))]);
 }
 
 function identityNode(name: string, input: string, output: string): Uint8Array {
-  return concat([
+  return concatBytes([
     stringField(NODE.input, input),
     stringField(NODE.output, output),
     stringField(NODE.name, name),
@@ -125,7 +126,7 @@ function rewrite(model: Uint8Array): { model: Uint8Array; unwrapped: UnwrappedOu
     // a value_info entry for a replaced output is dropped: it declared the sequence of maps
   }
   const rebuilt = top.map((f) =>
-    f === graph ? bytesField(MODEL.graph, concat(parts)) : model.subarray(f.start, f.end),
+    f === graph ? bytesField(MODEL.graph, concatBytes(parts)) : model.subarray(f.start, f.end),
   );
   // Identity lives in the default domain, which an ML-only model may not import: opset 13 (within
   // every onnxruntime's support; below 7 it only warns that it may not run)
@@ -133,5 +134,5 @@ function rewrite(model: Uint8Array): { model: Uint8Array; unwrapped: UnwrappedOu
     (f) => isMessage(f, MODEL.opsetImport) && (textOf(model, fieldsOf(model, f), 1) ?? '') === '',
   );
   if (!importsDefault) rebuilt.push(bytesField(MODEL.opsetImport, intField(2, DEFAULT_OPSET)));
-  return { model: concat(rebuilt), unwrapped };
+  return { model: concatBytes(rebuilt), unwrapped };
 }

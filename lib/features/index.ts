@@ -12,6 +12,7 @@ export {
   toDense,
   toIds,
 } from './hashed';
+export { concatBytes } from './linear-mime';
 export { featurizeSparseRows, type SparseBatch } from './sparse-rows';
 export type { FeatureTensor } from './tensor';
 export { countWords, extractUrls, htmlToText, normalizeText, wordTokens } from './text';

@@ -56,18 +56,23 @@ interface BufferingDecoder {
 
 const encoder = new TextEncoder();
 
-/** What `new Blob(chunks).arrayBuffer()` answers (strings as UTF-8), without a Blob per part. */
-export function joinChunks(chunks: readonly Chunk[]): ArrayBuffer {
-  const parts = chunks.map((c) =>
-    typeof c === 'string' ? encoder.encode(c) : c instanceof Uint8Array ? c : new Uint8Array(c),
-  );
+/** The parts' bytes, one after another, in a new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
     at += p.byteLength;
   }
-  return out.buffer;
+  return out;
+}
+
+/** What `new Blob(chunks).arrayBuffer()` answers (strings as UTF-8), without a Blob per part. */
+export function joinChunks(chunks: readonly Chunk[]): ArrayBuffer {
+  const parts = chunks.map((c) =>
+    typeof c === 'string' ? encoder.encode(c) : c instanceof Uint8Array ? c : new Uint8Array(c),
+  );
+  return concatBytes(parts).buffer as ArrayBuffer;
 }
 
 /**

@@ -4,7 +4,7 @@
  * same text sent as UTF-8 in JSON.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseEmail } from '../../lib/features';
+import { concatBytes, parseEmail } from '../../lib/features';
 import { fastDecoders } from '../../lib/features/linear-mime';
 import { batchOf, deliver, dropFile, filesOf, joinBytes, testDeps } from './batch-kit';
 import { ADMIN, call, postJson, publishTorchMlp, seedZoo } from './zoo';
@@ -21,15 +21,6 @@ type Answer = {
 
 const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const hex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 /** The header block; non-ASCII header text travels as RFC 2047 encoded words, as mailers send it. */
 const head = (charset: string, from: string, subject: string): string =>
@@ -48,21 +39,21 @@ const JAPANESE_SJIS = hex(
 const cases = [
   {
     charset: 'ISO-8859-1',
-    raw: concat(
+    raw: concatBytes([
       latin1(
         head('ISO-8859-1', '=?ISO-8859-1?Q?Soci=E9t=E9_G=E9n=E9rale?=', '=?ISO-8859-1?Q?Caf=E9_offert_=E0_gagner?='),
       ),
       latin1(FRENCH),
-    ),
+    ]),
     utf8: head('UTF-8', 'Société Générale', 'Café offert à gagner') + FRENCH,
     marker: 'café offert',
   },
   {
     charset: 'Shift_JIS',
-    raw: concat(
+    raw: concatBytes([
       latin1(head('Shift_JIS', '=?Shift_JIS?B?jlKTY5G+mFk=?=', '=?Shift_JIS?B?gXmTlpFJgXqVm4vGgsWMjo77lVOWnIl+?=')),
       JAPANESE_SJIS,
-    ),
+    ]),
     utf8: `${head('UTF-8', '山田太郎', '【当選】副業で月収百万円')}${JAPANESE}`,
     marker: '副業のご案内',
   },
