@@ -35,6 +35,20 @@ const base = {
 };
 
 /** Quality gates: a model that fails its gate is kept and reported, never published. */
+
+/**
+ * A log-loss bar against the current version: at most `maxLogLossIncrease` worse (default 0), or,
+ * given instead, at least `minLogLossGain` better.
+ */
+const LogLossGateSchema = z
+  .object({ maxLogLossIncrease: z.number().min(0).optional(), minLogLossGain: z.number().optional() })
+  .strict()
+  .refine((g) => g.maxLogLossIncrease === undefined || g.minLogLossGain === undefined, {
+    message: 'give maxLogLossIncrease or minLogLossGain, not both',
+  })
+  .default({ maxLogLossIncrease: 0 });
+export type LogLossGate = z.infer<typeof LogLossGateSchema>;
+
 export const FitWeightsJobSchema = z
   .object({
     kind: z.literal('fit-weights'),
@@ -43,10 +57,7 @@ export const FitWeightsJobSchema = z
     method: z.enum(['accuracy', 'ensemble-selection']),
     rounds: z.number().int().positive().max(500).default(25),
     fitTemperature: z.boolean().default(true),
-    gate: z
-      .object({ maxLogLossIncrease: z.number().min(0).default(0) })
-      .strict()
-      .default({ maxLogLossIncrease: 0 }),
+    gate: LogLossGateSchema,
   })
   .strict();
 
@@ -125,10 +136,7 @@ export const BuildMembersJobSchema = z
     method: z.enum(['bagging', 'boosting']),
     count: z.number().int().min(1).max(16).default(3),
     seed: z.number().int().default(1),
-    gate: z
-      .object({ maxLogLossIncrease: z.number().min(0).default(0) })
-      .strict()
-      .default({ maxLogLossIncrease: 0 }),
+    gate: LogLossGateSchema,
   })
   .strict();
 

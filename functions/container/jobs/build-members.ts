@@ -18,7 +18,7 @@ import {
 } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
 import { featurizeRows, groupedHalves, labeled, loadDataset } from '../kit/datasets';
-import { logLossOutcome, standardReport } from '../kit/report';
+import { logLossOutcome, logLossRule, standardReport } from '../kit/report';
 
 export const schema = JOB_SPEC_SCHEMAS['build-members'];
 
@@ -141,5 +141,5 @@ export async function run(ctx: JobContext<'build-members'>): Promise<JobOutcome>
   notes.push(
     `new members' temperatures, the selection weights and soft's temperature (${candidate.fusion.temperature}) fitted on ${va.rows.length} validation rows; every figure here is on the other ${labeled(held).rows.length} (near-duplicate groups kept on one side)`,
   );
-  return logLossOutcome(candidate, report, name, notes, { maxIncrease: spec.gate.maxLogLossIncrease });
+  return logLossOutcome(candidate, report, name, notes, logLossRule(spec.gate));
 }

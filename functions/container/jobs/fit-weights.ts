@@ -4,7 +4,7 @@ import { JOB_SPEC_SCHEMAS } from '../../../lib/schema';
 import { classificationMetrics, selectRows } from '../../../lib/train';
 import { candidateOf, type JobContext, type JobOutcome } from '../kit/context';
 import { labeled, loadDataset } from '../kit/datasets';
-import { logLossOutcome, standardReport } from '../kit/report';
+import { logLossOutcome, logLossRule, standardReport } from '../kit/report';
 
 export const schema = JOB_SPEC_SCHEMAS['fit-weights'];
 
@@ -60,5 +60,5 @@ export async function run(ctx: JobContext<'fit-weights'>): Promise<JobOutcome> {
       ? ['operating points fitted for the old weights are dropped: soft answers by argmax until one is fitted again']
       : []),
   ];
-  return logLossOutcome(candidate, report, name, notes, { maxIncrease: spec.gate.maxLogLossIncrease });
+  return logLossOutcome(candidate, report, name, notes, logLossRule(spec.gate));
 }

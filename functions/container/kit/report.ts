@@ -2,6 +2,7 @@ import { strategyCalibration } from '../../../lib/ensemble';
 import { operatingCurve, type ProbMatrix, rocAuc } from '../../../lib/fusion';
 import type {
   EnsembleManifest,
+  LogLossGate,
   OperatingCurve,
   PredictInput,
   ReliabilityCurve,
@@ -179,6 +180,10 @@ export function chartsOf(report: StandardReport): Omit<JobOutcome['report'], 'no
 }
 
 /** Outcome of a job judged on validation log-loss against the version it started from. */
+/** The rule of a job's log-loss gate (LogLossGate): a gain when one is asked for, else an allowed increase. */
+export const logLossRule = (gate: LogLossGate): { maxIncrease: number } | { minGain: number } =>
+  gate.minLogLossGain !== undefined ? { minGain: gate.minLogLossGain } : { maxIncrease: gate.maxLogLossIncrease ?? 0 };
+
 export function logLossOutcome(
   candidate: EnsembleManifest,
   report: StandardReport,
