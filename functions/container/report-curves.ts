@@ -13,6 +13,13 @@ export function reliabilityChart(r: JobReport): ChartSpec {
     axis: { format: '.0%' },
   };
   const color = { field: 'curve', type: 'nominal' as const, legend: legend('model') };
+  const accuracy = {
+    field: 'accuracy',
+    type: 'quantitative' as const,
+    title: 'observed accuracy',
+    scale: { domain: [0, 1] },
+    axis: { format: '.0%' },
+  };
   return {
     id: 'reliability',
     spec: {
@@ -29,21 +36,9 @@ export function reliabilityChart(r: JobReport): ChartSpec {
               mark: { type: 'line', color: '#999', strokeDash: [4, 4] },
               encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'a', type: 'quantitative' } },
             },
-            {
-              name: 'curve',
-              mark: { type: 'line', point: { filled: true, size: 50 } },
-              encoding: {
-                x,
-                y: {
-                  field: 'accuracy',
-                  type: 'quantitative',
-                  title: 'observed accuracy',
-                  scale: { domain: [0, 1] },
-                  axis: { format: '.0%' },
-                },
-                color,
-              },
-            },
+            { name: 'curve', mark: { type: 'line' }, encoding: { x, y: accuracy, color } },
+            // points as their own layer: a curve whose messages all fall in one bin is one point
+            { name: 'bins', mark: { type: 'point', filled: true, size: 50 }, encoding: { x, y: accuracy, color } },
           ],
         },
         {

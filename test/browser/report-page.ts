@@ -24,6 +24,8 @@ export interface DrawnChart {
   legends: { title: string; labels: string[]; inside: boolean }[];
   /** marks by layer name (`values`, `points`, `curve`, `roc_operating`, …) that cover some area */
   marks: Record<string, number>;
+  /** distinct colours among those marks, by layer name: the series drawn */
+  colours: Record<string, number>;
   /** text elements that stick out of the chart's own box */
   overflowingTexts: number;
 }
@@ -34,6 +36,7 @@ export interface DrawnReport {
   /** marks of the per-model charts (accuracy, log-loss, bytes) */
   bars: number;
   paretoPoints: number;
+  /** models whose reliability points are drawn (a model whose rows all fall in one bin is one point) */
   reliabilityCurves: number;
   gate: string;
   detail: DrawnChart[];
@@ -55,11 +58,16 @@ const PAGE_SCRIPT = `(() => {
       return r.left >= box.left - 1 && r.right <= box.right + 1 && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
     };
     const marks = {};
+    const colours = {};
     for (const g of svg.querySelectorAll('g.role-mark')) {
       const name = Array.from(g.classList).find((c) => c.endsWith('_marks'));
       if (!name) continue;
       const key = name.slice(0, -'_marks'.length);
-      marks[key] = (marks[key] ?? 0) + Array.from(g.children).filter(covers).length;
+      // a line is drawn when it has length: one along an axis (accuracy 100 % in every bin) has no height
+      const shown = Array.from(g.children).filter(g.classList.contains('mark-line') ? drawn : covers);
+      marks[key] = (marks[key] ?? 0) + shown.length;
+      // series told apart by colour (one per model in a legend)
+      colours[key] = new Set(shown.map((e) => e.getAttribute('fill') ?? e.getAttribute('stroke'))).size;
     }
     return {
       id: svg.getAttribute('data-chart') ?? '',
@@ -78,6 +86,7 @@ const PAGE_SCRIPT = `(() => {
         inside: inside(l),
       })),
       marks,
+      colours,
       overflowingTexts: Array.from(svg.querySelectorAll('text')).filter((t) => drawn(t) && !inside(t)).length,
     };
   });
@@ -101,7 +110,7 @@ export async function inspectReport(url: string, screenshot?: string): Promise<D
       boxes: detail.map((c) => ({ width: c.width, height: c.height })),
       bars: metricIds.reduce((s, id) => s + (of(id)?.marks.values ?? 0), 0),
       paretoPoints: of('pareto')?.marks.points ?? 0,
-      reliabilityCurves: of('reliability')?.marks.curve ?? 0,
+      reliabilityCurves: of('reliability')?.colours.bins ?? 0,
       gate,
       detail,
     };
