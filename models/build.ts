@@ -1,21 +1,22 @@
 /**
  * Reproducible build of the example zoo: `npm run build:models`.
- * Trains every member on the fixed split, exports fp32 + int8 ONNX, scores the exported files
- * through the serving engine (onnxruntime-node), fits every fusion strategy (stacking on K-fold
- * out-of-fold log-odds, lib/train's shared recipe), fits every row's temperature and operating
- * point on validation and its robustness slices, and writes models/spam/ (ONNX + manifest +
+ * Cross-fits every member on train + validation (5 grouped folds, lib/train's stacking recipe:
+ * served refits, fold models for out-of-fold answers), exports fp32 + int8 ONNX, scores the
+ * exported files through the serving engine (onnxruntime-node), fits every fusion strategy and
+ * every row's temperature and operating point on the out-of-fold validation answers and slices, and writes models/spam/ (ONNX + manifest +
  * reference answers) and models/METRICS.{md,json}. Everything is seeded and no timestamp is
  * written, so a rebuild is byte-identical. The steps live in models/steps/.
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { augmentTrain, loadCorpus } from './corpus';
+import { augmentFitRows, loadCorpus } from './corpus';
+import { validationFolds } from './steps/crossfit';
 import { fitFusion } from './steps/fusion';
 import { buildMembers, SERVED_VARIANT, zooFusionOptions } from './steps/members';
 import { referenceAnswers, writeMetrics, zooManifest } from './steps/outputs';
 import { splitCorpus } from './steps/split';
-import { stackOnValidation, stackZoo } from './steps/stacking';
+import { crossFittedStacking, stackOnValidation } from './steps/stacking';
 import { buildTransformer } from './steps/transformer';
 import { renderTransformerSection } from './steps/transformer-report';
 
@@ -29,14 +30,24 @@ const log = (...a: unknown[]): void => console.error('[build:models]', ...a);
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const split = splitCorpus(await augmentTrain(await loadCorpus()));
+  const split = splitCorpus(await augmentFitRows(await loadCorpus()));
   log(
-    `corpus ${split.corpus.length}: train ${split.train.length}, validation ${split.validation.length}, test ${split.test.length}`,
+    `corpus ${split.corpus.length}: fit ${split.fit.length} (train ${split.train.length} and validation ${split.validation.length}, with first-sentence copies), test ${split.test.length}`,
   );
   await mkdir(OUT, { recursive: true });
-  const { members, slices } = await buildMembers(split, OUT, log);
-  const metaLearner = await stackZoo(split, members, log);
-  const fusion = fitFusion(members, split, metaLearner, slices);
+  const { members, slices, crossFit } = await buildMembers(split, OUT, log);
+  const { metaLearner, foldMetaLearners } = crossFit;
+  // validation rows answered by the meta-learner fitted without their fold, as the members are
+  const crossFitted = crossFittedStacking(
+    { metaLearner, foldMetaLearners, valFolds: validationFolds(split, crossFit.rows), valPos: split.valPos },
+    members.map((m) => m.variants[SERVED_VARIANT].probs),
+    slices,
+    zooFusionOptions(
+      split,
+      members.map((m) => m.def),
+    ),
+  );
+  const fusion = fitFusion(members, split, metaLearner, slices, crossFitted);
   const manifest = await zooManifest(members, split, fusion, metaLearner, CREATED_AT);
   await writeFile(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const reference = referenceAnswers(members, split, manifest, slices);

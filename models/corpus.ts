@@ -18,6 +18,8 @@ export interface CorpusMessage {
   /** key shared by exact and near-duplicate bodies (lib/train groupKey); the split and the stacking folds hash it */
   dupKey: string;
   split: SplitName;
+  /** a first-sentence copy of a fit row (augmentFitRows): fitted on, never scored */
+  augmented?: true;
 }
 
 interface RawMessage {
@@ -54,24 +56,25 @@ export async function loadCorpus(): Promise<CorpusMessage[]> {
   return out;
 }
 
-/** Suffix of the ids of augmented train rows. */
+/** Suffix of the ids of augmented rows. */
 export const AUGMENTED = '#first-sentence';
 
 /**
- * Train-only augmentation: every train message again as the first sentence of its body (at most
- * 20 words, the From/To/Subject/Date headers kept), with its label. Short mail is then not spam for
- * being short: members see short ham and short spam in training. Validation and test are untouched;
- * an augmented row is keyed by its own body, as a job would key it.
+ * Augmentation of the rows the members are fitted on (train and validation): every such message
+ * again as the first sentence of its body (at most 20 words, the From/To/Subject/Date headers
+ * kept), with its label. Short mail is then not spam for being short: members see short ham and
+ * short spam in training. A copy keeps its source's near-duplicate key, so it lands in its
+ * source's fold: the fold model that answers a validation message's first-sentence slice never
+ * saw that sentence. Copies are marked `augmented`; test is untouched.
  */
-export async function augmentTrain(corpus: CorpusMessage[]): Promise<CorpusMessage[]> {
+export async function augmentFitRows(corpus: CorpusMessage[]): Promise<CorpusMessage[]> {
   const { sliceMessage } = await import('./steps/slices');
   const extra: CorpusMessage[] = [];
   for (const m of corpus) {
-    if (m.split !== 'train') continue;
+    if (m.split === 'test') continue;
     const raw = sliceMessage('first-sentence', m);
     const views = await parseEmail(raw);
-    const id = `${m.id}${AUGMENTED}`;
-    extra.push({ ...m, id, raw, views, dupKey: groupKey(views.body, id), split: 'train' });
+    extra.push({ ...m, id: `${m.id}${AUGMENTED}`, raw, views, augmented: true });
   }
   return [...corpus, ...extra];
 }

@@ -102,13 +102,18 @@ seeded and writes no timestamps, so running it again reproduces this file and th
   digits, punctuation, case and spacing dropped; first 2,000 letters) — instead of the message
   id. ${c.duplicateGroups} groups hold ${c.messagesInDuplicateGroups} messages that share a key; each group lands wholly
   in one split, so no campaign is in both train and test.
-- Members are trained on train (only on the rows where they answer; see abstention below), their
-  temperatures fitted on validation. Stacking's meta-learner reads member log-odds and abstention
-  indicators, fitted on 5-fold out-of-fold predictions over train (folds grouped by the
-  near-duplicate key, members retrained per fold, each fold model's temperature fitted on the fold
-  it predicts), its L2 penalty chosen by grouped 5-fold log-loss. Every row's temperature and
-  operating point (spam threshold), the fusion weights and the default are fitted on validation
-  and its robustness slices. **Everything below is on the test split and its slices, which nothing was fitted on.**
+- Members are fitted on train and validation together (only on the rows where they answer; see
+  abstention below; each message also as its first sentence), cross-fitted with the \`stack\` job's
+  recipe: 5 folds grouped by the near-duplicate key, each fold model fitted on four folds and its
+  temperature on the fold it predicts; the served model is refitted on every fit row at the
+  geometric mean of the fold temperatures. Every validation message, as sent and in each robustness
+  slice, is answered by the exported fold models that never saw its fold (through the serving
+  engine, like test). Stacking's meta-learner reads member log-odds and abstention indicators,
+  fitted on the out-of-fold answers over the fit rows, its L2 penalty chosen by grouped 5-fold
+  log-loss; its validation answers come from the meta-learner fitted without their fold. Every
+  row's temperature and operating point (spam threshold), the fusion weights and the default are
+  fitted on those out-of-fold validation answers and slices. **Everything below is on the test
+  split and its slices, which nothing was fitted on.**
 - Labels: ham = 0, spam = 1. "ham FPR" = share of ham answered spam; "spam recall" = share of
   spam answered spam; accuracy, FPR and recall are at the row's operating point (its threshold),
   log-loss and ECE score the calibrated probabilities.
@@ -119,7 +124,7 @@ ${info.members.map((m) => `- ${m}`).join('\n')}
 
 A member with no evidence for an input abstains: it carries no weight, the meta-learner sees its
 abstention indicator, the answer lists it in \`abstained\` and it is not charged. A member alone
-answers the train prior (ham ${(info.prior[0] ?? 0).toFixed(2)}) where it abstains. When fewer than ${info.minAnswering} members answer
+answers the prior of the fit rows (ham ${(info.prior[0] ?? 0).toFixed(2)}) where it abstains. When fewer than ${info.minAnswering} members answer
 (\`fusion.minAnswering\`), or none of those that read the body's content (\`fusion.requireAnyOf\`:
 ${info.requireAnyOf.map((id) => `\`${id}\``).join(', ')}) — an empty body, a PDF alone, a reply of a few words,
 where the subject and sender name are all there is — the ensemble answers the prior with

@@ -21,7 +21,9 @@ const stack = await startStack({
 });
 if (!(await stack.store.head('datasets/spam/validation.jsonl'))) {
   await seedSpamDatasets(stack.store);
-  console.log('[chorus] datasets/spam/{train,validation,test}.jsonl written (the zoo split)');
+  console.log(
+    "[chorus] datasets/spam/{train,validation,test}.jsonl written (train: the zoo's fit rows; validation, test: halves of its test split)",
+  );
 }
 await writeFile(pidFile, String(process.pid));
 

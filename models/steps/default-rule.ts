@@ -16,8 +16,11 @@ import { SLICES, type SliceName } from './slices';
  * The operating-point target every row is fitted for: a cost ratio. The spam threshold (never
  * below 0.5) minimises `fpCost` × ham called spam + spam missed over the validation messages and
  * their six robustness slices pooled, so the point holds on mail shaped unlike the collection.
+ * Nine is the middle cost ratio of the cost-sensitive spam-filtering literature (Androutsopoulos
+ * et al., 2000: λ = 1, 9, 999; 9 where a flagged ham is set aside, not deleted), which is what a
+ * spam label asks of a caller here.
  */
-export const OPERATING_TARGET = { fpCost: 5 } as const;
+export const OPERATING_TARGET = { fpCost: 9 } as const;
 export const OPERATING_TARGET_TEXT = `spam threshold ≥ 0.5 minimising ${OPERATING_TARGET.fpCost} × (ham called spam) + (spam missed) over validation and its six robustness slices pooled`;
 
 export const DEFAULT_RULE = { maxFpr: 0.003, maxSliceFpr: 0.02, minSliceRecall: 0.85 } as const;

@@ -222,8 +222,8 @@ export function fitFusion(
   split: Split,
   metaLearner: MetaLearner,
   sliceProbs: Record<SliceName, ProbMatrix[]>,
-  /** stacking fitted on validation: its answers there cross-fitted (stackOnValidation), used instead of in-sample ones */
-  crossFitted?: CrossFitted,
+  /** stacking's answers, every validation row answered out of its fold (crossFittedStacking) */
+  crossFitted: CrossFitted,
 ): FusionResult {
   const { list, bodyOnly, selection, shared } = candidates(members, split, metaLearner);
   const rows: MetricsRow[] = [];
@@ -252,7 +252,7 @@ export function fitFusion(
   const bytesOf = (idx: number[]) =>
     idx.reduce((s, i) => s + (members[i] as BuiltMember).variants[SERVED_VARIANT].bytes.length, 0);
   const fitCandidate = (cand: Candidate): Fitted => {
-    if (cand.strategy === 'stacking' && crossFitted)
+    if (cand.strategy === 'stacking')
       return fitRow(split, (s, temperature) => tempered(crossFitted(s), temperature ?? 1), true);
     const pick = (ms: readonly ProbMatrix[]) => cand.memberIdx.map((i) => ms[i] as ProbMatrix);
     const base = pick(members.map((m) => m.variants[SERVED_VARIANT].probs));

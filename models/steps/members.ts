@@ -1,25 +1,23 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeBackend } from '../../lib/backends/onnx-node';
-import { abstainsOn, SessionCache } from '../../lib/ensemble';
+import { SessionCache } from '../../lib/ensemble';
 import type { ProbMatrix } from '../../lib/fusion';
 import type { EnsembleManifest, MemberSpec } from '../../lib/schema';
 import { MemoryBlobStore } from '../../lib/store';
 import {
-  calibrateTemperature,
   classificationMetrics,
   Evaluator,
   type ExportedVariant,
   exportVariants,
   type FamilyInputs,
-  featurizeForFamily,
-  subsetInputs,
-  trainFamily,
+  type TrainedModel,
   type Variant,
 } from '../../lib/train';
 import { LABELS } from '../corpus';
-import { type ByoDefinition, type MemberDefinition, ZOO, ZOO_MIN_ANSWERING, zooManifestHead } from '../zoo';
-import { type SliceName, sliceDatasets } from './slices';
+import { type ByoDefinition, type MemberDefinition, ZOO_MIN_ANSWERING, zooManifestHead } from '../zoo';
+import { type CrossFit, crossFitZoo, FOLDS, validationFolds } from './crossfit';
+import { rowInputs, SLICES, type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
 
 /** Members are served as int8 at the edge (memory budget); fp32 is reported beside them. */
@@ -61,11 +59,11 @@ function memberSpec(def: MemberDefinition, variant: Variant, v: ExportedVariant)
   };
 }
 
-/** Class shares of the train split: the answer when every member abstains. */
-export function trainPrior(split: Pick<Split, 'train' | 'yOf'>): number[] {
+/** Class shares of the fit rows (train and validation): the answer when every member abstains. */
+export function fitPrior(split: Pick<Split, 'fit' | 'yOf'>): number[] {
   const counts = LABELS.map(() => 0);
-  for (const y of split.yOf(split.train)) counts[y] = (counts[y] as number) + 1;
-  return counts.map((c) => Number((c / split.train.length).toPrecision(6)));
+  for (const y of split.yOf(split.fit)) counts[y] = (counts[y] as number) + 1;
+  return counts.map((c) => Number((c / split.fit.length).toPrecision(6)));
 }
 
 /** The ids of the members an answer needs one of (`fusion.requireAnyOf`): those that read the body. */
@@ -80,91 +78,116 @@ export function bodyEvidenceIds(
  * members that must answer, and which of them an answer needs one of (`bodyEvidence`).
  */
 export function zooFusionOptions(
-  split: Pick<Split, 'train' | 'yOf'>,
+  split: Pick<Split, 'fit' | 'yOf'>,
   defs: readonly Pick<MemberDefinition | ByoDefinition, 'bodyEvidence'>[],
 ): { prior: number[]; minAnswering: number; requireAnyOf: boolean[] } {
-  return { prior: trainPrior(split), minAnswering: ZOO_MIN_ANSWERING, requireAnyOf: defs.map((d) => d.bodyEvidence) };
+  return { prior: fitPrior(split), minAnswering: ZOO_MIN_ANSWERING, requireAnyOf: defs.map((d) => d.bodyEvidence) };
+}
+
+/** Both variants of each member, as a manifest over `models` lists them (ids suffixed .fp32 / .int8). */
+function scoringManifest(models: readonly Exported[], prior: number[]): EnsembleManifest {
+  return {
+    ...zooManifestHead(),
+    members: models.flatMap((t) =>
+      (['fp32', 'int8'] as const).map((variant) => ({
+        ...memberSpec(t.def, variant, t.variants[variant]),
+        id: `${t.def.id}.${variant}`,
+      })),
+    ),
+    fusion: { strategy: 'soft', temperature: 1, quorum: 1, prior },
+    provenance: { createdAt: new Date(0).toISOString() },
+  };
+}
+
+interface Exported {
+  def: MemberDefinition;
+  variants: Record<Variant, ExportedVariant>;
+}
+
+const emptyMatrix = (n: number): ProbMatrix => ({
+  n,
+  c: LABELS.length,
+  data: new Float64Array(n * LABELS.length),
+  abstained: new Uint8Array(n),
+});
+
+/** Copies the rows of `from` into `into` at `positions`, abstentions included. */
+function place(into: ProbMatrix, from: ProbMatrix, positions: readonly number[]): void {
+  positions.forEach((p, j) => {
+    into.data.set(from.data.subarray(j * from.c, (j + 1) * from.c), p * into.c);
+    if (into.abstained) into.abstained[p] = from.abstained?.[j] ?? 0;
+  });
 }
 
 /**
- * Trains every zoo member on train (temperature on validation), exports fp32 + int8 into `outDir`,
- * then scores both variants of every member on validation + test through the serving engine.
+ * Cross-fits every zoo member on train + validation (crossfit.ts), exports the served refits as
+ * fp32 + int8 into `outDir`, then scores through the serving engine: test rows (and their slices)
+ * by the served refits, each validation row (and its slices) by the exported fold models that
+ * never saw its fold.
  */
 export async function buildMembers(
   split: Split,
   outDir: string,
   log: (...a: unknown[]) => void,
-): Promise<{ members: TrainedMember[]; slices: Record<SliceName, ProbMatrix[]> }> {
-  const { corpus, train, validation } = split;
+): Promise<{ members: TrainedMember[]; slices: Record<SliceName, ProbMatrix[]>; crossFit: CrossFit }> {
+  const { corpus } = split;
   const store = new MemoryBlobStore();
-  const trained: { def: MemberDefinition; inputs: FamilyInputs; variants: Record<Variant, ExportedVariant> }[] = [];
-  for (const def of ZOO) {
-    const view = def.featurizer.view ?? 'body';
-    const inputs = featurizeForFamily(
-      corpus.map((m) => m.views[view]),
-      def.featurizer,
-    );
-    // A member learns and is calibrated only where it answers (it abstains on the other rows).
-    const answers = (r: number) => !abstainsOn(def, (corpus[r] as (typeof corpus)[number]).views[view]);
-    const fitRows = train.filter(answers);
-    const calRows = validation.filter(answers);
-    const model = trainFamily(
-      def.family,
-      def.featurizer,
-      subsetInputs(inputs, fitRows),
-      split.yOf(fitRows),
-      LABELS.length,
-      def.options,
-    );
-    calibrateTemperature(model, subsetInputs(inputs, calRows), split.yOf(calRows));
-    const variants = await exportVariants(
-      model,
-      { labels: LABELS, docString: def.description, featurizer: def.featurizer },
-      store,
-    );
+  const crossFit = crossFitZoo(split, log);
+  const exportOf = (def: MemberDefinition, model: TrainedModel) =>
+    exportVariants(model, { labels: LABELS, docString: def.description, featurizer: def.featurizer }, store);
+  const served: Exported[] = [];
+  for (const m of crossFit.members) {
+    const variants = await exportOf(m.def, m.model);
     for (const variant of ['fp32', 'int8'] as const)
-      await writeFile(join(outDir, `${def.id}.${variant}.onnx`), variants[variant].bytes);
-    trained.push({ def, inputs, variants });
-    log(
-      `${def.id}: T=${model.temperature.toFixed(3)} fp32 ${variants.fp32.bytes.length} B, int8 ${variants.int8.bytes.length} B`,
-    );
+      await writeFile(join(outDir, `${m.def.id}.${variant}.onnx`), variants[variant].bytes);
+    served.push({ def: m.def, variants });
+    log(`${m.def.id}: fp32 ${variants.fp32.bytes.length} B, int8 ${variants.int8.bytes.length} B`);
   }
 
-  const specs = trained.flatMap((t) =>
-    (['fp32', 'int8'] as const).map((variant) => ({
-      ...memberSpec(t.def, variant, t.variants[variant]),
-      id: `${t.def.id}.${variant}`,
-    })),
-  );
-  const scoring: EnsembleManifest = {
-    ...zooManifestHead(),
-    members: specs,
-    fusion: { strategy: 'soft', temperature: 1, quorum: 1, prior: trainPrior(split) },
-    provenance: { createdAt: new Date(0).toISOString() },
-  };
+  const prior = fitPrior(split);
   const evaluator = new Evaluator(new SessionCache(createNodeBackend(), store, 1 << 30));
-  const probs = await evaluator.members(scoring, {
-    hash: 'zoo-scored-rows',
-    inputs: split.scored.map((r) => ({ message: (corpus[r] as (typeof corpus)[number]).raw })),
-  });
-  const served: EnsembleManifest = {
-    ...scoring,
-    members: trained.map((t) => memberSpec(t.def, SERVED_VARIANT, t.variants[SERVED_VARIANT])),
+  const n = split.scored.length;
+  const probs = served.map(() => [emptyMatrix(n), emptyMatrix(n)]);
+  const slices = Object.fromEntries(
+    (Object.keys(SLICES) as SliceName[]).map((name) => [name, served.map(() => emptyMatrix(n))]),
+  ) as Record<SliceName, ProbMatrix[]>;
+  /** `models` answer the corpus `rows`, placed at `positions` of the scored rows. */
+  const scoreWith = async (models: Exported[], rows: number[], positions: number[], tag: string) => {
+    const scoring = scoringManifest(models, prior);
+    const answers = await evaluator.members(scoring, { hash: `zoo-rows#${tag}`, inputs: rowInputs(corpus, rows) });
+    for (const [k, a] of answers.entries()) place(probs[Math.floor(k / 2)]?.[k % 2] as ProbMatrix, a, positions);
+    const int8 = { ...scoring, members: scoring.members.filter((_, k) => k % 2 === 1) };
+    for (const { name, dataset } of sliceDatasets(corpus, rows, tag)) {
+      const sliced = await evaluator.members(int8, dataset);
+      for (const [i, a] of sliced.entries()) place(slices[name][i] as ProbMatrix, a, positions);
+    }
   };
-  const slices = {} as Record<SliceName, ProbMatrix[]>;
-  for (const { name, dataset } of sliceDatasets(split)) {
-    log(`scoring slice ${name}`);
-    slices[name] = await evaluator.members(served, dataset);
+  log('scoring test and its slices (served refits)');
+  await scoreWith(served, split.test, split.testPos, 'test');
+  const valFolds = validationFolds(split, crossFit.rows);
+  for (let f = 0; f < FOLDS; f++) {
+    log(`scoring validation fold ${f + 1}/${FOLDS} and its slices (fold models)`);
+    const folded: Exported[] = [];
+    for (const m of crossFit.members)
+      folded.push({ def: m.def, variants: await exportOf(m.def, m.foldModels[f] as TrainedModel) });
+    const at = valFolds.flatMap((g, i) => (g === f ? [i] : []));
+    await scoreWith(
+      folded,
+      at.map((i) => split.validation[i] as number),
+      at.map((i) => split.valPos[i] as number),
+      `validation-fold-${f}`,
+    );
   }
-  const built = trained.map((t, i) => {
+  const built = crossFit.members.map((m, i) => {
+    const t = served[i] as Exported;
     const variant = (v: Variant, k: number): BuiltVariant => ({
       ...t.variants[v],
-      spec: memberSpec(t.def, v, t.variants[v]),
-      probs: probs[2 * i + k] as ProbMatrix,
+      spec: memberSpec(m.def, v, t.variants[v]),
+      probs: probs[i]?.[k] as ProbMatrix,
     });
     const variants = { fp32: variant('fp32', 0), int8: variant('int8', 1) };
     const validationAccuracy = classificationMetrics(valOf(split, variants[SERVED_VARIANT].probs), split.yVal).accuracy;
-    return { def: t.def, inputs: t.inputs, variants, validationAccuracy };
+    return { def: m.def, inputs: m.inputs, variants, validationAccuracy };
   });
-  return { members: built, slices };
+  return { members: built, slices, crossFit };
 }

@@ -134,7 +134,9 @@ export function referenceAnswers(
 /** models/METRICS.json and METRICS.md. */
 export async function writeMetrics(dir: string, members: BuiltMember[], split: Split, fusion: FusionResult) {
   const dupGroups = new Map<string, number>();
-  for (const m of split.corpus) dupGroups.set(m.dupKey, (dupGroups.get(m.dupKey) ?? 0) + 1);
+  // the corpus as collected: an augmented copy shares its source's key
+  const collected = split.corpus.filter((m) => !m.augmented);
+  for (const m of collected) dupGroups.set(m.dupKey, (dupGroups.get(m.dupKey) ?? 0) + 1);
   const groups = [...dupGroups.values()].filter((c) => c > 1);
   const curve = fusion.fitted.curve;
   // a readable ROC / PR curve: about 30 points where ham FPR ≤ 5 %, 8 beyond, and the served point
@@ -150,7 +152,7 @@ export async function writeMetrics(dir: string, members: BuiltMember[], split: S
     split: {
       method: 'murmur3(near-duplicate key, seed 0x5eed) mod 100: <60 train, <80 validation, else test',
       counts: {
-        train: split.train.length,
+        train: split.train.filter((r) => !(split.corpus[r] as CorpusMessage).augmented).length,
         validation: split.validation.length,
         test: split.test.length,
         'test/hard-ham': split.testHardHam.length,

@@ -6,7 +6,6 @@
  */
 import type { EvalDataset } from '../../lib/train';
 import type { CorpusMessage } from '../corpus';
-import type { Split } from './split';
 
 export const SLICES = {
   'headers-min': 'headers reduced to From/To/Subject/Date (MIME structure kept so the body still decodes)',
@@ -96,13 +95,21 @@ export function sliceMessage(slice: SliceName, m: Pick<CorpusMessage, 'raw' | 'v
   }
 }
 
-/** Each slice of the scored rows (validation then test, the order of `split.scored`). */
-export function sliceDatasets(split: Split): { name: SliceName; dataset: EvalDataset }[] {
+/** The corpus rows as the engine reads them. */
+export const rowInputs = (corpus: readonly CorpusMessage[], rows: readonly number[]) =>
+  rows.map((r) => ({ message: (corpus[r] as CorpusMessage).raw }));
+
+/** Each slice of the given corpus rows, in their order; `tag` names the rows in the dataset hash. */
+export function sliceDatasets(
+  corpus: readonly CorpusMessage[],
+  rows: readonly number[],
+  tag: string,
+): { name: SliceName; dataset: EvalDataset }[] {
   return (Object.keys(SLICES) as SliceName[]).map((name) => ({
     name,
     dataset: {
-      hash: `zoo-scored-rows#${name}-v1`,
-      inputs: split.scored.map((r) => ({ message: sliceMessage(name, split.corpus[r] as CorpusMessage) })),
+      hash: `zoo-rows#${tag}#${name}-v1`,
+      inputs: rows.map((r) => ({ message: sliceMessage(name, corpus[r] as CorpusMessage) })),
     },
   }));
 }

@@ -5,10 +5,12 @@ import type { CorpusMessage } from '../corpus';
 /** The corpus and its fixed split, as every build step sees it. */
 export interface Split {
   corpus: CorpusMessage[];
-  /** corpus indices per split */
+  /** corpus indices per split; train includes its augmented copies, validation and test do not */
   train: number[];
   validation: number[];
   test: number[];
+  /** the rows every served member is fitted on: train and validation with their augmented copies */
+  fit: number[];
   /** rows the exported models are scored on: validation then test, in that order */
   scored: number[];
   /** positions within `scored` */
@@ -21,10 +23,11 @@ export interface Split {
 }
 
 export function splitCorpus(corpus: CorpusMessage[]): Split {
-  const where = (split: CorpusMessage['split']) => corpus.flatMap((m, i) => (m.split === split ? [i] : []));
-  const train = where('train');
-  const validation = where('validation');
-  const test = where('test');
+  const where = (keep: (m: CorpusMessage) => boolean) => corpus.flatMap((m, i) => (keep(m) ? [i] : []));
+  const train = where((m) => m.split === 'train');
+  const validation = where((m) => m.split === 'validation' && !m.augmented);
+  const test = where((m) => m.split === 'test' && !m.augmented);
+  const fit = where((m) => m.split !== 'test');
   const scored = [...validation, ...test];
   const testPos = test.map((_, i) => validation.length + i);
   const yOf = (rows: readonly number[]) => rows.map((r) => (corpus[r] as CorpusMessage).label);
@@ -33,6 +36,7 @@ export function splitCorpus(corpus: CorpusMessage[]): Split {
     train,
     validation,
     test,
+    fit,
     scored,
     valPos: validation.map((_, i) => i),
     testPos,

@@ -1,56 +1,10 @@
-import { abstainsOn } from '../../lib/ensemble';
 import { type FuseOptions, fuseRows, type ProbMatrix } from '../../lib/fusion';
 import type { MetaLearner } from '../../lib/schema';
-import {
-  type FamilyInputs,
-  foldRows,
-  groupedFolds,
-  type StackingMember,
-  selectRows,
-  stackMembers,
-  subsetInputs,
-} from '../../lib/train';
+import { foldRows, groupedFolds, type StackingMember, selectRows, stackMembers } from '../../lib/train';
 import { type CorpusMessage, LABELS } from '../corpus';
-import type { MemberDefinition } from '../zoo';
+import { FOLDS } from './crossfit';
 import type { SliceName } from './slices';
 import type { Split } from './split';
-
-export const FOLDS = 5;
-
-/**
- * The zoo's stacking step: every member retrained on 5 folds of train grouped by near-duplicate
- * key (on the rows where it answers; temperature on the fold it predicts), then the shared
- * meta-learner over the out-of-fold log-odds and abstentions — the lib/train recipe the `stack`
- * job runs.
- */
-export async function stackZoo(
-  split: Pick<Split, 'corpus' | 'train' | 'yOf'>,
-  members: readonly { def: MemberDefinition; inputs: FamilyInputs }[],
-  log: (...a: unknown[]) => void = () => undefined,
-): Promise<MetaLearner> {
-  const { corpus, train } = split;
-  const folds = groupedFolds(
-    train.map((r) => (corpus[r] as CorpusMessage).dupKey),
-    FOLDS,
-  );
-  const stacking: StackingMember[] = members.map(({ def, inputs }) => ({
-    kind: 'retrain',
-    id: def.id,
-    family: def.family,
-    featurizer: def.featurizer,
-    options: def.options,
-    inputs: subsetInputs(inputs, train),
-    abstained: Uint8Array.from(train, (r) =>
-      abstainsOn(def, (corpus[r] as CorpusMessage).views[def.featurizer.view ?? 'body']) ? 1 : 0,
-    ),
-  }));
-  const { metaLearner } = await stackMembers(
-    stacking,
-    { labels: split.yOf(train), folds, k: FOLDS, classes: LABELS.length },
-    (m, i) => log(`stacking ${m.id} (${i + 1}/${stacking.length}), ${FOLDS} folds`),
-  );
-  return metaLearner;
-}
 
 /** Fused stacking probabilities (temperature 1) over the scored rows, for the base rows or one slice. */
 export type CrossFitted = (slice?: SliceName) => ProbMatrix;
@@ -104,12 +58,39 @@ export async function stackOnValidation(
     });
     perFold.push(m);
   }
+  const crossFitted = crossFittedStacking(
+    { metaLearner, foldMetaLearners: perFold, valFolds: folds, valPos },
+    members.map((m) => m.probs),
+    sliceProbs,
+    shared,
+  );
+  return { metaLearner, crossFitted };
+}
+
+/**
+ * Stacking's answers over the scored rows with no validation row answered in-sample: validation
+ * row i by the meta-learner of its fold (`foldMetaLearners[valFolds[i]]`, fitted without it),
+ * every other row by the served `metaLearner`. The same holds for each robustness slice.
+ */
+export function crossFittedStacking(
+  fitted: {
+    metaLearner: MetaLearner;
+    foldMetaLearners: readonly MetaLearner[];
+    /** fold of each validation row, in `valPos` order */
+    valFolds: readonly number[];
+    valPos: readonly number[];
+  },
+  base: readonly ProbMatrix[],
+  sliceProbs: Partial<Record<SliceName, readonly ProbMatrix[]>>,
+  shared: Pick<FuseOptions, 'prior' | 'minAnswering' | 'requireAnyOf'>,
+): CrossFitted {
+  const { metaLearner, foldMetaLearners, valFolds, valPos } = fitted;
   // `abstained` of the result marks rows where every member abstained (the prior, which no temperature touches)
   const fused = (ms: readonly ProbMatrix[]): ProbMatrix => {
     const all = fuseRows('stacking', ms, { ...shared, metaLearner });
     const out = { ...all.probs, abstained: all.abstainedAll };
-    perFold.forEach((m, f) => {
-      const held = foldRows(folds, f).held.map((i) => valPos[i] as number);
+    foldMetaLearners.forEach((m, f) => {
+      const held = foldRows(valFolds, f).held.map((i) => valPos[i] as number);
       const { probs: p, abstainedAll } = fuseRows(
         'stacking',
         ms.map((x) => selectRows(x, held)),
@@ -123,16 +104,15 @@ export async function stackOnValidation(
     return out;
   };
   const cache = new Map<SliceName | 'base', ProbMatrix>();
-  const crossFitted: CrossFitted = (slice) => {
+  return (slice) => {
     const key = slice ?? 'base';
     let p = cache.get(key);
     if (!p) {
-      const ms = slice === undefined ? members.map((m) => m.probs) : sliceProbs[slice];
+      const ms = slice === undefined ? base : sliceProbs[slice];
       if (!ms) throw new Error(`no member answers for slice ${slice}`);
       p = fused(ms);
       cache.set(key, p);
     }
     return p;
   };
-  return { metaLearner, crossFitted };
 }

@@ -54,7 +54,7 @@ export function renderTransformerSection(without: FusionResult, withIt: FusionRe
     '|---|---:|---:|---:|---:|---:|',
     ...sliceLines,
     '',
-    `Ensembles without and with \`${TRANSFORMER.id}\` (served int8 members; each row fitted on validation as above; the transformer cannot be retrained per fold and its train answers are in-sample, so "with" stacking is fitted on validation over all five served members (meta-learner L2 by grouped 5-fold log-loss there); its temperature, operating point and the default rule read cross-fitted validation answers — each validation message, and its slices, answered by a meta-learner fitted without its fold — and test is answered by the one fitted on all of validation):`,
+    `Ensembles without and with \`${TRANSFORMER.id}\` (served int8 members; each row fitted on validation as above; the transformer cannot be retrained per fold and its train answers are in-sample, so "with" stacking is fitted on validation over every served member — the zoo's answers there out of fold (meta-learner L2 by grouped 5-fold log-loss there); its temperature, operating point and the default rule read cross-fitted validation answers — each validation message, and its slices, answered by a meta-learner fitted without its fold — and test is answered by the one fitted on all of validation):`,
     '',
     '| candidate | without: accuracy % | ham FPR % | spam recall % | log-loss | with: accuracy % | ham FPR % | spam recall % | log-loss |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

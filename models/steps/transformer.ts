@@ -18,7 +18,7 @@ import { MemoryBlobStore, sha256Hex, tokenizerKey } from '../../lib/store';
 import { classificationMetrics, Evaluator, quantizeOnnxModel, storeModel, type Variant } from '../../lib/train';
 import type { CorpusMessage } from '../corpus';
 import { BODY_MIN_TOKENS, type ByoDefinition, zooManifestHead } from '../zoo';
-import { type BuiltMember, type BuiltVariant, SERVED_VARIANT, trainPrior } from './members';
+import { type BuiltMember, type BuiltVariant, fitPrior, SERVED_VARIANT } from './members';
 import { type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
 
@@ -95,7 +95,7 @@ export async function buildTransformer(
       ...transformerMemberSpec(refs[v], v, tokenizer),
       id: `${TRANSFORMER.id}.${v}`,
     })),
-    fusion: { strategy: 'soft', temperature: 1, quorum: 1, prior: trainPrior(split) },
+    fusion: { strategy: 'soft', temperature: 1, quorum: 1, prior: fitPrior(split) },
     provenance: { createdAt: new Date(0).toISOString() },
   };
   const evaluator = new Evaluator(new SessionCache(createNodeBackend(), store, 1 << 30));
@@ -105,7 +105,7 @@ export async function buildTransformer(
     members: [transformerMemberSpec(refs[SERVED_VARIANT], SERVED_VARIANT, tokenizer)],
   };
   const slices = {} as Record<SliceName, ProbMatrix>;
-  for (const { name, dataset } of sliceDatasets(split)) {
+  for (const { name, dataset } of sliceDatasets(corpus, split.scored, 'scored')) {
     log(`scoring slice ${name} (${TRANSFORMER.id})`);
     slices[name] = (await evaluator.members(served, dataset))[0] as ProbMatrix;
   }

@@ -17,8 +17,9 @@ let stack: Stack;
 let client: ReturnType<typeof jobsClient>;
 let data: Record<string, string>;
 /**
- * The whole split (validation: 1,129 rows). On the 160-row subset the zoo's fastText member alone
- * beats every fusion of the zoo, so a gain over the best member exists only on the whole split.
+ * The whole job split (infra/datasets.ts: train, the zoo's fit rows; validation, half of the zoo's
+ * test split, 615 rows). On the 160-row subset every fusion of the zoo is already near perfect, so a
+ * gain over the best member is measurable only on the whole split.
  */
 let full: Record<string, string>;
 let reportUrl = '';
@@ -270,12 +271,26 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   });
 
   it('distill trains a student from the ensemble (with unlabeled transfer data) and publishes it alone', async () => {
-    // The zoo answering by stacking beats its best member on the whole validation split (not on the
-    // 160-row subset): a gain a student over every view, learning from the whole train split, can
-    // recover in 15 epochs (the job's default 8 left it at 0.0596, short of message-logreg's 0.0579;
-    // 15 reach 0.0530, 21.6 % of the gain). (Started from the character member, 2 epochs left it near
-    // that member, 0.074, short of the best one, body-logreg at 0.068: the gate case below runs that start.)
-    await client.publish({ ...zoo, name: 'spam-distill', fusion: { ...zoo.fusion, strategy: 'stacking' } });
+    // The teacher: the zoo's three narrow members (headers, body characters, URLs) pooled in log
+    // space (geometric, no temperature fitted), which beats the best of them on the whole validation
+    // split (measured: 0.062 against 0.093). A student that reads every view of the message, learning
+    // from the teacher on the whole train split, recovers that gain and more (0.038): the job's
+    // default bar, 80 %, holds. (The full zoo's stacking beats message-logreg, a logistic regression
+    // over the same words with 4× the student's buckets, by too little for a 16-dimensional fastText
+    // student to recover: the gate case below.)
+    const narrow = ['headers-logreg', 'body-chars-fasttext', 'urls-logreg'];
+    await client.publish({
+      ...zoo,
+      name: 'spam-distill',
+      members: zoo.members.filter((m) => narrow.includes(m.id)),
+      fusion: {
+        strategy: 'geometric',
+        temperature: 1,
+        quorum: 1,
+        requireAnyOf: narrow.filter((id) => zoo.fusion.requireAnyOf?.includes(id)),
+        ...(zoo.fusion.prior ? { prior: zoo.fusion.prior } : {}),
+      },
+    });
     // unlabeled transfer rows: the test subset without its labels
     const transfer = await unlabeledCopy(stack.store, data.test as string, 'datasets/spam-small/transfer.jsonl');
     const id = await client.submit({
@@ -285,11 +300,10 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
       transfer,
       validation: full.validation as string,
       epochs: 15,
-      gate: { minGainRecovered: 0 },
     });
     const s = await client.waitUntil(id);
     expect(s.phase, s.error ?? s.gate?.detail).toBe('succeeded');
-    expect(s.gate?.detail).toMatch(/student recovers/);
+    expect(s.gate?.detail).toMatch(/student recovers .* required ≥ 80 %/);
     const answer = await client.predictVersion('spam-distill');
     expect(answer.version).toBe(2);
     expect(answer.ran).toEqual(['student']);
@@ -352,11 +366,12 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
   it("every job kind's gate also fails when its bar is not met: gated, version unchanged, reason stated", async () => {
     const cases = [
       {
-        // accuracy-proportional soft weights, even at their fitted temperature, do worse than the zoo's stacking
+        // accuracy-proportional soft weights at their fitted temperature gain 0.011 on the zoo's
+        // stacking (measured in-sample, the spec gives one split): short of a required 0.05
         kind: 'fit-weights' as const,
         validation: data.validation as string,
         method: 'accuracy' as const,
-        gate: { maxLogLossIncrease: 0 },
+        gate: { minLogLossGain: 0.05 },
       },
       {
         // the header member alone, pruned to its largest 5 % of weights, loses accuracy (inside the
@@ -371,11 +386,12 @@ describe('jobs through the edge, run by the container, artifacts in S3', () => {
         kind: 'build-members' as const,
         like: 'urls-logreg',
         train: data.train as string,
-        // weights refitted on one half of the whole split do worse than the zoo's stacking on the other half
+        // a bagged member and weights refitted on one half of the whole split gain 0.006 on the zoo's
+        // stacking on the other half: short of a required 0.05
         validation: full.validation as string,
         method: 'bagging' as const,
         count: 1,
-        gate: { maxLogLossIncrease: 0 },
+        gate: { minLogLossGain: 0.05 },
       },
       {
         kind: 'distill' as const,

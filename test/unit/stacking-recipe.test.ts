@@ -18,8 +18,9 @@ import {
   selectRows,
 } from '../../lib/train';
 import { type CorpusMessage, loadCorpus } from '../../models/corpus';
+import { crossFitZoo, FOLDS } from '../../models/steps/crossfit';
 import { splitCorpus } from '../../models/steps/split';
-import { FOLDS, stackOnValidation, stackZoo } from '../../models/steps/stacking';
+import { stackOnValidation } from '../../models/steps/stacking';
 import { ZOO } from '../../models/zoo';
 
 const zoo = EnsembleManifestSchema.parse(JSON.parse(readFileSync('models/spam/manifest.json', 'utf8')));
@@ -68,19 +69,20 @@ describe('one stacking recipe for models/build.ts and the stack job', () => {
     expect(train.some((m, i) => train.some((o, j) => o.dupKey === m.dupKey && i % FOLDS !== j % FOLDS))).toBe(true);
   }, 120_000);
 
-  it("the build's stacking step and the job's fit the same meta-learner on the same rows and folds", async () => {
+  it("the build's cross-fit and the job's stacking fit the same meta-learner and temperatures on the same rows", async () => {
+    // the build fits its members on train and validation together: so does the job here
     const subset = [...train, ...validation];
-    const split = splitCorpus(subset);
-    const members = ZOO.map((def) => ({
-      def,
-      inputs: featurizeForFamily(
-        subset.map((m) => m.views[def.featurizer.view ?? 'body']),
-        def.featurizer,
-      ),
-    }));
-    const built: MetaLearner = await stackZoo(split, members);
-    const job = await stackingStep(zoo, dataset(train), FOLDS, async () => {
+    const crossFit = crossFitZoo(splitCorpus(subset));
+    const built: MetaLearner = crossFit.metaLearner;
+    const job = await stackingStep(zoo, dataset(subset), FOLDS, async () => {
       throw new Error('the zoo has no frozen members');
+    });
+    expect(job.rows.folds).toEqual(crossFit.rows.folds);
+    // the served refits are calibrated alike: the geometric mean of the same fold temperatures
+    crossFit.members.forEach((m, i) => {
+      const member = job.members[i];
+      if (member?.kind !== 'retrain') throw new Error(`${m.def.id} is not retrained`);
+      expect(refitMember(member, job.rows, job.foldTemperatures[i] ?? []).temperature).toBe(m.model.temperature);
     });
     expect(zoo.members.map((m) => m.id)).toEqual(ZOO.map((d) => d.id));
     expect(job.metaLearner.members).toEqual(built.members);

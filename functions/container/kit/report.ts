@@ -179,11 +179,11 @@ export function chartsOf(report: StandardReport): Omit<JobOutcome['report'], 'no
   return { rows, reliability: r, robustness, ...(curves ? { curves } : {}) };
 }
 
-/** Outcome of a job judged on validation log-loss against the version it started from. */
 /** The rule of a job's log-loss gate (LogLossGate): a gain when one is asked for, else an allowed increase. */
 export const logLossRule = (gate: LogLossGate): { maxIncrease: number } | { minGain: number } =>
   gate.minLogLossGain !== undefined ? { minGain: gate.minLogLossGain } : { maxIncrease: gate.maxLogLossIncrease ?? 0 };
 
+/** Outcome of a job judged on validation log-loss against the version it started from. */
 export function logLossOutcome(
   candidate: EnsembleManifest,
   report: StandardReport,
