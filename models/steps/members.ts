@@ -10,7 +10,6 @@ import {
   Evaluator,
   type ExportedVariant,
   exportVariants,
-  type FamilyInputs,
   type TrainedModel,
   type Variant,
 } from '../../lib/train';
@@ -31,16 +30,8 @@ export interface BuiltVariant extends ExportedVariant {
 
 export interface BuiltMember {
   def: MemberDefinition | ByoDefinition;
-  /** every corpus message featurized for this member (trained members only) */
-  inputs?: FamilyInputs;
   variants: Record<Variant, BuiltVariant>;
   validationAccuracy: number;
-}
-
-/** A member trained here: retrainable on folds (stacking). */
-export interface TrainedMember extends BuiltMember {
-  def: MemberDefinition;
-  inputs: FamilyInputs;
 }
 
 function memberSpec(def: MemberDefinition, variant: Variant, v: ExportedVariant): MemberSpec {
@@ -129,7 +120,7 @@ export async function buildMembers(
   split: Split,
   outDir: string,
   log: (...a: unknown[]) => void,
-): Promise<{ members: TrainedMember[]; slices: Record<SliceName, ProbMatrix[]>; crossFit: CrossFit }> {
+): Promise<{ members: BuiltMember[]; slices: Record<SliceName, ProbMatrix[]>; crossFit: CrossFit }> {
   const { corpus } = split;
   const store = new MemoryBlobStore();
   const crossFit = crossFitZoo(split, log);
@@ -187,7 +178,7 @@ export async function buildMembers(
     });
     const variants = { fp32: variant('fp32', 0), int8: variant('int8', 1) };
     const validationAccuracy = classificationMetrics(valOf(split, variants[SERVED_VARIANT].probs), split.yVal).accuracy;
-    return { def: m.def, inputs: m.inputs, variants, validationAccuracy };
+    return { def: m.def, variants, validationAccuracy };
   });
   return { members: built, slices, crossFit };
 }
