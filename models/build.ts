@@ -3,9 +3,10 @@
  * Cross-fits every member on train + validation (5 grouped folds, lib/train's stacking recipe:
  * served refits, fold models for out-of-fold answers), exports fp32 + int8 ONNX, scores the
  * exported files through the serving engine (onnxruntime-node), fits every fusion strategy and
- * every row's temperature and operating point on the out-of-fold validation answers and slices, and writes models/spam/ (ONNX + manifest +
- * reference answers) and models/METRICS.{md,json}. Everything is seeded and no timestamp is
- * written, so a rebuild is byte-identical. The steps live in models/steps/.
+ * every row's temperature and operating point on the out-of-fold validation answers and slices,
+ * and writes models/spam/ (ONNX + manifest + reference answers) and models/METRICS.{md,json}.
+ * Everything is seeded and no timestamp is written, so a rebuild is byte-identical. The steps
+ * live in models/steps/.
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

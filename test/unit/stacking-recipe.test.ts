@@ -16,6 +16,7 @@ import {
   probabilityMatrix,
   refitMember,
   selectRows,
+  servingTemperature,
 } from '../../lib/train';
 import { type CorpusMessage, loadCorpus } from '../../models/corpus';
 import { crossFitZoo, FOLDS } from '../../models/steps/crossfit';
@@ -82,7 +83,7 @@ describe('one stacking recipe for models/build.ts and the stack job', () => {
     crossFit.members.forEach((m, i) => {
       const member = job.members[i];
       if (member?.kind !== 'retrain') throw new Error(`${m.def.id} is not retrained`);
-      expect(refitMember(member, job.rows, job.foldTemperatures[i] ?? []).temperature).toBe(m.model.temperature);
+      expect(servingTemperature(job.foldTemperatures[i] ?? [])).toBe(m.model.temperature);
     });
     expect(zoo.members.map((m) => m.id)).toEqual(ZOO.map((d) => d.id));
     expect(job.metaLearner.members).toEqual(built.members);
