@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const split = splitCorpus(await augmentFitRows(await loadCorpus()));
   log(
-    `corpus ${split.corpus.length}: fit ${split.fit.length} (train ${split.train.length} and validation ${split.validation.length}, with first-sentence copies), test ${split.test.length}`,
+    `corpus ${split.corpus.length}: fit ${split.fit.length} (train and validation, ${split.validation.length} of them validation, each with its first-sentence copy), test ${split.test.length}`,
   );
   await mkdir(OUT, { recursive: true });
   const { members, slices, crossFit } = await buildMembers(split, OUT, log);

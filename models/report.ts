@@ -105,12 +105,15 @@ seeded and writes no timestamps, so running it again reproduces this file and th
 - Members are fitted on train and validation together (only on the rows where they answer; see
   abstention below; each message also as its first sentence), cross-fitted with the \`stack\` job's
   recipe: 5 folds grouped by the near-duplicate key, each fold model fitted on four folds and its
-  temperature on the fold it predicts; the served model is refitted on every fit row at the
-  geometric mean of the fold temperatures. Every validation message, as sent and in each robustness
-  slice, is answered by the exported fold models that never saw its fold (through the serving
-  engine, like test). Stacking's meta-learner reads member log-odds and abstention indicators,
-  fitted on the out-of-fold answers over the fit rows, its L2 penalty chosen by grouped 5-fold
-  log-loss; its validation answers come from the meta-learner fitted without their fold. Every
+  temperature on the fold it predicts (for the meta-learner's out-of-fold answers); the served
+  model is refitted on every fit row at the geometric mean of the fold temperatures. Every
+  validation message, as sent and in each robustness slice, is answered by the exported fold
+  models that never saw its fold, at the geometric mean of the other folds' temperatures (through
+  the serving engine, like test). Stacking's meta-learner reads member log-odds and abstention
+  indicators, fitted on the out-of-fold answers over the fit rows, its L2 penalty chosen by grouped
+  5-fold log-loss; its validation answers come from the meta-learner fitted without their fold
+  (one level of cross-fitting: its inputs on the other folds come from fold models that saw
+  that fold). Every
   row's temperature and operating point (spam threshold), the fusion weights and the default are
   fitted on those out-of-fold validation answers and slices. **Everything below is on the test
   split and its slices, which nothing was fitted on.**

@@ -5,12 +5,15 @@
  *
  * - 5 folds over the fit rows, grouped by near-duplicate key (an augmented copy shares its
  *   source's key, and so its fold);
- * - per fold, the member fitted on the other four and calibrated on the fold it predicts;
+ * - per fold, the member fitted on the other four and calibrated on the fold it predicts (its
+ *   out-of-fold answers there are what the meta-learner learns from, as in the job);
  * - the served model refitted on every fit row, at the geometric mean of the fold temperatures;
  * - the meta-learner fitted on the out-of-fold answers, and one more per fold fitted without it.
  *
- * A validation message (and each of its slices) is later answered by the fold models and the
- * meta-learner that never saw its fold; test by the served refits only.
+ * A validation message (and each of its slices) is later answered by the fold models that never
+ * saw its fold, at the other folds' temperatures (members.ts), and by the meta-learner fitted
+ * without its fold — one level of cross-fitting: that meta-learner's inputs on the other folds
+ * come from fold models that did see it. Test is answered by the served refits only.
  */
 import { abstainsOn } from '../../lib/ensemble';
 import type { ProbMatrix } from '../../lib/fusion';

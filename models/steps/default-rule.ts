@@ -16,9 +16,10 @@ import { SLICES, type SliceName } from './slices';
  * The operating-point target every row is fitted for: a cost ratio. The spam threshold (never
  * below 0.5) minimises `fpCost` × ham called spam + spam missed over the validation messages and
  * their six robustness slices pooled, so the point holds on mail shaped unlike the collection.
- * Nine is the middle cost ratio of the cost-sensitive spam-filtering literature (Androutsopoulos
- * et al., 2000: λ = 1, 9, 999; 9 where a flagged ham is set aside, not deleted), which is what a
- * spam label asks of a caller here.
+ * Nine is the middle of the cost ratios the cost-sensitive spam-filtering literature evaluates at
+ * (Androutsopoulos et al., 2000: λ = 1 when a blocked ham is only marked, 9 when its sender must
+ * resend it, 999 when it is deleted): a ham lost to a spam label costs the caller more than a spam
+ * let through, and a caller here may act on the label.
  */
 export const OPERATING_TARGET = { fpCost: 9 } as const;
 export const OPERATING_TARGET_TEXT = `spam threshold ≥ 0.5 minimising ${OPERATING_TARGET.fpCost} × (ham called spam) + (spam missed) over validation and its six robustness slices pooled`;

@@ -10,6 +10,7 @@ import {
   Evaluator,
   type ExportedVariant,
   exportVariants,
+  servingTemperature,
   type TrainedModel,
   type Variant,
 } from '../../lib/train';
@@ -24,7 +25,10 @@ export const SERVED_VARIANT = 'int8' satisfies Variant;
 
 export interface BuiltVariant extends ExportedVariant {
   spec: MemberSpec;
-  /** over the scored rows (validation then test), as the serving engine answers */
+  /**
+   * over the scored rows (validation then test), through the serving engine: validation rows by
+   * the fold models that never saw their fold, test rows by the served refit (this variant's bytes)
+   */
   probs: ProbMatrix;
 }
 
@@ -114,7 +118,7 @@ function place(into: ProbMatrix, from: ProbMatrix, positions: readonly number[])
  * Cross-fits every zoo member on train + validation (crossfit.ts), exports the served refits as
  * fp32 + int8 into `outDir`, then scores through the serving engine: test rows (and their slices)
  * by the served refits, each validation row (and its slices) by the exported fold models that
- * never saw its fold.
+ * never saw its fold, at the other folds' temperatures.
  */
 export async function buildMembers(
   split: Split,
@@ -159,8 +163,13 @@ export async function buildMembers(
   for (let f = 0; f < FOLDS; f++) {
     log(`scoring validation fold ${f + 1}/${FOLDS} and its slices (fold models)`);
     const folded: Exported[] = [];
-    for (const m of crossFit.members)
-      folded.push({ def: m.def, variants: await exportOf(m.def, m.foldModels[f] as TrainedModel) });
+    for (const m of crossFit.members) {
+      // its own temperature was fitted on fold f, the rows it answers here: no label of the fold may
+      // reach their answers, so it answers at the other folds' temperatures (their geometric mean)
+      const others = m.foldModels.filter((_, g) => g !== f).map((x) => x.temperature);
+      const model = { ...(m.foldModels[f] as TrainedModel), temperature: servingTemperature(others) };
+      folded.push({ def: m.def, variants: await exportOf(m.def, model) });
+    }
     const at = valFolds.flatMap((g, i) => (g === f ? [i] : []));
     await scoreWith(
       folded,

@@ -66,8 +66,10 @@ const PAGE_SCRIPT = `(() => {
       // a line is drawn when it has length: one along an axis (accuracy 100 % in every bin) has no height
       const shown = Array.from(g.children).filter(g.classList.contains('mark-line') ? drawn : covers);
       marks[key] = (marks[key] ?? 0) + shown.length;
-      // series told apart by colour (one per model in a legend)
-      colours[key] = new Set(shown.map((e) => e.getAttribute('fill') ?? e.getAttribute('stroke'))).size;
+      // series told apart by colour (one per model in a legend), across the layer's groups
+      const seen = colours[key] ?? new Set();
+      for (const e of shown) seen.add(e.getAttribute('fill') ?? e.getAttribute('stroke'));
+      colours[key] = seen;
     }
     return {
       id: svg.getAttribute('data-chart') ?? '',
@@ -86,7 +88,7 @@ const PAGE_SCRIPT = `(() => {
         inside: inside(l),
       })),
       marks,
-      colours,
+      colours: Object.fromEntries(Object.entries(colours).map(([k, v]) => [k, v.size])),
       overflowingTexts: Array.from(svg.querySelectorAll('text')).filter((t) => drawn(t) && !inside(t)).length,
     };
   });
