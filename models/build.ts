@@ -12,7 +12,6 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { augmentFitRows, loadCorpus } from './corpus';
-import { validationFolds } from './steps/crossfit';
 import { fitFusion } from './steps/fusion';
 import { buildMembers, SERVED_VARIANT, zooFusionOptions } from './steps/members';
 import { referenceAnswers, writeMetrics, zooManifest } from './steps/outputs';
@@ -37,10 +36,10 @@ async function main(): Promise<void> {
   );
   await mkdir(OUT, { recursive: true });
   const { members, slices, crossFit } = await buildMembers(split, OUT, log);
-  const { metaLearner, foldMetaLearners } = crossFit;
+  const { metaLearner, foldMetaLearners, valFolds } = crossFit;
   // validation rows answered by the meta-learner fitted without their fold, as the members are
   const crossFitted = crossFittedStacking(
-    { metaLearner, foldMetaLearners, valFolds: validationFolds(split, crossFit.rows), valPos: split.valPos },
+    { metaLearner, foldMetaLearners, valFolds, valPos: split.valPos },
     members.map((m) => m.variants[SERVED_VARIANT].probs),
     slices,
     zooFusionOptions(

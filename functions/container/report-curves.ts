@@ -2,24 +2,21 @@
 import type { JobReport } from '../../lib/schema';
 import { type ChartSpec, CONFIG, legend, WIDTH } from './report-chart-style';
 
+/** A share on a 0–100 % axis (encoding of one field). */
+const unit = (field: string, title: string) => ({
+  field,
+  type: 'quantitative' as const,
+  title,
+  scale: { domain: [0, 1] },
+  axis: { format: '.0%' },
+});
+
 /** Observed accuracy against confidence per 10 bins, the diagonal, and below it the messages per bin. */
 export function reliabilityChart(r: JobReport): ChartSpec {
   const values = r.reliability.flatMap((c) => c.bins.map((b) => ({ curve: c.name, ...b })));
-  const x = {
-    field: 'confidence',
-    type: 'quantitative' as const,
-    title: 'confidence (mean predicted probability of the answered label)',
-    scale: { domain: [0, 1] },
-    axis: { format: '.0%' },
-  };
+  const x = unit('confidence', 'confidence (mean predicted probability of the answered label)');
   const color = { field: 'curve', type: 'nominal' as const, legend: legend('model') };
-  const accuracy = {
-    field: 'accuracy',
-    type: 'quantitative' as const,
-    title: 'observed accuracy',
-    scale: { domain: [0, 1] },
-    axis: { format: '.0%' },
-  };
+  const accuracy = unit('accuracy', 'observed accuracy');
   return {
     id: 'reliability',
     spec: {
@@ -70,13 +67,6 @@ export function operatingChart(r: JobReport): ChartSpec | null {
   const ops = curves.map((c) => ({ model: label(c), ...c.operatingPoint }));
   const positive = curves[0]?.positive ?? 'positive';
   const color = { field: 'model', type: 'nominal' as const, legend: legend(`model (positive: ${positive})`) };
-  const unit = (field: string, title: string) => ({
-    field,
-    type: 'quantitative' as const,
-    title,
-    scale: { domain: [0, 1] },
-    axis: { format: '.0%' },
-  });
   const panel = (x: ReturnType<typeof unit>, y: ReturnType<typeof unit>, title: string, name: string) => ({
     title,
     width: 330,

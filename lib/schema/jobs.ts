@@ -34,11 +34,10 @@ const base = {
   publish: z.boolean().default(true),
 };
 
-/** Quality gates: a model that fails its gate is kept and reported, never published. */
-
 /**
- * A log-loss bar against the current version: at most `maxLogLossIncrease` worse (default 0), or,
- * given instead, at least `minLogLossGain` better.
+ * Quality gates: a model that fails its gate is kept and reported, never published. A log-loss
+ * bar is against the current version: at most `maxLogLossIncrease` worse (default 0), or, given
+ * instead, at least `minLogLossGain` better.
  */
 const LogLossGateSchema = z
   .object({ maxLogLossIncrease: z.number().min(0).optional(), minLogLossGain: z.number().optional() })

@@ -58,6 +58,8 @@ export interface CrossFit {
   metaLearner: MetaLearner;
   /** fold f's meta-learner: fitted on the out-of-fold answers outside fold f */
   foldMetaLearners: MetaLearner[];
+  /** the fold of each validation row (split.validation order), from its place among the fit rows */
+  valFolds: number[];
 }
 
 /** The fold of every fit row: groupedFolds of the near-duplicate keys. */
@@ -99,7 +101,7 @@ function metaOn(members: readonly CrossFitMember[], rows: StackingRows, position
 
 /** Cross-fits `defs` (the zoo by default) on the split's fit rows. */
 export function crossFitZoo(
-  split: Pick<Split, 'corpus' | 'fit' | 'yOf'>,
+  split: Pick<Split, 'corpus' | 'fit' | 'validation' | 'yOf'>,
   log: (...a: unknown[]) => void = () => undefined,
   defs: readonly MemberDefinition[] = ZOO,
 ): CrossFit {
@@ -129,11 +131,11 @@ export function crossFitZoo(
   const all = rows.labels.map((_, i) => i);
   const metaLearner = metaOn(members, rows, all);
   const foldMetaLearners = Array.from({ length: FOLDS }, (_, f) => metaOn(members, rows, foldRows(rows.folds, f).fit));
-  return { rows, members, metaLearner, foldMetaLearners };
+  return { rows, members, metaLearner, foldMetaLearners, valFolds: validationFolds(split, rows) };
 }
 
-/** The fold of each validation row (in split.validation order), from its place among the fit rows. */
-export function validationFolds(split: Pick<Split, 'fit' | 'validation'>, rows: Pick<StackingRows, 'folds'>): number[] {
+/** The fold of each validation row (split.validation order), from its place among the fit rows. */
+function validationFolds(split: Pick<Split, 'fit' | 'validation'>, rows: Pick<StackingRows, 'folds'>): number[] {
   const at = new Map(split.fit.map((r, i) => [r, i]));
   return split.validation.map((r) => {
     const i = at.get(r);

@@ -16,7 +16,7 @@ import {
 } from '../../lib/train';
 import { LABELS } from '../corpus';
 import { type ByoDefinition, type MemberDefinition, ZOO_MIN_ANSWERING, zooManifestHead } from '../zoo';
-import { type CrossFit, crossFitZoo, FOLDS, validationFolds } from './crossfit';
+import { type CrossFit, crossFitZoo, FOLDS } from './crossfit';
 import { rowInputs, SLICES, type SliceName, sliceDatasets } from './slices';
 import { type Split, valOf } from './split';
 
@@ -159,7 +159,6 @@ export async function buildMembers(
   };
   log('scoring test and its slices (served refits)');
   await scoreWith(served, split.test, split.testPos, 'test');
-  const valFolds = validationFolds(split, crossFit.rows);
   for (let f = 0; f < FOLDS; f++) {
     log(`scoring validation fold ${f + 1}/${FOLDS} and its slices (fold models)`);
     const folded: Exported[] = [];
@@ -170,7 +169,7 @@ export async function buildMembers(
       const model = { ...(m.foldModels[f] as TrainedModel), temperature: servingTemperature(others) };
       folded.push({ def: m.def, variants: await exportOf(m.def, model) });
     }
-    const at = valFolds.flatMap((g, i) => (g === f ? [i] : []));
+    const at = crossFit.valFolds.flatMap((g, i) => (g === f ? [i] : []));
     await scoreWith(
       folded,
       at.map((i) => split.validation[i] as number),
